@@ -1,0 +1,1 @@
+"""web2-core's own built-in plugin."""
