@@ -1,0 +1,721 @@
+# -*- test-case-name: test_channel -*-
+"""
+The HTTP/1.1 channel: the Twisted protocol that feeds bytes to the sans-I/O
+reader of L{web2._wire} and carries one request at a time to the site.
+
+Rules of this module, in the order they matter:
+
+ 1. Requests are processed one at a time and answered strictly in order.
+    Pipelined requests are parsed only after the response before them is
+    finished; until then their bytes wait in the reader's buffer, and when
+    that buffer passes C{maxBufferedBytes} the transport stops reading.
+ 2. A request body flows with backpressure: the request's body stream pauses
+    the channel (and so the socket) when the application does not read.
+ 3. Every exit closes cleanly: a protocol error is answered with its status
+    and C{Connection: close}; an unread body is drained within a bound or
+    the connection is closed; a connection that is to close half-closes its
+    write side and discards input for at most C{lingerTimeout} seconds.
+ 4. Each phase has its own timeout: C{headerTimeout} from the first byte of a
+    request until its head is complete (408), C{bodyTimeout} between pieces
+    of a body (408), C{idleTimeout} between requests (silent close), and
+    C{sendTimeout} while the client does not read our output (abort).
+"""
+
+from __future__ import annotations
+
+from twisted.internet import defer, interfaces, protocol
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from web2 import _wire
+from web2.http_headers import Headers
+from web2.iweb import IChanRequest
+
+log = Logger()
+
+_REQUEST_HEAD = _wire.RequestHead
+_BODY_DATA = _wire.BodyData
+_END = _wire.EndOfRequest
+_NEED_DATA = _wire.NEED_DATA
+_CLOSED = _wire.CLOSED
+
+_CONTINUE_HEAD = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+def _errorResponse(status: int, reason: str, extraHeaders=()) -> bytes:
+    body = f"{status} {reason}\n".encode("utf-8", "replace")
+    headers = [
+        (b"Content-Type", b"text/plain; charset=utf-8"),
+        (b"Content-Length", str(len(body)).encode()),
+        (b"Connection", b"close"),
+        *extraHeaders,
+    ]
+    return _wire.serialize_response_head(status, headers) + body
+
+
+@implementer(IChanRequest, interfaces.IPushProducer)
+class HTTPChannelRequest:
+    """
+    The channel's side of one request: the way the request writes its
+    response to the wire, and the producer that the request body stream
+    pauses when the application does not keep up.
+    """
+
+    finished = False
+    superseded = False
+    _framing = None
+    _pendingHead = None
+
+    def __init__(self, channel: HTTPChannel, head):
+        self.channel = channel
+        self.head = head
+        self.persistent = head.keep_alive and channel.allowPersistentConnections
+        self.bodyComplete = False
+        self.request = None
+        self.headersWritten = False
+
+    # IChanRequest
+
+    def writeIntermediateResponse(self, code, headers=None):
+        if self.headersWritten or self.head.version < (1, 1):
+            return
+        if code == 100 and not headers:
+            self.channel.transport.write(_CONTINUE_HEAD)
+        else:
+            pairs = headers.toWire() if headers is not None else []
+            self.channel.transport.write(_wire.serialize_response_head(code, pairs))
+
+    def writeHeaders(self, code, headers):
+        if self.finished:
+            return
+        if self.headersWritten:
+            raise RuntimeError("The response headers were already written")
+        self.headersWritten = True
+        head = self.head
+        request = self.request
+        if request is not None and getattr(request, "bodyContinueOwed", False):
+            # The client still waits for a 100 that will never come: it may
+            # or may not send the body, so this connection cannot continue.
+            self.persistent = False
+            self.channel._discardBody = True
+        lengthRaw = headers.getRawHeaders("content-length")
+        length = int(lengthRaw[-1]) if lengthRaw else None
+        connection = headers.getRawHeaders("connection")
+        if connection and any("close" in v.lower() for v in connection):
+            self.persistent = False
+        if self.channel.draining:
+            self.persistent = False
+        framing = _wire.decide_framing(
+            head.method, head.version, self.persistent, code, length
+        )
+        self._framing = framing.mode
+        self.persistent = framing.keep_alive
+        headers.removeHeader("connection")
+        headers.removeHeader("transfer-encoding")
+        pairs = headers.toWire()
+        if framing.mode == "chunked":
+            pairs.append((b"Transfer-Encoding", b"chunked"))
+        if not self.persistent:
+            pairs.append((b"Connection", b"close"))
+        elif head.version < (1, 1):
+            pairs.append((b"Connection", b"keep-alive"))
+        self._pendingHead = _wire.serialize_response_head(code, pairs)
+
+    def write(self, data):
+        if not data or self.finished:
+            return
+        mode = self._framing
+        if mode == "none":
+            return
+        if mode == "chunked":
+            data = _wire.encode_chunk(data)
+        pending = self._pendingHead
+        if pending is not None:
+            self._pendingHead = None
+            data = pending + data
+        self.channel.transport.write(data)
+
+    def finish(self):
+        if self.finished:
+            if not self.superseded:
+                log.warn("finish() called twice on {request!r}", request=self)
+            return
+        self.finished = True
+        out = self._pendingHead or b""
+        self._pendingHead = None
+        if self._framing == "chunked":
+            out += _wire.encode_last_chunk()
+        if out:
+            self.channel.transport.write(out)
+        self.channel._requestFinished(self)
+
+    def abortConnection(self):
+        self.finished = True
+        self.persistent = False
+        self.channel.abortConnection()
+
+    def registerProducer(self, producer, streaming):
+        if streaming:
+            producer = _SendWatch(producer, self.channel)
+        self.channel.transport.registerProducer(producer, streaming)
+
+    def unregisterProducer(self):
+        self.channel.transport.unregisterProducer()
+
+    def getHostInfo(self):
+        return self.channel.getHostInfo()
+
+    def getRemoteHost(self):
+        return self.channel.transport.getPeer()
+
+    # IPushProducer, as the producer of the request body stream
+
+    def pauseProducing(self):
+        self.channel._pauseBody()
+
+    def resumeProducing(self):
+        self.channel._resumeBody()
+
+    def stopProducing(self):
+        # The application closed the body stream: what is left is drained
+        # or the connection closed once the response is done.
+        self.channel._discardBody = True
+        self.channel._resumeBody()
+
+    def __repr__(self) -> str:
+        return f"<HTTPChannelRequest {self.head.method} {self.head.target}>"
+
+
+@implementer(interfaces.IPushProducer)
+class _SendWatch:
+    """
+    Stands between the transport and a response producer: while the
+    transport holds the producer paused (the client is not reading), a timer
+    runs, and after C{sendTimeout} seconds the connection is aborted.
+    """
+
+    _timer = None
+
+    def __init__(self, producer, channel):
+        self.producer = producer
+        self.channel = channel
+
+    def pauseProducing(self):
+        if self._timer is None:
+            channel = self.channel
+            self._timer = channel.reactor.callLater(
+                channel.sendTimeout, self._stalled
+            )
+        self.producer.pauseProducing()
+
+    def resumeProducing(self):
+        if self._timer is not None:
+            if self._timer.active():
+                self._timer.cancel()
+            self._timer = None
+        self.producer.resumeProducing()
+
+    def stopProducing(self):
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        self.producer.stopProducing()
+
+    def _stalled(self):
+        self._timer = None
+        log.info("Client stopped reading the response for {t}s; aborting",
+                 t=self.channel.sendTimeout)
+        self.channel.abortConnection()
+
+
+@implementer(interfaces.IHalfCloseableProtocol)
+class HTTPChannel(protocol.Protocol):
+    """
+    One HTTP/1.x connection.  Its settings come from the factory; see
+    L{HTTPFactory} for what each means.
+    """
+
+    allowPersistentConnections = True
+    maxBufferedBytes = 65536
+    maxDrainBytes = 1024 * 1024
+    headerTimeout = 20.0
+    bodyTimeout = 60.0
+    idleTimeout = 60.0
+    sendTimeout = 60.0
+    lingerTimeout = 5.0
+    limits = _wire.Limits()
+    chanRequestFactory = HTTPChannelRequest
+
+    draining = False
+    _current = None
+    _timer = None
+    _phase = "idle"
+    _phaseStart = 0.0
+    _paused = False
+    _bodyPaused = False
+    _inLoop = False
+    _discardBody = False
+    _drained = 0
+    _closing = False
+    _hostInfo = None
+
+    def __init__(self, site, reactor):
+        self.site = site
+        self.reactor = reactor
+
+    # Connection lifetime
+
+    def connectionMade(self):
+        self._reader = _wire.RequestReader(self.limits)
+        self._enterPhase("head")
+
+    def dataReceived(self, data):
+        if self._closing:
+            return
+        self._reader.receive(data)
+        self._processEvents()
+        if self._current is None and not self._closing and self._phase == "idle":
+            if self._reader.buffered:
+                # Part of a new request: its head must now be complete
+                # within headerTimeout.
+                self._enterPhase("head")
+
+    def readConnectionLost(self):
+        if self._closing:
+            self._cancelTimer()
+            self.transport.loseConnection()
+            return
+        self._reader.receive_eof()
+        self._processEvents()
+
+    def writeConnectionLost(self):
+        self.abortConnection()
+
+    def connectionLost(self, reason):
+        self._closing = True
+        self._cancelTimer()
+        current = self._current
+        if current is not None and not current.finished and current.request is not None:
+            current.request.connectionLost(reason)
+        self._current = None
+        factory = getattr(self, "factory", None)
+        if factory is not None:
+            factory._channelClosed(self)
+
+    def getHostInfo(self):
+        if self._hostInfo is None:
+            secure = interfaces.ISSLTransport(self.transport, None) is not None
+            self._hostInfo = (self.transport.getHost(), secure)
+        return self._hostInfo
+
+    # The event loop
+
+    def _processEvents(self):
+        if self._inLoop:
+            return
+        self._inLoop = True
+        try:
+            self._runEvents()
+        except _wire.ProtocolError as e:
+            self._protocolError(e)
+        finally:
+            self._inLoop = False
+
+    def _runEvents(self):
+        reader = self._reader
+        while not self._closing and not self._bodyPaused:
+            current = self._current
+            if current is not None and current.bodyComplete:
+                # Rule 1: nothing more is parsed until this response is done.
+                if reader.buffered > self.maxBufferedBytes:
+                    self._pauseTransport()
+                return
+            event = reader.next_event()
+            kind = event.__class__
+            if kind is _REQUEST_HEAD:
+                self._startRequest(event)
+            elif kind is _BODY_DATA:
+                self._bodyData(current, event.data)
+            elif kind is _END:
+                self._bodyEnd(current, event.trailers)
+            elif event is _NEED_DATA:
+                if current is not None and not current.bodyComplete:
+                    # Waiting for more of the body: bodyTimeout applies.
+                    if self._phase != "body":
+                        self._enterPhase("body")
+                self._resumeTransport()
+                return
+            else:  # CLOSED
+                self._peerDone()
+                return
+
+    def _startRequest(self, head):
+        self._discardBody = False
+        self._drained = 0
+        chan = self.chanRequestFactory(self, head)
+        self._current = chan
+        self._phase = "busy"
+        headers = Headers.fromWire(head.headers)
+        length = head.content_length
+        request = self.site(
+            chan, head.method, head.target, head.version, length, headers,
+        )
+        chan.request = request
+        if head.expect_continue and hasattr(request, "stream"):
+            request.stream.continueOwed = head.version >= (1, 1)
+        try:
+            request.process()
+        except Exception:
+            log.failure("Unhandled error processing {target}", target=head.target)
+            if not chan.headersWritten:
+                self.transport.write(_errorResponse(500, "Internal Server Error"))
+            self._closeAfterResponse(chan)
+
+    def _bodyData(self, chan, data):
+        if self._discardBody or chan.finished:
+            self._drained += len(data)
+            if self._drained > self.maxDrainBytes:
+                self._loseConnection()
+            return
+        self._phaseStart = self.reactor.seconds() if self._phase == "body" else self._phaseStart
+        chan.request.handleContentChunk(data)
+
+    def _bodyEnd(self, chan, trailers):
+        chan.bodyComplete = True
+        if not self._discardBody and not chan.finished:
+            chan.request.handleContentComplete(trailers)
+        if chan.finished:
+            self._nextRequest(chan)
+        else:
+            # The application is still working: no timer bounds it, only
+            # sendTimeout once it writes and the client stops reading.
+            self._phase = "busy"
+
+    def _requestFinished(self, chan):
+        if chan is not self._current:
+            return
+        if not chan.persistent:
+            self._closeAfterResponse(chan)
+        elif chan.bodyComplete:
+            self._nextRequest(chan)
+        else:
+            # The response went out before the body was read: drain it
+            # (bounded by maxDrainBytes) so the next request is found.
+            self._discardBody = True
+            self._resumeBody()
+
+    def _nextRequest(self, chan):
+        self._current = None
+        if self.draining:
+            self._loseConnection()
+            return
+        self._enterPhase("idle")
+        self._processEvents()
+
+    def _peerDone(self):
+        """
+        The reader will give no more requests: close once idle.
+        """
+        if self._current is None:
+            self._loseConnection()
+
+    def _closeAfterResponse(self, chan):
+        self._current = None
+        self._loseConnection()
+
+    # Flow control
+
+    def _pauseTransport(self):
+        if not self._paused:
+            self._paused = True
+            self.transport.pauseProducing()
+
+    def _resumeTransport(self):
+        if self._paused and not self._bodyPaused:
+            self._paused = False
+            self.transport.resumeProducing()
+
+    def _pauseBody(self):
+        self._bodyPaused = True
+        self._pauseTransport()
+
+    def _resumeBody(self):
+        if self._bodyPaused:
+            self._bodyPaused = False
+        self._resumeTransport()
+        self._processEvents()
+
+    # Errors and closing
+
+    def _protocolError(self, error):
+        peer = self.transport.getPeer()
+        log.info(
+            "Bad request from {peer}: {status} {reason}",
+            peer=getattr(peer, "host", peer), status=error.status, reason=error.reason,
+        )
+        current = self._current
+        if current is not None and current.headersWritten:
+            # The response is under way: the error only ends the connection.
+            current.persistent = False
+            if current.finished:
+                self._loseConnection()
+            else:
+                self._discardBody = True
+            return
+        if current is not None and not current.finished:
+            # Mid-request (a malformed body): the application's response is
+            # superseded, and its body stream fails.
+            current.finished = current.superseded = True
+            if current.request is not None:
+                from twisted.python.failure import Failure
+                current.request.connectionLost(Failure(error))
+        self._current = None
+        extra = ()
+        if error.status == 503:
+            extra = ((b"Retry-After", b"5"),)
+        self.transport.write(_errorResponse(error.status, error.reason, extra))
+        self._loseConnection()
+
+    def _loseConnection(self):
+        """
+        Close after what was written: half-close and linger so that a client
+        still sending does not get a reset that destroys our response.
+        """
+        if self._closing:
+            return
+        self._closing = True
+        self._current = None
+        self._resumeTransportForLinger()
+        half = interfaces.IHalfCloseableDescriptor(self.transport, None)
+        if half is not None:
+            self.transport.loseWriteConnection()
+            self._enterPhase("linger")
+        else:
+            self.transport.loseConnection()
+
+    def _resumeTransportForLinger(self):
+        self._bodyPaused = False
+        if self._paused:
+            self._paused = False
+            self.transport.resumeProducing()
+
+    def abortConnection(self):
+        self._closing = True
+        self._cancelTimer()
+        self.transport.abortConnection()
+
+    # Timeouts (rule 4).  One DelayedCall at most, rescheduled lazily: a
+    # phase change only records the phase and its start, so a request that
+    # arrives whole and is answered at once touches no timer at all.
+
+    _PHASE_LIMITS = {
+        "idle": "idleTimeout",
+        "head": "headerTimeout",
+        "body": "bodyTimeout",
+        "busy": None,
+        "linger": "lingerTimeout",
+    }
+
+    def _phaseLimit(self, phase):
+        attr = self._PHASE_LIMITS[phase]
+        return None if attr is None else getattr(self, attr)
+
+    def _enterPhase(self, phase):
+        limit = self._phaseLimit(phase)
+        now = self.reactor.seconds()
+        self._phase = phase
+        self._phaseStart = now
+        if limit is None:
+            return
+        timer = self._timer
+        if timer is None:
+            self._timer = self.reactor.callLater(limit, self._checkTimeout)
+        elif timer.getTime() > now + limit:
+            timer.reset(limit)
+
+    def _checkTimeout(self):
+        self._timer = None
+        limit = self._phaseLimit(self._phase)
+        if limit is None:
+            return
+        remaining = self._phaseStart + limit - self.reactor.seconds()
+        if remaining > 0:
+            self._timer = self.reactor.callLater(remaining, self._checkTimeout)
+            return
+        getattr(self, "_timedOut_" + self._phase)()
+
+    def _cancelTimer(self):
+        timer = self._timer
+        if timer is not None and timer.active():
+            timer.cancel()
+        self._timer = None
+
+    def _timedOut_idle(self):
+        self._closing = True
+        self.transport.loseConnection()
+
+    def _timedOut_head(self):
+        self._protocolError(
+            _wire.ProtocolError(408, "request head not received in time")
+        )
+
+    def _timedOut_body(self):
+        current = self._current
+        if current is not None and current.headersWritten:
+            log.info("Request body stalled after the response started; aborting")
+            self.abortConnection()
+            return
+        self._protocolError(_wire.ProtocolError(408, "request body stalled"))
+
+    def _timedOut_linger(self):
+        # The peer did not close: stop discarding its input.  loseConnection
+        # still flushes our output; a peer that does not read it either is
+        # cut off after sendTimeout.
+        self.transport.loseConnection()
+        self.reactor.callLater(self.sendTimeout, self._abortIfOpen)
+
+    def _abortIfOpen(self):
+        if self.transport.connected:
+            self.transport.abortConnection()
+
+    # Graceful shutdown
+
+    def drain(self):
+        """
+        Finish the request under way (with C{Connection: close}) and close;
+        close at once when idle.
+        """
+        self.draining = True
+        current = self._current
+        if current is None:
+            self._loseConnection()
+        elif not current.headersWritten:
+            current.persistent = False
+
+
+class _OverloadedProtocol(protocol.Protocol):
+    """
+    Answers 503 with Retry-After to a connection beyond the factory's cap.
+    """
+
+    def connectionMade(self):
+        self.transport.write(
+            _errorResponse(
+                503, "Service Unavailable: too many connections",
+                ((b"Retry-After", b"5"),),
+            )
+        )
+        self.transport.loseConnection()
+
+
+class HTTPFactory(protocol.ServerFactory):
+    """
+    Makes an L{HTTPChannel} per connection, all answering with one site.
+
+    @ivar connections: the set of open channels.
+    """
+
+    protocol = HTTPChannel
+
+    def __init__(
+        self,
+        site,
+        *,
+        reactor=None,
+        limits: _wire.Limits | None = None,
+        maxConnections: int | None = 10000,
+        maxBufferedBytes: int = 65536,
+        maxDrainBytes: int = 1024 * 1024,
+        headerTimeout: float = 20.0,
+        bodyTimeout: float = 60.0,
+        idleTimeout: float = 60.0,
+        sendTimeout: float = 60.0,
+        lingerTimeout: float = 5.0,
+        allowPersistentConnections: bool = True,
+    ):
+        """
+        @param site: the request factory, normally a L{web2.server.Site}.
+        @param limits: the wire limits (line, header and body sizes).
+        @param maxConnections: open connections beyond this get a 503 with
+            Retry-After; C{None} for no cap.
+        @param maxBufferedBytes: how many bytes of pipelined requests are
+            read ahead before the socket stops being read.
+        @param maxDrainBytes: how much of an unread request body is read and
+            discarded to keep the connection; beyond it the connection closes.
+        @param headerTimeout: seconds for a request head to arrive (408).
+        @param bodyTimeout: seconds of silence allowed inside a body (408).
+        @param idleTimeout: seconds a kept-alive connection may sit idle.
+        @param sendTimeout: seconds a client may leave our output unread.
+        @param lingerTimeout: seconds to discard input after a close.
+        """
+        if reactor is None:
+            from twisted.internet import reactor
+        self.site = site
+        self.reactor = reactor
+        self.maxConnections = maxConnections
+        self.connections: set[HTTPChannel] = set()
+        self._drainWaiters: list[defer.Deferred] = []
+        self._settings = dict(
+            limits=limits or _wire.Limits(),
+            maxBufferedBytes=maxBufferedBytes,
+            maxDrainBytes=maxDrainBytes,
+            headerTimeout=headerTimeout,
+            bodyTimeout=bodyTimeout,
+            idleTimeout=idleTimeout,
+            sendTimeout=sendTimeout,
+            lingerTimeout=lingerTimeout,
+            allowPersistentConnections=allowPersistentConnections,
+        )
+        self.draining = False
+
+    @property
+    def connectionCount(self) -> int:
+        return len(self.connections)
+
+    def buildProtocol(self, addr):
+        if self.draining or (
+            self.maxConnections is not None
+            and len(self.connections) >= self.maxConnections
+        ):
+            log.warn(
+                "Refusing a connection from {addr}: {count} open (cap {cap})",
+                addr=addr, count=len(self.connections), cap=self.maxConnections,
+            )
+            return _OverloadedProtocol()
+        channel = self.protocol(self.site, self.reactor)
+        channel.__dict__.update(self._settings)
+        channel.factory = self
+        self.connections.add(channel)
+        return channel
+
+    def _channelClosed(self, channel):
+        self.connections.discard(channel)
+        if not self.connections and self._drainWaiters:
+            waiters, self._drainWaiters = self._drainWaiters, []
+            for d in waiters:
+                d.callback(None)
+
+    def drain(self, timeout: float = 30.0) -> defer.Deferred:
+        """
+        Close every connection gracefully: idle ones at once, busy ones
+        after their current response (sent with C{Connection: close});
+        abort whatever is still open after C{timeout} seconds.
+
+        @return: a Deferred that fires when no connection is left.
+        """
+        self.draining = True
+        if not self.connections:
+            return defer.succeed(None)
+        d = defer.Deferred()
+        self._drainWaiters.append(d)
+        for channel in list(self.connections):
+            channel.drain()
+
+        def abortTheRest():
+            for channel in list(self.connections):
+                log.info("Aborting a connection still open at the end of the drain")
+                channel.abortConnection()
+
+        timer = self.reactor.callLater(timeout, abortTheRest)
+        d.addBoth(lambda r: (timer.cancel() if timer.active() else None, r)[1])
+        return d

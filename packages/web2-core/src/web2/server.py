@@ -1,0 +1,575 @@
+# -*- test-case-name: test_server -*-
+"""
+The site and the framework's request: URL parsing, traversal from the root
+resource, rendering, the response filters every resource gets for free
+(preconditions, ranges, error pages, Server and Date), and error handling.
+
+Traversal and rendering run synchronously as long as every resource answers
+synchronously; the first Deferred or coroutine switches the rest of that
+request to Deferred callbacks.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+import urllib.parse
+import weakref
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from web2 import http, responsecode
+from web2._version import __version__
+from web2.error import defaultErrorHandler
+from web2.filter.range import rangefilter
+from web2.http_headers import generateDateTime
+from web2.iweb import IResource, IResponse, ISite
+from web2.resource import StopTraversal
+
+log = Logger()
+accessLog = Logger(namespace="web2.access")
+
+#: The default C{Server} header.
+VERSION = f"web2/{__version__}"
+
+_MAX_TRAVERSAL_STEPS = 256
+_MAX_RERENDERS = 32
+
+
+class NoURLForResourceError(RuntimeError):
+    """
+    L{Request.urlForResource} was asked about a resource it did not visit.
+    """
+
+
+def _isAsync(value) -> bool:
+    return isinstance(value, defer.Deferred) or inspect.isawaitable(value)
+
+
+def _asDeferred(value) -> defer.Deferred:
+    if isinstance(value, defer.Deferred):
+        return value
+    return defer.ensureDeferred(value)
+
+
+# ---------------------------------------------------------------------------
+# Default response filters
+
+
+def preconditionfilter(request, response):
+    """
+    Answer 304/412 for GET and HEAD from the response's validators.
+    """
+    if request.method in ("GET", "HEAD"):
+        http.checkPreconditions(request, response)
+    return response
+
+
+def defaultHeadersFilter(request, response):
+    """
+    Add C{Server} and C{Date} unless the response already has them.
+    """
+    headers = response.headers
+    if not headers.hasHeader("server"):
+        headers.setRawHeaders("server", [request.site.serverName])
+    if not headers.hasHeader("date"):
+        headers.setRawHeaders("date", [_httpDate()])
+    return response
+
+
+defaultHeadersFilter.handleErrors = True
+
+_dateCache = [0, ""]
+
+
+def _httpDate() -> str:
+    now = int(time.time())
+    if _dateCache[0] != now:
+        _dateCache[0] = now
+        _dateCache[1] = generateDateTime(now)
+    return _dateCache[1]
+
+
+# ---------------------------------------------------------------------------
+
+
+@implementer(ISite)
+class Site:
+    """
+    The root of a web2 site, and the request factory its channels call.
+
+    @ivar resource: the root L{IResource}.
+    @ivar responseFilters: filters applied, after the defaults, to every
+        response of this site.
+    @ivar serverName: the C{Server} header value.
+    @ivar errorHandler: renders a body for an error response that has none
+        (see L{web2.error.defaultErrorHandler}).
+    """
+
+    def __init__(
+        self,
+        resource,
+        responseFilters=(),
+        serverName: str = VERSION,
+        errorHandler=defaultErrorHandler,
+        accessLogging: bool = True,
+    ):
+        self.resource = IResource(resource)
+        self.responseFilters = list(responseFilters)
+        self.serverName = serverName
+        self.errorHandler = errorHandler
+        self.accessLogging = accessLogging
+
+    def __call__(self, chanRequest, method, uri, version, contentLength, headers):
+        return Request(
+            chanRequest, method, uri, version, contentLength, headers, site=self
+        )
+
+
+class Request(http.Request):
+    """
+    A request being answered by a L{Site}.
+
+    @ivar site: the L{Site}.
+    @ivar scheme: C{"http"} or C{"https"} (as seen by the client, once a
+        trusted proxy has said so).
+    @ivar host: the host the client asked for, without the port.
+    @ivar port: the port the client connected to.
+    @ivar path: the decoded-later path part of the target, as sent.
+    @ivar querystring: the query part, as sent, without C{?}.
+    @ivar prepath: the decoded segments traversal consumed.
+    @ivar postpath: the decoded segments not yet consumed.
+    @ivar remoteAddr: the client's address (an L{IAddress}).
+    @ivar resources: the resources traversal visited, root first.
+    """
+
+    scheme = "http"
+    host = ""
+    port = 80
+    files: dict
+    _args = None
+
+    def __init__(self, *args, site=None, **kwargs):
+        http.Request.__init__(self, *args, **kwargs)
+        self.site = site
+        self.responseFilters = [
+            preconditionfilter,
+            rangefilter,
+            self._errorFilter,
+            *site.responseFilters,
+            defaultHeadersFilter,
+        ]
+        self.resources = []
+        self.prepath = []
+        self.postpath = []
+        self.files = {}
+        self.startTime = time.time()
+
+    # URL and host
+
+    def _parseURL(self):
+        target = self.uri
+        if target[0] == "/":
+            path = target
+        elif target == "*":
+            path = "*"
+        else:
+            # absolute-form, already validated by the wire reader
+            parts = urllib.parse.urlsplit(target)
+            self.scheme = parts.scheme.lower()
+            path = target[len(parts.scheme) + 3 + len(parts.netloc):] or "/"
+        path, sep, query = path.partition("?")
+        self.path = path
+        self.querystring = query
+        self.params = ""
+        if path != "*":
+            self.postpath = [
+                urllib.parse.unquote(segment, errors="surrogateescape")
+                for segment in path[1:].split("/")
+            ]
+
+    def _parseHost(self):
+        chan = self.chanRequest
+        local, secure = chan.getHostInfo()
+        if secure:
+            self.scheme = "https"
+        defaultPort = 443 if self.scheme == "https" else 80
+        if self.uri[0] not in "/*":
+            netloc = urllib.parse.urlsplit(self.uri).netloc
+        else:
+            raw = self.headers.getRawHeaders("host")
+            netloc = raw[0] if raw else None
+        if netloc:
+            host, port = splitHostPort(netloc, defaultPort)
+        else:
+            host = getattr(local, "host", "localhost")
+            port = getattr(local, "port", defaultPort)
+        self.host = host
+        self.port = port
+        self.remoteAddr = chan.getRemoteHost()
+
+    @property
+    def args(self) -> dict[str, list[str]]:
+        """
+        The query arguments (and, after L{parsePOSTData}, form fields): a
+        C{dict} of name to a list of values, blank values kept.
+        """
+        if self._args is None:
+            self._args = urllib.parse.parse_qs(
+                self.querystring, keep_blank_values=True, errors="surrogateescape"
+            )
+        return self._args
+
+    @args.setter
+    def args(self, value):
+        self._args = value
+
+    def unparseURL(
+        self, scheme=None, host=None, port=None, path=None, params=None,
+        querystring=None, fragment=None,
+    ) -> str:
+        """
+        An absolute URL built from this request's, with the given parts
+        replaced.  The query string is kept unless replaced.
+        """
+        scheme = scheme or self.scheme
+        host = host or self.host
+        port = self.port if port is None else port
+        path = self.path if path is None else path
+        querystring = self.querystring if querystring is None else querystring
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        if port == {"http": 80, "https": 443}.get(scheme):
+            netloc = host
+        else:
+            netloc = f"{host}:{port}"
+        url = f"{scheme}://{netloc}{path}"
+        if params:
+            url += ";" + params
+        if querystring:
+            url += "?" + querystring
+        if fragment:
+            url += "#" + fragment
+        return url
+
+    def prePathURL(self) -> str:
+        """
+        The URL of the resource traversal has reached so far.
+        """
+        from web2.resource import quoteSegment
+
+        path = "/" + "/".join(quoteSegment(s) for s in self.prepath)
+        return self.unparseURL(path=path, querystring="")
+
+    def urlForResource(self, resource) -> str:
+        """
+        The path at which traversal found C{resource} for this request.
+        """
+        try:
+            return self._urls[resource]
+        except (AttributeError, KeyError):
+            raise NoURLForResourceError(resource) from None
+
+    def _rememberURL(self, resource):
+        from web2.resource import quoteSegment
+
+        try:
+            urls = self._urls
+        except AttributeError:
+            urls = self._urls = weakref.WeakKeyDictionary()
+        try:
+            urls[resource] = "/" + "/".join(quoteSegment(s) for s in self.prepath)
+        except TypeError:
+            pass
+
+    def locateResource(self, url: str):
+        """
+        Find the resource at C{url} (a path, or an absolute URL on this
+        server) by traversing from the site's root.
+
+        @return: a Deferred firing with the resource, or C{None}.
+        """
+        parts = urllib.parse.urlsplit(url)
+        if parts.query or parts.fragment:
+            raise http.HTTPError(responsecode.BAD_REQUEST, "URL may not have a query")
+        if parts.scheme or parts.netloc:
+            host, port = splitHostPort(parts.netloc, self.port)
+            if (parts.scheme or self.scheme) != self.scheme or host != self.host or port != self.port:
+                raise http.HTTPError(responsecode.BAD_GATEWAY, "URL is not on this server")
+        segments = [
+            urllib.parse.unquote(s, errors="surrogateescape")
+            for s in (parts.path or "/")[1:].split("/")
+        ]
+        probe = _Probe(self)
+
+        def walk(resource, segments):
+            while segments:
+                result = resource.locateChild(probe, tuple(segments))
+                if _isAsync(result):
+                    return _asDeferred(result).addCallback(
+                        lambda r: _continue(r, segments)
+                    )
+                child, rest = result
+                if child is None:
+                    return None
+                if rest is StopTraversal:
+                    return IResource(child)
+                resource, segments = IResource(child), list(rest)
+            return resource
+
+        def _continue(result, segments):
+            child, rest = result
+            if child is None:
+                return None
+            if rest is StopTraversal:
+                return IResource(child)
+            return walk(IResource(child), list(rest))
+
+        return defer.maybeDeferred(walk, self.site.resource, segments)
+
+    def addResponseFilter(self, responseFilter, atEnd=False):
+        """
+        Add a filter C{f(request, response) -> response | Deferred}: at the
+        front, or before the final default-headers filter with C{atEnd}.
+        """
+        if atEnd:
+            self.responseFilters.insert(len(self.responseFilters) - 1, responseFilter)
+        else:
+            self.responseFilters.insert(0, responseFilter)
+
+    # Processing
+
+    def process(self):
+        try:
+            if self.uri == "*":
+                if self.method != "OPTIONS":
+                    raise http.HTTPError(responsecode.BAD_REQUEST, "* is only for OPTIONS")
+                self._parseHost()
+                response = http.Response(responsecode.OK)
+                response.headers.setRawHeaders("allow", ["GET, HEAD, OPTIONS, POST, PUT, DELETE"])
+                self._finish(response)
+                return
+            if self.method == "CONNECT":
+                raise http.HTTPError(responsecode.NOT_IMPLEMENTED, "CONNECT is not supported")
+            self._parseURL()
+            self._parseHost()
+            result = self._traverse(self.site.resource)
+        except Exception:
+            self._failed(Failure())
+            return
+        if isinstance(result, defer.Deferred):
+            result.addCallbacks(self._finish, self._failed)
+        else:
+            self._finish(result)
+
+    def _traverse(self, resource):
+        """
+        Walk from C{resource} along C{postpath}, then render.
+        @return: a response, or a Deferred of one.
+        """
+        self.resources.append(resource)
+        steps = 0
+        while self.postpath:
+            steps += 1
+            if steps > _MAX_TRAVERSAL_STEPS:
+                raise RuntimeError("traversal did not converge")
+            segments = tuple(self.postpath)
+            result = resource.locateChild(self, segments)
+            if _isAsync(result):
+                return _asDeferred(result).addCallback(self._located, resource, segments)
+            resource = self._step(result, resource, segments)
+            if _isAsync(resource):
+                return _asDeferred(resource).addCallback(self._traverse)
+            if resource is None:
+                break
+        return self._render(self.resources[-1])
+
+    def _located(self, result, resource, segments):
+        child = self._step(result, resource, segments)
+        if child is None:
+            return self._render(self.resources[-1])
+        return self._traverse(child) if self.postpath else self._render(child)
+
+    def _step(self, result, resource, segments):
+        """
+        Apply one C{locateChild} result; return the next resource to walk
+        from, or C{None} when traversal stops at the last one visited.
+        """
+        child, rest = result
+        if child is None:
+            raise http.HTTPError(responsecode.NOT_FOUND)
+        if _isAsync(child):
+            return _asDeferred(child).addCallback(
+                lambda c: self._stepResolved(c, rest, resource, segments)
+            )
+        return self._stepResolved(child, rest, resource, segments)
+
+    def _stepResolved(self, child, rest, resource, segments):
+        if child is None:
+            raise http.HTTPError(responsecode.NOT_FOUND)
+        child = IResource(child)
+        if rest is StopTraversal:
+            self.resources.append(child)
+            self._rememberURL(child)
+            return None
+        consumed = len(segments) - len(rest)
+        if consumed <= 0 and child is resource:
+            raise RuntimeError(f"{resource!r} returned itself without consuming a segment")
+        self.prepath.extend(segments[:consumed])
+        self.postpath = list(rest)
+        if child is not resource:
+            self.resources.append(child)
+            self._rememberURL(child)
+        return child
+
+    def _render(self, resource, depth=0):
+        result = resource.renderHTTP(self)
+        if _isAsync(result):
+            return _asDeferred(result).addCallback(self._rendered, depth)
+        return self._rendered(result, depth)
+
+    def _rendered(self, result, depth):
+        response = IResponse(result, None)
+        if response is not None:
+            return response
+        resource = IResource(result, None)
+        if resource is not None and depth < _MAX_RERENDERS:
+            return self._render(resource, depth + 1)
+        raise TypeError(f"{result!r} is neither a response nor a resource")
+
+    def _failed(self, failure):
+        if failure.check(http.HTTPError):
+            self._finish(failure.value.response)
+            return
+        log.failure(
+            "Unhandled error while answering {method} {uri}",
+            failure, method=self.method, uri=self.uri,
+        )
+        self._finish(http.StatusResponse(
+            responsecode.INTERNAL_SERVER_ERROR,
+            "An error occurred while processing this request; it was logged.",
+        ))
+
+    def _finish(self, response, start=0):
+        """
+        Run the response filters from index C{start}, then write.
+        """
+        filters = self.responseFilters
+        for index in range(start, len(filters)):
+            responseFilter = filters[index]
+            if not (
+                getattr(responseFilter, "handleErrors", False)
+                or 200 <= response.code < 300
+            ):
+                continue
+            try:
+                result = responseFilter(self, response)
+            except http.HTTPError as e:
+                response = e.response
+                continue
+            except Exception:
+                self._filterFailed(Failure())
+                return
+            if _isAsync(result):
+                _asDeferred(result).addCallbacks(
+                    lambda r, i=index: self._finish(r, i + 1),
+                    lambda f, i=index: self._filterError(f, i),
+                )
+                return
+            response = result
+        self._write(response)
+
+    def _filterError(self, failure, index):
+        if failure.check(http.HTTPError):
+            self._finish(failure.value.response, index + 1)
+        else:
+            self._filterFailed(failure)
+
+    def _filterFailed(self, failure):
+        log.failure("A response filter failed for {uri}", failure, uri=self.uri)
+        response = http.StatusResponse(
+            responsecode.INTERNAL_SERVER_ERROR, "A response filter failed; it was logged."
+        )
+        defaultHeadersFilter(self, response)
+        self._write(response)
+
+    def _errorFilter(self, request, response):
+        return self.site.errorHandler(request, response)
+
+    _errorFilter.handleErrors = True
+
+    def _write(self, response):
+        if self.startedWriting:
+            return
+        d = self.writeResponse(response)
+        if self.site.accessLogging:
+            d.addBoth(self._logAccess)
+
+    def _logAccess(self, result):
+        response = self.response
+        headers = self.headers
+        referer = headers.getRawHeaders("referer")
+        agent = headers.getRawHeaders("user-agent")
+        addr = getattr(self, "remoteAddr", None) or self.chanRequest.getRemoteHost()
+        accessLog.info(
+            "{client} {method} {uri} {status}",
+            client=getattr(addr, "host", str(addr)),
+            method=self.method,
+            uri=self.uri,
+            protocol="HTTP/%d.%d" % self.clientproto,
+            status=response.code,
+            bytes=getattr(self.chanRequest, "bytesSent", None),
+            duration=time.time() - self.startTime,
+            referer=referer[0] if referer else None,
+            user_agent=agent[0] if agent else None,
+            host=self.host,
+            timestamp=self.startTime,
+        )
+        return result
+
+
+class _Probe:
+    """
+    The request seen by resources during L{Request.locateResource}: the
+    real request's attributes, with a separate traversal state.
+    """
+
+    def __init__(self, request):
+        self._request = request
+        self.prepath = []
+        self.postpath = []
+
+    def __getattr__(self, name):
+        return getattr(self._request, name)
+
+
+def splitHostPort(hostport: str, defaultPort: int) -> tuple[str, int]:
+    """
+    Split a Host header or authority into C{(host, port)}; IPv6 brackets
+    are removed, a missing or non-numeric port gives C{defaultPort}.
+    """
+    if hostport.startswith("["):
+        host, _, rest = hostport[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    else:
+        host, _, port = hostport.partition(":")
+    try:
+        portNumber = int(port) if port else defaultPort
+    except ValueError:
+        portNumber = defaultPort
+    return host.lower(), portNumber
+
+
+def parsePOSTData(request, maxMem=100 * 1024, maxFields=1024, maxSize=10 * 1024 * 1024):
+    """
+    Parse a form body into C{request.args} and C{request.files}; see
+    L{web2.fileupload}.
+
+    @return: a Deferred that fires when the body has been parsed.
+    """
+    from web2.fileupload import parsePOSTData as parse
+
+    return parse(request, maxMem=maxMem, maxFields=maxFields, maxSize=maxSize)
