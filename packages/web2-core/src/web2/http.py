@@ -11,6 +11,7 @@ import html
 import time
 
 from twisted.internet import defer
+from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.logger import Logger
 from twisted.python import components
 from zope.interface import implementer
@@ -278,6 +279,12 @@ def checkIfRange(request, response) -> bool:
 # The request
 
 
+def _closeAfter(result, body):
+    body.close()
+    return result
+
+
+
 class _RequestBodyStream(stream_mod.ProducerStream):
     """
     The request body: a stream fed by the channel, which sends the owed
@@ -388,11 +395,22 @@ class Request:
                 chan.write(data)
             chan.finish()
             return defer.succeed(None)
+        if isinstance(body, stream_mod.FileStream) and body.length:
+            writeFile = getattr(chan, "writeFile", None)
+            d = writeFile(body) if writeFile is not None else None
+            if d is not None:
+                d.addBoth(_closeAfter, body)
+                d.addCallbacks(lambda _: chan.finish(), self._streamingFailed)
+                return d
         d = stream_mod.StreamProducer(body).beginProducing(chan)
         d.addCallbacks(lambda _: chan.finish(), self._streamingFailed)
         return d
 
     def _streamingFailed(self, failure):
+        if failure.check(ConnectionLost, ConnectionDone):
+            log.debug("Client went away during {method} {uri}", method=self.method, uri=self.uri)
+            self.chanRequest.abortConnection()
+            return
         log.failure(
             "Failure while sending the body of {method} {uri}; aborting the "
             "connection", failure, method=self.method, uri=self.uri,

@@ -23,8 +23,11 @@ Rules of this module, in the order they matter:
 
 from __future__ import annotations
 
-from twisted.internet import defer, interfaces, protocol
+import os
+
+from twisted.internet import defer, error, interfaces, protocol
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from web2 import _wire
@@ -63,6 +66,7 @@ class HTTPChannelRequest:
 
     finished = False
     superseded = False
+    bytesSent = 0
     _framing = None
     _pendingHead = None
 
@@ -124,6 +128,7 @@ class HTTPChannelRequest:
     def write(self, data):
         if not data or self.finished:
             return
+        self.bytesSent += len(data)
         mode = self._framing
         if mode == "none":
             return
@@ -148,6 +153,37 @@ class HTTPChannelRequest:
         if out:
             self.channel.transport.write(out)
         self.channel._requestFinished(self)
+
+    def writeFile(self, fileStream):
+        """
+        Send a L{web2.stream.FileStream} body with C{os.sendfile}, without
+        copying it through Python, where that is possible: a plain TCP
+        socket, a body framed by Content-Length, and a file with a real
+        descriptor.
+
+        @return: a Deferred that fires when the body has been sent, or
+            C{None} when this connection cannot send files directly (the
+            caller then streams the body the ordinary way).
+        """
+        if not _canSendfile or self._framing != "length" or self.finished:
+            return None
+        transport = self.channel.transport
+        if interfaces.ISSLTransport(transport, None) is not None:
+            return None
+        try:
+            socketFd = transport.getHandle().fileno()
+            fileFd = fileStream.f.fileno()
+        except (AttributeError, OSError, ValueError):
+            return None
+        length = fileStream.length
+        self.bytesSent += length
+        producer = _SendfileProducer(
+            self.channel, socketFd, fileFd, fileStream.start, length,
+            self._pendingHead or b"",
+        )
+        self._pendingHead = None
+        transport.registerProducer(producer, False)
+        return producer.done
 
     def abortConnection(self):
         self.finished = True
@@ -184,6 +220,104 @@ class HTTPChannelRequest:
 
     def __repr__(self) -> str:
         return f"<HTTPChannelRequest {self.head.method} {self.head.target}>"
+
+
+_canSendfile = hasattr(os, "sendfile")
+
+
+@implementer(interfaces.IPullProducer)
+class _SendfileProducer:
+    """
+    Sends a region of a file to a TCP socket with C{os.sendfile}.
+
+    As a pull producer it is resumed by the transport whenever the
+    transport's own buffer is empty, which is the only time bytes may go to
+    the socket directly without overtaking buffered ones.  When the socket
+    is full it hands one ordinary chunk to the transport, so that the
+    reactor resumes it once the socket drains; while waiting, C{sendTimeout}
+    bounds a client that does not read.
+    """
+
+    burst = 4 * 1024 * 1024
+    fallbackChunk = 65536
+
+    def __init__(self, channel, socketFd, fileFd, offset, length, head):
+        self.channel = channel
+        self.socketFd = socketFd
+        self.fileFd = fileFd
+        self.offset = offset
+        self.remaining = length
+        self.head = head
+        self.done = defer.Deferred()
+        self._timer = None
+        self._scheduled = None
+
+    def resumeProducing(self):
+        self._cancelTimers()
+        transport = self.channel.transport
+        if self.head:
+            head, self.head = self.head, b""
+            transport.write(head)
+            self._waitForDrain()
+            return
+        sent = 0
+        try:
+            while self.remaining and sent < self.burst:
+                count = os.sendfile(
+                    self.socketFd, self.fileFd, self.offset, min(self.remaining, self.burst)
+                )
+                if count == 0:
+                    raise OSError("the file is shorter than its announced length")
+                self.offset += count
+                self.remaining -= count
+                sent += count
+        except BlockingIOError:
+            chunk = os.pread(self.fileFd, min(self.remaining, self.fallbackChunk), self.offset)
+            if not chunk:
+                self._fail(Failure(OSError("the file is shorter than its announced length")))
+                return
+            self.offset += len(chunk)
+            self.remaining -= len(chunk)
+            transport.write(chunk)
+            self._waitForDrain()
+            return
+        except OSError:
+            self._fail(Failure())
+            return
+        if not self.remaining:
+            transport.unregisterProducer()
+            self.done.callback(None)
+        else:
+            self._scheduled = self.channel.reactor.callLater(0, self.resumeProducing)
+
+    def _waitForDrain(self):
+        self._timer = self.channel.reactor.callLater(
+            self.channel.sendTimeout, self._stalled
+        )
+
+    def _cancelTimers(self):
+        for name in ("_timer", "_scheduled"):
+            timer = getattr(self, name)
+            if timer is not None and timer.active():
+                timer.cancel()
+            setattr(self, name, None)
+
+    def _stalled(self):
+        self._timer = None
+        log.info("Client stopped reading a file response; aborting")
+        self._fail(Failure(error.ConnectionLost("send timeout")))
+
+    def _fail(self, failure):
+        self._cancelTimers()
+        transport = self.channel.transport
+        transport.unregisterProducer()
+        if not self.done.called:
+            self.done.errback(failure)
+
+    def stopProducing(self):
+        self._cancelTimers()
+        if not self.done.called:
+            self.done.errback(Failure(error.ConnectionLost("client went away")))
 
 
 @implementer(interfaces.IPushProducer)

@@ -1,0 +1,324 @@
+"""
+Tests for L{web2.server} and L{web2.resource}: traversal, dispatch, what
+every resource gets for free (preconditions, ranges, error pages, Server and
+Date) and error handling, through a real channel on a StringTransport.
+"""
+
+from __future__ import annotations
+
+from twisted.internet import defer
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from _core_helpers import Connection, parseResponses
+from web2 import http, resource, responsecode, server
+from web2.http_headers import ETag, generateDateTime
+from web2.iweb import IResource, IResponse
+
+LAST_MODIFIED = 1_700_000_000
+BODY = b"0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+class Entity(resource.Resource):
+    """
+    A resource with validators, so conditional and range requests apply.
+    """
+
+    def render(self, request):
+        response = http.Response(200, None, BODY)
+        response.headers.setHeader("etag", ETag("v1"))
+        response.headers.setHeader("last-modified", LAST_MODIFIED)
+        return response
+
+
+class Methods(resource.Resource):
+    def render(self, request):
+        return "<p>get</p>"
+
+    def http_POST(self, request):
+        return responsecode.CREATED
+
+    http_DELETE = None
+
+
+class Failing(resource.Resource):
+    def render(self, request):
+        raise ValueError("secret detail")
+
+
+class Forbidden(resource.Resource):
+    def render(self, request):
+        raise http.HTTPError(responsecode.FORBIDDEN)
+
+
+class AsyncChild(resource.Resource):
+    async def render(self, request):
+        return b"from a coroutine"
+
+
+class DeferredLocate(resource.Resource):
+    def locateChild(self, request, segments):
+        return defer.succeed((Entity(), segments[1:]))
+
+
+class Leaf(resource.LeafResource):
+    def render(self, request):
+        return "/".join(request.postpath)
+
+
+class Root(resource.Resource):
+    addSlash = True
+    child_entity = Entity()
+    child_methods = Methods()
+    child_failing = Failing()
+    child_forbidden = Forbidden()
+    child_async = AsyncChild()
+    child_deferred = DeferredLocate()
+    child_leaf = Leaf()
+    child_wrapped = resource.WrapperResource(Entity())
+    child_elsewhere = resource.RedirectResource(path="/entity")
+
+    def child_dynamic(self, request):
+        return Methods()
+
+    def render(self, request):
+        return http.Response(200, None, b"root")
+
+
+def request(path, method="GET", headers=b"", body=b"", root=None):
+    conn = Connection(root or Root())
+    if body:
+        headers += b"Content-Length: %d\r\n" % len(body)
+    conn.send(
+        method.encode() + b" " + path.encode() + b" HTTP/1.1\r\nHost: example.com\r\n"
+        + headers + b"\r\n" + body
+    )
+    responses = parseResponses(conn.output(), headRequests=(0,) if method == "HEAD" else ())
+    assert len(responses) == 1, responses
+    return responses[0]
+
+
+class InterfaceTests(SynchronousTestCase):
+    def test_resources(self):
+        for r in (resource.Resource(), resource.LeafResource(), resource.WrapperResource(Entity())):
+            self.assertTrue(verifyObject(IResource, r))
+
+    def test_response(self):
+        self.assertTrue(verifyObject(IResponse, http.Response()))
+
+    def test_adaptations(self):
+        self.assertEqual(IResponse(404).code, 404)
+        self.assertEqual(IResponse(b"x").stream.read(), b"x")
+        self.assertEqual(IResponse("x").stream.read(), b"x")
+
+
+class TraversalTests(SynchronousTestCase):
+    def test_rootAddSlash(self):
+        response = request("/")
+        self.assertEqual(response.body, b"root")
+
+    def test_addSlashRedirectKeepsQuery(self):
+        conn = Connection(Root())
+        conn.send(b"GET /?a=1 HTTP/1.1\r\nHost: example.com:8080\r\n\r\n")
+        [response] = conn.responses()
+        self.assertEqual(response.status, 200)
+
+    def test_childAttribute(self):
+        self.assertEqual(request("/methods").body, b"<p>get</p>")
+
+    def test_childMethod(self):
+        self.assertEqual(request("/dynamic").body, b"<p>get</p>")
+
+    def test_notFound(self):
+        response = request("/nothing/here")
+        self.assertEqual(response.status, 404)
+        self.assertIn(b"/nothing/here", response.body)
+
+    def test_notFoundEscapesURI(self):
+        response = request("/%3Cscript%3E")
+        self.assertEqual(response.status, 404)
+        self.assertNotIn(b"<script>", response.body)
+
+    def test_deferredLocate(self):
+        self.assertEqual(request("/deferred/x").body, BODY)
+
+    def test_coroutineRender(self):
+        self.assertEqual(request("/async").body, b"from a coroutine")
+
+    def test_leafGetsPostpath(self):
+        self.assertEqual(request("/leaf/a/b%2Fc").body, b"a/b/c")
+
+    def test_wrapper(self):
+        self.assertEqual(request("/wrapped").body, BODY)
+
+    def test_redirectResource(self):
+        response = request("/elsewhere?q=1")
+        self.assertEqual(response.status, 301)
+        self.assertEqual(response.header("location"), "http://example.com/entity?q=1")
+
+    def test_absoluteFormTarget(self):
+        response = request("http://other.example:8080/methods")
+        self.assertEqual(response.body, b"<p>get</p>")
+
+    def test_optionsStar(self):
+        response = request("*", method="OPTIONS")
+        self.assertEqual(response.status, 200)
+        self.assertIn("GET", response.header("allow"))
+
+    def test_connectNotImplemented(self):
+        response = request("example.com:443", method="CONNECT")
+        self.assertEqual(response.status, 501)
+
+
+class DispatchTests(SynchronousTestCase):
+    def test_post(self):
+        self.assertEqual(request("/methods", "POST").status, 201)
+
+    def test_notAllowed(self):
+        response = request("/methods", "PUT")
+        self.assertEqual(response.status, 405)
+        allow = {m.strip() for m in response.header("allow").split(",")}
+        self.assertEqual(allow, {"GET", "HEAD", "OPTIONS", "POST"})
+
+    def test_removedMethod(self):
+        self.assertEqual(request("/methods", "DELETE").status, 405)
+
+    def test_options(self):
+        response = request("/methods", "OPTIONS")
+        self.assertEqual(response.status, 200)
+        self.assertIn("POST", response.header("allow"))
+
+    def test_headMatchesGet(self):
+        response = request("/entity", "HEAD")
+        self.assertEqual(response.header("content-length"), str(len(BODY)))
+        self.assertEqual(response.body, b"")
+
+    def test_resourceWithoutRender(self):
+        response = request("/", root=resource.Resource())
+        self.assertEqual(response.status, 405)
+        self.assertNotIn("GET", response.header("allow"))
+
+
+class ErrorTests(SynchronousTestCase):
+    def test_unhandledException(self):
+        response = request("/failing")
+        self.assertEqual(response.status, 500)
+        self.assertNotIn(b"secret detail", response.body)
+        self.assertNotIn(b"Traceback", response.body)
+        self.assertEqual(len(self.flushLoggedErrors(ValueError)), 1)
+
+    def test_httpError(self):
+        response = request("/forbidden")
+        self.assertEqual(response.status, 403)
+        self.assertIn(b"permission", response.body)
+
+    def test_customErrorHandler(self):
+        def handler(request, response):
+            if response.code == 404:
+                response.stream = None
+                return http.Response(404, None, b"custom 404")
+            return response
+
+        handler.handleErrors = True
+        conn = Connection(site=server.Site(Root(), errorHandler=handler))
+        conn.send(b"GET /missing HTTP/1.1\r\nHost: x\r\n\r\n")
+        [response] = conn.responses()
+        self.assertEqual(response.body, b"custom 404")
+
+
+class PreconditionTests(SynchronousTestCase):
+    def test_ifNoneMatch304(self):
+        response = request("/entity", headers=b'If-None-Match: "v1"\r\n')
+        self.assertEqual(response.status, 304)
+        self.assertEqual(response.header("etag"), '"v1"')
+        self.assertEqual(response.body, b"")
+
+    def test_ifNoneMatchWeak304(self):
+        self.assertEqual(request("/entity", headers=b'If-None-Match: W/"v1"\r\n').status, 304)
+
+    def test_ifNoneMatchOther200(self):
+        self.assertEqual(request("/entity", headers=b'If-None-Match: "v2"\r\n').status, 200)
+
+    def test_ifMatchFails412(self):
+        self.assertEqual(request("/entity", headers=b'If-Match: "v2"\r\n').status, 412)
+
+    def test_ifModifiedSince304(self):
+        date = generateDateTime(LAST_MODIFIED).encode()
+        self.assertEqual(request("/entity", headers=b"If-Modified-Since: " + date + b"\r\n").status, 304)
+
+    def test_ifModifiedSinceOlder200(self):
+        date = generateDateTime(LAST_MODIFIED - 10).encode()
+        self.assertEqual(request("/entity", headers=b"If-Modified-Since: " + date + b"\r\n").status, 200)
+
+    def test_ifModifiedSinceIgnoredWithIfNoneMatch(self):
+        date = generateDateTime(LAST_MODIFIED).encode()
+        response = request(
+            "/entity", headers=b'If-None-Match: "v2"\r\nIf-Modified-Since: ' + date + b"\r\n"
+        )
+        self.assertEqual(response.status, 200)
+
+    def test_ifUnmodifiedSince412(self):
+        date = generateDateTime(LAST_MODIFIED - 10).encode()
+        self.assertEqual(request("/entity", headers=b"If-Unmodified-Since: " + date + b"\r\n").status, 412)
+
+    def test_malformedDateIgnored(self):
+        self.assertEqual(request("/entity", headers=b"If-Modified-Since: yesterday\r\n").status, 200)
+
+
+class RangeTests(SynchronousTestCase):
+    def test_single(self):
+        response = request("/entity", headers=b"Range: bytes=2-5\r\n")
+        self.assertEqual(response.status, 206)
+        self.assertEqual(response.body, b"2345")
+        self.assertEqual(response.header("content-range"), f"bytes 2-5/{len(BODY)}")
+
+    def test_suffix(self):
+        response = request("/entity", headers=b"Range: bytes=-3\r\n")
+        self.assertEqual(response.body, b"xyz")
+
+    def test_openEnded(self):
+        self.assertEqual(request("/entity", headers=b"Range: bytes=33-\r\n").body, b"xyz")
+
+    def test_endClamped(self):
+        self.assertEqual(request("/entity", headers=b"Range: bytes=34-1000\r\n").body, b"yz")
+
+    def test_unsatisfiable(self):
+        response = request("/entity", headers=b"Range: bytes=100-200\r\n")
+        self.assertEqual(response.status, 416)
+        self.assertEqual(response.header("content-range"), f"bytes */{len(BODY)}")
+
+    def test_multipart(self):
+        response = request("/entity", headers=b"Range: bytes=0-1,30-31\r\n")
+        self.assertEqual(response.status, 206)
+        self.assertTrue(response.header("content-type").startswith("multipart/byteranges"))
+        self.assertIn(b"Content-Range: bytes 0-1/36\r\n\r\n01\r\n", response.body)
+        self.assertIn(b"Content-Range: bytes 30-31/36\r\n\r\nuv\r\n", response.body)
+
+    def test_overlappingCoalesced(self):
+        response = request("/entity", headers=b"Range: bytes=0-5,3-8\r\n")
+        self.assertEqual(response.status, 206)
+        self.assertEqual(response.body, b"012345678")
+
+    def test_manyRangesIgnored(self):
+        ranges = ",".join(f"{i}-{i}" for i in range(0, 36, 1)).encode()
+        response = request("/entity", headers=b"Range: bytes=" + ranges + b"\r\n")
+        self.assertEqual(response.status, 200)
+        self.assertEqual(response.body, BODY)
+
+    def test_ifRangeMismatchFull(self):
+        response = request("/entity", headers=b'Range: bytes=0-1\r\nIf-Range: "v2"\r\n')
+        self.assertEqual(response.status, 200)
+
+    def test_ifRangeMatch(self):
+        response = request("/entity", headers=b'Range: bytes=0-1\r\nIf-Range: "v1"\r\n')
+        self.assertEqual(response.status, 206)
+
+    def test_malformedRangeIgnored(self):
+        self.assertEqual(request("/entity", headers=b"Range: bytes=zz\r\n").status, 200)
+
+    def test_acceptRanges(self):
+        self.assertEqual(request("/entity").header("accept-ranges"), "bytes")
+
+    def test_postIgnoresRange(self):
+        response = request("/methods", "POST", headers=b"Range: bytes=0-1\r\n")
+        self.assertEqual(response.status, 201)

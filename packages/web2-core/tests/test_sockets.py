@@ -1,0 +1,207 @@
+"""
+Real-socket tests: a web2 server on 127.0.0.1 answering real clients
+(raw sockets and C{http.client}) over the real reactor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import socket
+import tempfile
+
+from twisted.internet import defer
+from twisted.trial.unittest import TestCase
+
+from _core_helpers import LiveServer, inThread, parseResponses, rawExchange
+from web2 import http, resource, stream
+
+
+class Simple(resource.Resource):
+    """
+    The tutorial's first resource.
+    """
+
+    addSlash = True
+
+    def render(self, request):
+        return http.Response(200, {"content-type": http.MimeType("text", "html")},
+                             b"<html>Hello, web2!</html>")
+
+
+class Echo(resource.LeafResource):
+    def http_POST(self, request):
+        return stream.readAll(request.stream).addCallback(
+            lambda body: http.Response(200, None, hashlib.sha256(body).hexdigest())
+        )
+
+
+class BigFile(resource.LeafResource):
+    def __init__(self, path):
+        self.path = path
+
+    def render(self, request):
+        f = open(self.path, "rb")
+        return http.Response(200, None, stream.FileStream(f))
+
+
+class Root(Simple):
+    child_echo = Echo()
+
+
+ERRORS = [
+    (b"NOT A REQUEST\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: a\r\nBad : x\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\nHost: a\n\n", 400),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\n", 400),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n", 400),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
+    (b"GET /" + b"x" * 9000 + b" HTTP/1.1\r\nHost: a\r\n\r\n", 414),
+    (b"GET / HTTP/1.1\r\nHost: a\r\nX: " + b"y" * 17000 + b"\r\n\r\n", 431),
+    (b"GET / HTTP/1.1\r\nHost: a\r\n" + b"X: y\r\n" * 200 + b"\r\n", 431),
+    (b"GET / HTTP/1.1\r\nHost: a\r\nExpect: something\r\n\r\n", 417),
+    (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
+    (b"PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", 405),
+    (b"GET /missing HTTP/1.1\r\nHost: a\r\n\r\n", 404),
+    (b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+]
+
+
+class SocketTests(TestCase):
+    timeout = 30
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.bigPath = os.path.join(self.tmp, "big.bin")
+        with open(self.bigPath, "wb") as f:
+            f.write(os.urandom(3 * 1024 * 1024 + 17))
+        root = Root()
+        root.putChild("big", BigFile(self.bigPath))
+        self.server = LiveServer(root)
+        self.addCleanup(self.server.stop)
+
+    @defer.inlineCallbacks
+    def test_errorStatuses(self):
+        """
+        Each kind of bad request gets its precise status over a real socket,
+        and the connection is closed for protocol errors.
+        """
+        for data, status in ERRORS:
+            out = yield inThread(rawExchange, self.server.portNumber, data)
+            responses = parseResponses(out)
+            self.assertTrue(responses, f"no response to {data[:40]!r}")
+            self.assertEqual(responses[0].status, status, data[:60])
+
+    @defer.inlineCallbacks
+    def test_keepAliveHttpClient(self):
+        def client(port):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            bodies = []
+            for _ in range(5):
+                conn.request("GET", "/")
+                response = conn.getresponse()
+                bodies.append(response.read())
+            conn.close()
+            return bodies
+
+        bodies = yield inThread(client, self.server.portNumber)
+        self.assertEqual(bodies, [b"<html>Hello, web2!</html>"] * 5)
+
+    @defer.inlineCallbacks
+    def test_pipelined(self):
+        requests = b"".join(
+            b"GET /?n=%d HTTP/1.1\r\nHost: a\r\n\r\n" % i for i in range(16)
+        ) + b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+        out = yield inThread(rawExchange, self.server.portNumber, requests)
+        responses = parseResponses(out)
+        self.assertEqual(len(responses), 17)
+        self.assertEqual({r.status for r in responses}, {200})
+
+    @defer.inlineCallbacks
+    def test_chunkedUpload(self):
+        payload = os.urandom(200_000)
+        chunks = b"".join(
+            b"%x\r\n" % len(payload[i:i + 7000]) + payload[i:i + 7000] + b"\r\n"
+            for i in range(0, len(payload), 7000)
+        )
+        data = (
+            b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+            b"Connection: close\r\n\r\n" + chunks + b"0\r\n\r\n"
+        )
+        out = yield inThread(rawExchange, self.server.portNumber, data)
+        [response] = parseResponses(out)
+        self.assertEqual(response.body.decode(), hashlib.sha256(payload).hexdigest())
+
+    @defer.inlineCallbacks
+    def test_expectContinue(self):
+        def client(port):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(
+                b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+                b"Expect: 100-continue\r\nConnection: close\r\n\r\n"
+            )
+            interim = sock.recv(100)
+            sock.sendall(b"abc")
+            rest = b""
+            while chunk := sock.recv(65536):
+                rest += chunk
+            sock.close()
+            return interim, rest
+
+        interim, rest = yield inThread(client, self.server.portNumber)
+        self.assertEqual(interim, b"HTTP/1.1 100 Continue\r\n\r\n")
+        [response] = parseResponses(rest)
+        self.assertEqual(response.body.decode(), hashlib.sha256(b"abc").hexdigest())
+
+    @defer.inlineCallbacks
+    def test_bigFile(self):
+        """
+        A file body arrives whole and intact (sent with sendfile on Linux).
+        """
+        def client(port):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/big")
+            response = conn.getresponse()
+            body = response.read()
+            conn.request("GET", "/")
+            second = conn.getresponse().read()
+            conn.close()
+            return response.status, body, second
+
+        status, body, second = yield inThread(client, self.server.portNumber)
+        self.assertEqual(status, 200)
+        with open(self.bigPath, "rb") as f:
+            self.assertEqual(hashlib.sha256(body).digest(), hashlib.sha256(f.read()).digest())
+        self.assertEqual(second, b"<html>Hello, web2!</html>")
+
+    @defer.inlineCallbacks
+    def test_bigFileRange(self):
+        def client(port):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/big", headers={"Range": "bytes=1000000-1000099"})
+            response = conn.getresponse()
+            return response.status, response.read()
+
+        status, body = yield inThread(client, self.server.portNumber)
+        self.assertEqual(status, 206)
+        with open(self.bigPath, "rb") as f:
+            f.seek(1000000)
+            self.assertEqual(body, f.read(100))
+
+    @defer.inlineCallbacks
+    def test_halfCloseAfterRequest(self):
+        """
+        A client that sends its request and shuts its write side still
+        gets the whole response.
+        """
+        out = yield inThread(
+            rawExchange, self.server.portNumber,
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", halfClose=True,
+        )
+        [response] = parseResponses(out)
+        self.assertEqual(response.status, 200)
