@@ -143,12 +143,16 @@ class Request(http.Request):
     @ivar prepath: the decoded segments traversal consumed.
     @ivar postpath: the decoded segments not yet consumed.
     @ivar remoteAddr: the client's address (an L{IAddress}).
+    @ivar pathPrefix: a path the client's URLs have before C{path}, set by
+        a trusted proxy (X-Forwarded-Prefix) or L{web2.vhost.VHostURIRewrite};
+        every URL this request builds starts with it.
     @ivar resources: the resources traversal visited, root first.
     """
 
     scheme = "http"
     host = ""
     port = 80
+    pathPrefix = ""
     files: dict
     _args = None
 
@@ -246,7 +250,7 @@ class Request(http.Request):
             netloc = host
         else:
             netloc = f"{host}:{port}"
-        url = f"{scheme}://{netloc}{path}"
+        url = f"{scheme}://{netloc}{self.pathPrefix}{path}"
         if params:
             url += ";" + params
         if querystring:

@@ -1,0 +1,296 @@
+# -*- test-case-name: test_auth -*-
+"""
+HTTP authentication over C{twisted.cred}: Basic (RFC 7617) and Digest
+(RFC 7616, SHA-256 and MD5, qop=auth), and L{HTTPAuthResource}, which puts
+a portal in front of any resource.
+
+Digest nonces come from C{secrets}, live C{nonceLifetime} seconds, are bound
+to the client address that received them, and carry a nonce count: a
+response whose count does not increase is a replay and is refused.  An
+expired nonce is answered with C{stale=true} so that clients retry without
+asking the user again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+import time
+
+from twisted.cred import credentials, error
+from twisted.internet import defer
+from twisted.logger import Logger
+from zope.interface import Attribute, Interface, implementer
+
+from web2 import http, responsecode
+from web2.http_headers import HeaderParseError
+from web2.iweb import IResource
+
+log = Logger()
+
+
+class ICredentialFactory(Interface):
+    """
+    One authentication scheme: the challenge it sends and how it reads a
+    client's answer.
+    """
+
+    scheme = Attribute("The scheme name, lower-case, e.g. C{'basic'}.")
+
+    def getChallenge(request):
+        """
+        @return: the challenge parameters, a C{dict} of C{str}.
+        """
+
+    def decode(response, request):
+        """
+        @param response: the Authorization credentials after the scheme: a
+            C{str} (token68) or a C{dict} of auth-params.
+        @return: C{twisted.cred} credentials.
+        @raise error.LoginFailed: the answer is malformed or invalid.
+        """
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _challengeHeader(factory, request) -> str:
+    params = factory.getChallenge(request)
+    unquoted = getattr(factory, "unquotedParams", ())
+    parts = [
+        f"{name}={value if name in unquoted else _quote(value)}"
+        for name, value in params.items()
+    ]
+    return factory.scheme.capitalize() + " " + ", ".join(parts)
+
+
+@implementer(ICredentialFactory)
+class BasicCredentialFactory:
+    """
+    HTTP Basic: a user name and password, base64-encoded, in UTF-8.
+    Only use it over TLS.
+    """
+
+    scheme = "basic"
+
+    def __init__(self, realm: str):
+        self.realm = realm
+
+    def getChallenge(self, request):
+        return {"realm": self.realm, "charset": "UTF-8"}
+
+    def decode(self, response, request):
+        if not isinstance(response, str):
+            raise error.LoginFailed("Basic credentials must be a token")
+        try:
+            decoded = base64.b64decode(response + "=" * (-len(response) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            raise error.LoginFailed("Invalid base64 in Basic credentials") from None
+        username, sep, password = decoded.partition(b":")
+        if not sep:
+            raise error.LoginFailed("Basic credentials have no ':'")
+        return credentials.UsernamePassword(username, password)
+
+
+_HASHES = {
+    "md5": hashlib.md5,
+    "sha-256": hashlib.sha256,
+}
+
+
+@implementer(credentials.IUsernameHashedPassword)
+class DigestedCredentials:
+    """
+    A Digest response, checkable against a plain password.
+    """
+
+    def __init__(self, username: bytes, method: str, realm: str, fields: dict, algorithm: str):
+        self.username = username
+        self.method = method
+        self.realm = realm
+        self.fields = fields
+        self.algorithm = algorithm
+
+    def _hash(self, data: str) -> str:
+        return _HASHES[self.algorithm](data.encode("utf-8")).hexdigest()
+
+    def checkPassword(self, password) -> bool:
+        if isinstance(password, bytes):
+            password = password.decode("utf-8")
+        f = self.fields
+        ha1 = self._hash(f"{self.username.decode('utf-8')}:{self.realm}:{password}")
+        ha2 = self._hash(f"{self.method}:{f['uri']}")
+        expected = self._hash(
+            f"{ha1}:{f['nonce']}:{f['nc']}:{f['cnonce']}:{f['qop']}:{ha2}"
+        )
+        return hmac.compare_digest(expected, f.get("response", ""))
+
+
+@implementer(ICredentialFactory)
+class DigestCredentialFactory:
+    """
+    HTTP Digest with qop=auth.
+
+    @ivar nonceLifetime: seconds a nonce stays valid.
+    @ivar maxNonces: nonces kept at most; the oldest are forgotten first.
+    """
+
+    scheme = "digest"
+    unquotedParams = ("algorithm", "stale")
+    nonceLifetime = 300
+    maxNonces = 10000
+
+    def __init__(self, algorithm: str, realm: str, clock=time.monotonic):
+        algorithm = algorithm.lower()
+        if algorithm not in _HASHES:
+            raise ValueError(f"unsupported Digest algorithm {algorithm!r}")
+        self.algorithm = algorithm
+        self.realm = realm
+        self.opaque = secrets.token_hex(16)
+        self.clock = clock
+        self._nonces: dict[str, list] = {}
+        self._stale: set[int] = set()
+
+    def getChallenge(self, request):
+        now = self.clock()
+        self._expire(now)
+        nonce = secrets.token_hex(16)
+        client = getattr(getattr(request, "remoteAddr", None), "host", None)
+        self._nonces[nonce] = [now, client, 0]
+        challenge = {
+            "realm": self.realm,
+            "qop": "auth",
+            "algorithm": "SHA-256" if self.algorithm == "sha-256" else "MD5",
+            "nonce": nonce,
+            "opaque": self.opaque,
+        }
+        if id(request) in self._stale:
+            self._stale.discard(id(request))
+            challenge["stale"] = "true"
+        return challenge
+
+    def _expire(self, now):
+        if len(self._nonces) > self.maxNonces:
+            for nonce in sorted(self._nonces, key=lambda n: self._nonces[n][0])[: len(self._nonces) - self.maxNonces]:
+                del self._nonces[nonce]
+        dead = [n for n, (t, _, _) in self._nonces.items() if now - t > self.nonceLifetime]
+        for nonce in dead:
+            del self._nonces[nonce]
+
+    def decode(self, response, request):
+        if not isinstance(response, dict):
+            raise error.LoginFailed("Digest credentials must be parameters")
+        fields = {k.lower(): v for k, v in response.items()}
+        for required in ("username", "realm", "nonce", "uri", "response", "qop", "nc", "cnonce"):
+            if not fields.get(required):
+                raise error.LoginFailed(f"Digest credentials lack {required}")
+        if fields["realm"] != self.realm or fields.get("opaque") != self.opaque:
+            raise error.LoginFailed("Digest credentials for another realm")
+        if fields["qop"] != "auth":
+            raise error.LoginFailed("Only qop=auth is supported")
+        algorithm = fields.get("algorithm", "MD5").lower()
+        if algorithm != self.algorithm:
+            raise error.LoginFailed("Digest algorithm mismatch")
+        if fields["uri"] != request.uri:
+            raise error.LoginFailed("Digest uri does not match the request")
+        state = self._nonces.get(fields["nonce"])
+        if state is None or self.clock() - state[0] > self.nonceLifetime:
+            self._stale.add(id(request))
+            raise error.LoginFailed("Stale or unknown nonce")
+        client = getattr(getattr(request, "remoteAddr", None), "host", None)
+        if state[1] != client:
+            raise error.LoginFailed("Nonce was issued to another client")
+        try:
+            count = int(fields["nc"], 16)
+        except ValueError:
+            raise error.LoginFailed("Malformed nonce count") from None
+        if count <= state[2]:
+            raise error.LoginFailed("Replayed nonce count")
+        state[2] = count
+        return DigestedCredentials(
+            fields["username"].encode("utf-8"), request.method, self.realm, fields, self.algorithm
+        )
+
+
+class IAuthenticatedRequest(Interface):
+    """
+    A request that passed authentication.
+    """
+
+    avatarInterface = Attribute("The interface the avatar was requested for.")
+    avatar = Attribute("The avatar the portal returned.")
+
+
+def _unauthorized(factories, request):
+    response = http.StatusResponse(
+        responsecode.UNAUTHORIZED, "Authentication is required to access this resource."
+    )
+    response.headers.setRawHeaders(
+        "www-authenticate", [_challengeHeader(f, request) for f in factories]
+    )
+    return response
+
+
+@implementer(IResource)
+class HTTPAuthResource:
+    """
+    Guards C{wrappedResource}: a request gets through only with credentials
+    the portal accepts (or, with no Authorization header, if the portal
+    accepts anonymous access).  Everything else gets a 401 with a challenge
+    per credential factory.
+    """
+
+    def __init__(self, wrappedResource, credentialFactories, portal, interfaces):
+        self.wrappedResource = IResource(wrappedResource)
+        self.credentialFactories = {f.scheme: f for f in credentialFactories}
+        self.portal = portal
+        self.interfaces = tuple(interfaces)
+
+    def _authenticate(self, request):
+        if IAuthenticatedRequest.providedBy(request):
+            return defer.succeed(self.wrappedResource)
+        try:
+            authorization = request.headers.getHeader("authorization")
+        except HeaderParseError:
+            authorization = ("", None)
+        if authorization is None:
+            creds = credentials.Anonymous()
+        else:
+            scheme, response = authorization
+            factory = self.credentialFactories.get(scheme.lower())
+            if factory is None:
+                return defer.fail(http.HTTPError(self._challenge(request)))
+            try:
+                creds = factory.decode(response, request)
+            except error.LoginFailed as e:
+                log.info("Authentication failed for {uri}: {why}", uri=request.uri, why=e)
+                return defer.fail(http.HTTPError(self._challenge(request)))
+        d = self.portal.login(creds, None, *self.interfaces)
+        d.addCallbacks(self._loggedIn, self._loginFailed, (request,), None, (request,))
+        return d
+
+    def _challenge(self, request):
+        return _unauthorized(self.credentialFactories.values(), request)
+
+    def _loggedIn(self, result, request):
+        interface, avatar = result[0], result[1]
+        request.avatarInterface = interface
+        request.avatar = avatar
+        from zope.interface import alsoProvides
+
+        alsoProvides(request, IAuthenticatedRequest)
+        return self.wrappedResource
+
+    def _loginFailed(self, failure, request):
+        failure.trap(error.UnauthorizedLogin, error.UnhandledCredentials, error.LoginFailed)
+        raise http.HTTPError(self._challenge(request))
+
+    def locateChild(self, request, segments):
+        return self._authenticate(request).addCallback(lambda r: (r, segments))
+
+    def renderHTTP(self, request):
+        return self._authenticate(request)

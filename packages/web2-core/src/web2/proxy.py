@@ -1,0 +1,183 @@
+# -*- test-case-name: test_proxy -*-
+"""
+Trusted reverse proxies: where a request came through a proxy the operator
+trusts (nginx or Apache on the same host, a load balancer), take the client
+address, scheme, host, port and path prefix from the proxy's C{Forwarded}
+(RFC 7239) or C{X-Forwarded-For/Proto/Host/Port/Prefix} headers, so that
+logs, redirects and generated URLs are right.
+
+Nothing is trusted by default.  Trust is given to address ranges; forwarding
+headers from any other peer are ignored (and left in the request headers
+for the application to see, untouched), so a client cannot spoof them.  The
+values the proxy replaced stay available as C{request.originalRemoteAddr},
+C{originalScheme}, C{originalHost} and C{originalPort}.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from twisted.internet import address
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from web2.http_headers import HeaderParseError
+from web2.iweb import IResource
+from web2.server import splitHostPort
+
+log = Logger()
+
+
+def parseNetworks(specs):
+    """
+    Parse address ranges (C{"127.0.0.1"}, C{"10.0.0.0/8"}, C{"::1"}) and the
+    word C{"unix"} (trust connections over UNIX sockets).
+    """
+    networks = []
+    for spec in specs:
+        spec = spec.strip()
+        if spec == "unix":
+            networks.append("unix")
+        else:
+            networks.append(ipaddress.ip_network(spec, strict=False))
+    return networks
+
+
+class TrustedProxies:
+    """
+    The set of proxies to trust, and the rewriting of a request that came
+    through them.
+    """
+
+    def __init__(self, networks=("127.0.0.1", "::1"), useForwarded=True, useXForwarded=True):
+        self.networks = parseNetworks(networks)
+        self.useForwarded = useForwarded
+        self.useXForwarded = useXForwarded
+
+    def isTrusted(self, host) -> bool:
+        if host is None:
+            return "unix" in self.networks
+        try:
+            ip = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            return False
+        return any(n != "unix" and ip in n for n in self.networks)
+
+    def rewrite(self, request):
+        """
+        Apply the forwarding headers of C{request} if its peer is trusted.
+        """
+        peer = request.remoteAddr
+        peerHost = getattr(peer, "host", None) if not isinstance(peer, address.UNIXAddress) else None
+        if not self.isTrusted(peerHost):
+            return
+        hops = None
+        if self.useForwarded and request.headers.hasHeader("forwarded"):
+            hops = self._fromForwarded(request)
+        elif self.useXForwarded:
+            hops = self._fromXForwarded(request)
+        if not hops:
+            return
+        # Walk from the nearest proxy towards the client while the hop that
+        # reported it is trusted: the first untrusted address is the client.
+        chosen = hops[-1]
+        for hop in reversed(hops):
+            chosen = hop
+            if not self.isTrusted(hop.get("for")):
+                break
+        request.originalRemoteAddr = request.remoteAddr
+        request.originalScheme = request.scheme
+        request.originalHost = request.host
+        request.originalPort = request.port
+        client = chosen.get("for")
+        if client:
+            request.remoteAddr = address.IPv4Address("TCP", client, 0) if ":" not in client else address.IPv6Address("TCP", client, 0)
+        nearest = hops[-1]
+        proto = nearest.get("proto")
+        if proto in ("http", "https"):
+            request.scheme = proto
+        host = nearest.get("host")
+        defaultPort = 443 if request.scheme == "https" else 80
+        if host:
+            request.host, request.port = splitHostPort(host, defaultPort)
+        elif proto:
+            request.port = defaultPort
+        port = nearest.get("port")
+        if port and port.isdigit():
+            request.port = int(port)
+        prefix = nearest.get("prefix")
+        if prefix and prefix.startswith("/") and "//" not in prefix:
+            request.pathPrefix = prefix.rstrip("/")
+
+    def _fromForwarded(self, request):
+        try:
+            elements = request.headers.getHeader("forwarded")
+        except HeaderParseError as e:
+            log.info("Ignoring a malformed Forwarded header: {e}", e=e)
+            return None
+        hops = []
+        for element in elements:
+            hop = {}
+            value = element.get("for")
+            if value:
+                hop["for"] = _nodeAddress(value)
+            for name in ("proto", "host"):
+                if element.get(name):
+                    hop[name] = element[name].lower() if name == "proto" else element[name]
+            hops.append(hop)
+        return hops
+
+    def _fromXForwarded(self, request):
+        headers = request.headers
+        raw = headers.getRawHeaders("x-forwarded-for")
+        if not raw:
+            return None
+        addresses = [a.strip() for line in raw for a in line.split(",") if a.strip()]
+        hops = [{"for": _nodeAddress(a)} for a in addresses]
+        if not hops:
+            return None
+        nearest = hops[-1]
+        for name in ("proto", "host", "port", "prefix"):
+            values = headers.getRawHeaders("x-forwarded-" + name)
+            if values:
+                # The last value is the one our trusted proxy appended.
+                nearest[name] = values[-1].split(",")[-1].strip()
+                if name == "proto":
+                    nearest[name] = nearest[name].lower()
+        return hops
+
+
+def _nodeAddress(node: str) -> str | None:
+    """
+    The IP address of an RFC 7239 node (C{192.0.2.1:80}, C{[2001:db8::1]},
+    C{unknown}, C{_hidden}), or C{None} when it names none.
+    """
+    node = node.strip().strip('"')
+    if node.startswith("["):
+        node = node[1:].partition("]")[0]
+    elif node.count(":") == 1:
+        node = node.partition(":")[0]
+    try:
+        return str(ipaddress.ip_address(node))
+    except ValueError:
+        return None
+
+
+@implementer(IResource)
+class TrustedProxyResource:
+    """
+    Wraps a site's root so that every request is rewritten by
+    L{TrustedProxies} before traversal.
+    """
+
+    def __init__(self, resource, proxies: TrustedProxies):
+        self.resource = IResource(resource)
+        self.proxies = proxies
+
+    def locateChild(self, request, segments):
+        self.proxies.rewrite(request)
+        return self.resource, segments
+
+    def renderHTTP(self, request):
+        self.proxies.rewrite(request)
+        return self.resource
