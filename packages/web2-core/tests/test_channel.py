@@ -49,6 +49,8 @@ class Deferring(resource.LeafResource):
         self.pending.append(d)
         return d
 
+    http_PUT = render
+
 
 class Streaming(resource.LeafResource):
     """

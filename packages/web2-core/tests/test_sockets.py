@@ -6,7 +6,7 @@ Real-socket tests: a web2 server on 127.0.0.1 answering real clients
 from __future__ import annotations
 
 import hashlib
-import http.client
+import http.client as httpclient
 import os
 import socket
 import tempfile
@@ -100,7 +100,7 @@ class SocketTests(TestCase):
     @defer.inlineCallbacks
     def test_keepAliveHttpClient(self):
         def client(port):
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn = httpclient.HTTPConnection("127.0.0.1", port, timeout=5)
             bodies = []
             for _ in range(5):
                 conn.request("GET", "/")
@@ -164,7 +164,7 @@ class SocketTests(TestCase):
         A file body arrives whole and intact (sent with sendfile on Linux).
         """
         def client(port):
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn = httpclient.HTTPConnection("127.0.0.1", port, timeout=10)
             conn.request("GET", "/big")
             response = conn.getresponse()
             body = response.read()
@@ -182,7 +182,7 @@ class SocketTests(TestCase):
     @defer.inlineCallbacks
     def test_bigFileRange(self):
         def client(port):
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn = httpclient.HTTPConnection("127.0.0.1", port, timeout=10)
             conn.request("GET", "/big", headers={"Range": "bytes=1000000-1000099"})
             response = conn.getresponse()
             return response.status, response.read()

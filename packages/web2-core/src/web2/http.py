@@ -163,7 +163,7 @@ class NotModifiedResponse(Response):
 
 
 def _codeToResponse(code):
-    return StatusResponse(code, responsecode.reasonPhrase(code)) if code >= 400 else Response(code)
+    return Response(code)
 
 
 def _bytesToResponse(data):

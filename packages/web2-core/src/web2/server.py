@@ -448,6 +448,12 @@ class Request(http.Request):
         if failure.check(http.HTTPError):
             self._finish(failure.value.response)
             return
+        if getattr(self.chanRequest, "finished", False):
+            # The connection already ended this request (the client left,
+            # or its body was malformed): nobody will see a response.
+            log.debug("Request {uri} failed after it was abandoned: {f}",
+                      uri=self.uri, f=failure.getErrorMessage())
+            return
         log.failure(
             "Unhandled error while answering {method} {uri}",
             failure, method=self.method, uri=self.uri,
