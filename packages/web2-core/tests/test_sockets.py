@@ -66,8 +66,8 @@ ERRORS = [
     (b"GET / HTTP/1.1\r\nHost: a\r\n" + b"X: y\r\n" * 200 + b"\r\n", 431),
     (b"GET / HTTP/1.1\r\nHost: a\r\nExpect: something\r\n\r\n", 417),
     (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
-    (b"PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", 405),
-    (b"GET /missing HTTP/1.1\r\nHost: a\r\n\r\n", 404),
+    (b"PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 405),
+    (b"GET /missing HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 404),
     (b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
 ]
 

@@ -1,0 +1,47 @@
+# -*- test-case-name: test_wire_reader -*-
+"""
+web2's wire layer: a sans-I/O HTTP/1.1 server-side parser and serializer.
+
+Bytes in, events out, no I/O and no Twisted: the channel feeds a
+L{RequestReader} with C{receive(data)} / C{receive_eof()} and takes events
+from C{next_event()}:
+
+  - L{RequestHead} (method, target, version, headers and the framing facts),
+  - L{BodyData} (pieces of the body as they arrive),
+  - L{EndOfRequest} (with trailers, if chunked),
+  - L{NEED_DATA} (feed more bytes) or L{CLOSED} (the connection is done).
+
+Invalid input raises L{ProtocolError} with the status to answer; the reader
+is then dead.  L{Limits} bounds every buffer.  The writer half serializes a
+response head (L{serialize_response_head}), chunks (L{encode_chunk},
+L{encode_last_chunk}), and L{decide_framing} chooses Content-Length,
+chunked or close-delimited framing and whether the connection persists.
+
+Modules, one job each: C{_abnf} (the grammar), C{_events}, C{_errors},
+C{_limits}, C{_fields} (field sections), C{_head} (request line and header
+semantics), C{_body} (body readers by framing), C{_reader} (the state
+machine; its rules are written at its top), C{_writer}, C{_framing}.
+"""
+
+from ._errors import ProtocolError
+from ._events import CLOSED, NEED_DATA, BodyData, EndOfRequest, RequestHead
+from ._framing import Framing, decide_framing
+from ._limits import Limits
+from ._reader import RequestReader
+from ._writer import encode_chunk, encode_last_chunk, serialize_response_head
+
+__all__ = [
+    "CLOSED",
+    "NEED_DATA",
+    "BodyData",
+    "EndOfRequest",
+    "Framing",
+    "Limits",
+    "ProtocolError",
+    "RequestHead",
+    "RequestReader",
+    "decide_framing",
+    "encode_chunk",
+    "encode_last_chunk",
+    "serialize_response_head",
+]
