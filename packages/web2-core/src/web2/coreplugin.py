@@ -1,1 +1,117 @@
-"""web2-core's own built-in plugin."""
+# -*- test-case-name: test_plugins -*-
+"""
+web2-core's own built-in plugin, registered under the name C{core}.
+
+Its mount kinds:
+
+  - C{class:package.module.Class}: an instance of a resource class that
+    takes no arguments (like C{twistd web --class});
+  - C{redirect:URL}: a permanent redirect of the mount path and everything
+    below it to C{URL};
+  - C{plugins:}: an HTML page listing the loaded plugins, their versions
+    and their hooks;
+  - C{text:SOME TEXT}: a plain-text page, handy for health checks.
+
+Its access-log formats: C{combined}, C{common} and C{json}.
+"""
+
+from __future__ import annotations
+
+import html
+
+from twisted.python.reflect import namedAny
+from zope.interface import implementer
+
+from web2.iweb import IResource
+from web2.log import FORMATTERS
+
+
+@implementer(IResource)
+class _Leaf:
+    """
+    A resource answering every path below it the same way.
+    """
+
+    def __init__(self, respond):
+        self._respond = respond
+
+    def locateChild(self, request, segments):
+        return self, ()
+
+    def renderHTTP(self, request):
+        return self._respond(request)
+
+
+def _classMount(argument: str, config):
+    if not argument:
+        raise ValueError("class: needs a dotted name, e.g. class:myproject.web.Root")
+    try:
+        cls = namedAny(argument)
+    except (ImportError, AttributeError, ValueError) as e:
+        raise ValueError(f"cannot find class {argument!r}: {e}") from None
+    try:
+        return cls()
+    except TypeError as e:
+        raise ValueError(f"{argument} cannot be made without arguments: {e}") from None
+
+
+def _redirectMount(argument: str, config, temporary: bool = False):
+    from web2 import http
+
+    if not argument:
+        raise ValueError("redirect: needs a target URL, e.g. redirect:https://example.com/")
+    return _Leaf(lambda request: http.RedirectResponse(argument, temporary=temporary))
+
+
+def _textMount(argument: str, config, content_type: str = "text/plain"):
+    from web2 import http
+    from web2.http_headers import MimeType
+
+    major, slash, minor = content_type.partition("/")
+    if not slash or not major or not minor:
+        raise ValueError(f"content_type {content_type!r} is not TYPE/SUBTYPE")
+    mime = MimeType(major, minor, {"charset": "utf-8"})
+    body = argument.encode("utf-8")
+    return _Leaf(lambda request: http.Response(200, {"content-type": mime}, body))
+
+
+def _pluginsPage(config) -> bytes:
+    from web2.plugins import describe_plugins
+
+    rows = []
+    for info in describe_plugins(config.pluginManager):
+        hooks = ", ".join(info.hooks) or "(none)"
+        status = "broken: " + info.error if info.error else hooks
+        rows.append(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
+                *map(html.escape, (info.name, info.distribution, info.version, status))))
+    return (
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+        "<title>web2 plugins</title></head><body><h1>web2 plugins</h1>\n"
+        "<table><tr><th>plugin</th><th>distribution</th><th>version</th>"
+        "<th>hooks</th></tr>\n" + "\n".join(rows) + "\n</table></body></html>\n"
+    ).encode("utf-8")
+
+
+def _pluginsMount(argument: str, config):
+    from web2 import http
+    from web2.http_headers import MimeType
+
+    if config.pluginManager is None:
+        raise ValueError("plugins: needs the site's plugin manager")
+    mime = MimeType("text", "html", {"charset": "utf-8"})
+    return _Leaf(lambda request: http.Response(200, {"content-type": mime},
+                                               _pluginsPage(config)))
+
+
+def web2_mount_kinds():
+    return {
+        "class": _classMount,
+        "redirect": _redirectMount,
+        "plugins": _pluginsMount,
+        "text": _textMount,
+    }
+
+
+def web2_access_log_formatters():
+    return dict(FORMATTERS)

@@ -22,6 +22,11 @@ from web2.iweb import IByteStream, IChanRequestCallbacks, IRequest, IResponse
 
 log = Logger()
 
+#: The request headers that make a request conditional (RFC 9110 13.1).
+CONDITIONAL_HEADERS = frozenset(
+    ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+)
+
 #: Status codes whose responses never carry a body (RFC 9110 section 6.4.1).
 NO_BODY_CODES = frozenset((204, 304))
 

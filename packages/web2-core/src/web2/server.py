@@ -45,8 +45,20 @@ class NoURLForResourceError(RuntimeError):
     """
 
 
+_PLAIN_TYPES = frozenset((tuple, list, bytes, str, int, type(None)))
+
+
 def _isAsync(value) -> bool:
-    return isinstance(value, defer.Deferred) or inspect.isawaitable(value)
+    """
+    Whether C{value} is a Deferred or an awaitable (a coroutine), checked
+    cheaply: this runs several times per request.
+    """
+    cls = value.__class__
+    if cls in _PLAIN_TYPES:
+        return False
+    return cls is defer.Deferred or isinstance(value, defer.Deferred) or (
+        hasattr(cls, "__await__") or inspect.isawaitable(value)
+    )
 
 
 def _asDeferred(value) -> defer.Deferred:
@@ -63,7 +75,9 @@ def preconditionfilter(request, response):
     """
     Answer 304/412 for GET and HEAD from the response's validators.
     """
-    if request.method in ("GET", "HEAD"):
+    if request.method in ("GET", "HEAD") and request.headers.hasAnyHeader(
+        http.CONDITIONAL_HEADERS
+    ):
         http.checkPreconditions(request, response)
     return response
 
@@ -471,8 +485,8 @@ class Request(http.Request):
         for index in range(start, len(filters)):
             responseFilter = filters[index]
             if not (
-                getattr(responseFilter, "handleErrors", False)
-                or 200 <= response.code < 300
+                200 <= response.code < 300
+                or getattr(responseFilter, "handleErrors", False)
             ):
                 continue
             try:

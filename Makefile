@@ -1,0 +1,71 @@
+# The two commands a newcomer needs:
+#   make run    set up .venvs/dev and serve the demo site on http://localhost:8080/
+#   make test   set up one venv per distribution and run every test (see scripts/test-matrix.py)
+# Everything else is for maintainers. Only Python 3.11+ and make are assumed;
+# the scripts fetch uv (or fall back to pip) from PyPI themselves.
+
+PYTHON ?= python3
+# The interpreter every venv is made from: the real one, never a download.
+PY := $(or $(shell command -v $(PYTHON)),$(error $(PYTHON) not found: install Python 3.11+ or pass PYTHON=...))
+VENVS := .venvs
+DEV := $(VENVS)/dev
+DOCS_VENV := $(VENVS)/docs
+
+# `make test PKG=web2-core` (or PKG=cross, or PKG=web2-core,web2-static) runs only those.
+PKG ?=
+# Extra pytest arguments for every run, e.g. PYTEST_ARGS="-x -k channel".
+PYTEST_ARGS ?=
+
+# How `make run` starts the demo site; override on the command line to try another,
+# e.g. make run RUN_CMD='$(DEV)/bin/twistd -n web2 --config examples/demo/site.toml'
+DEMO_CONFIG ?= examples/demo/site.toml
+RUN_CMD ?= $(DEV)/bin/python -m web2 --config $(DEMO_CONFIG)
+
+.PHONY: help run dev test wheels docs docs-venv bench bench-quick lint clean distclean
+
+help:
+	@echo "make run          serve the demo site on http://localhost:8080/"
+	@echo "make test         run every test, one venv per distribution (PKG=web2-core for one)"
+	@echo "make dev          create/refresh .venvs/dev (all packages editable)"
+	@echo "make wheels       build the sdist and wheel of every distribution into dist/"
+	@echo "make docs         build the Sphinx docs into docs/_build/html (warnings are errors)"
+	@echo "make bench        run the benchmarks (bench/run.py); bench-quick for a short run"
+	@echo "make clean        remove build outputs; distclean also removes .venvs/"
+
+dev:
+	$(PY) scripts/bootstrap.py dev
+
+run: dev
+	$(RUN_CMD)
+
+test:
+	$(PY) scripts/test-matrix.py $(PKG) --pytest-args="$(PYTEST_ARGS)"
+
+wheels:
+	$(PY) scripts/build-dists.py --clean --out dist
+
+docs-venv:
+	$(PY) scripts/bootstrap.py docs
+
+docs: docs-venv
+	$(DOCS_VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+	@echo "open docs/_build/html/index.html"
+
+# bench/run.py sets up its own peers' venvs and uses .venvs/dev for web2.
+BENCH_ARGS ?=
+bench: dev
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+bench-quick: dev
+	$(PY) bench/run.py --quick $(BENCH_ARGS)
+
+lint: dev
+	$(DEV)/bin/python -m pip install -q ruff
+	$(DEV)/bin/ruff check scripts tests packages
+
+clean:
+	rm -rf dist build docs/_build
+	find . -name __pycache__ -not -path './$(VENVS)/*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENVS)

@@ -1,0 +1,3 @@
+"""
+Load benchmarks of web2 against its peers; run C{python3 bench/run.py}.
+"""

@@ -1,0 +1,234 @@
+"""
+The scenarios: what each measures, against which servers, and how one sample
+of one server is taken.
+
+Every scenario's servers are measured interleaved, round by round (the order
+rotating each round), so that drift of the machine over time lands on all of
+them alike; the report gives medians with min-max.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+from bench import _loadgen, _servers
+
+HELLO_SERVERS = (
+    "web2", "twisted.web", "aiohttp", "uvicorn-httptools", "uvicorn-h11",
+    "nginx", "apache",
+)  # fmt: skip
+STATIC_SERVERS = ("web2", "twisted.web", "nginx", "apache")
+WSGI_SERVERS = ("web2", "twisted.web", "gunicorn", "waitress")
+UPLOAD_SERVERS = (
+    "web2", "twisted.web", "aiohttp", "uvicorn-httptools", "uvicorn-h11",
+    "gunicorn", "waitress", "nginx",
+)  # fmt: skip
+QUICK_SERVERS = ("web2", "twisted.web")
+UPLOAD_SIZE = 100 * 1024 * 1024
+
+
+@dataclass
+class Scenario:
+    """
+    One scenario.
+
+    @ivar kind: C{"wrk"}, C{"latency"}, C{"upload"} or C{"idle"}.
+    @ivar roles: the roles to run a server in, first one it supports wins.
+    @ivar metric: the key of a sample the tables rank by.
+    @ivar better: C{"higher"} or C{"lower"}.
+    @ivar params: the kind's parameters (connections, path, depth...).
+    @ivar targets: C{(server, reference, ratio)}: C{server} must do at least
+        C{ratio} times as well as C{reference}.
+    @ivar extra: further sample keys shown in the tables.
+    """
+
+    name: str
+    title: str
+    kind: str
+    roles: tuple
+    servers: tuple
+    metric: str
+    unit: str
+    better: str = "higher"
+    params: dict = field(default_factory=dict)
+    targets: tuple = ()
+    extra: tuple = ()
+    quick: bool = False
+
+    def roleFor(self, server):
+        supported = _servers.SERVERS[server].roles
+        for role in self.roles:
+            if role in supported:
+                return role
+        return None
+
+    @property
+    def readyPath(self):
+        return "/1k.bin" if self.roles[0] == "static" else "/"
+
+
+SCENARIOS = [
+    Scenario("keepalive", "Hello world, keep-alive (wrk -c64)", "wrk", ("hello",),
+             HELLO_SERVERS, "rps", "req/s", params={"connections": 64},
+             targets=(("web2", "twisted.web", 1.5),), extra=("p99_ms",), quick=True),
+    Scenario("pipelined", "Hello world, pipelined depth 16 (wrk -c64)", "wrk",
+             ("hello",), HELLO_SERVERS, "rps", "req/s",
+             params={"connections": 64, "depth": 16},
+             targets=(("web2", "twisted.web", 2.0),), quick=True),
+    Scenario("close", "Hello world, Connection: close (wrk -c64)", "wrk", ("hello",),
+             HELLO_SERVERS, "rps", "req/s", params={"connections": 64, "close": True},
+             targets=(("web2", "twisted.web", 1.2),), quick=True),
+    Scenario("static-1k", "Static file, 1 KiB (wrk -c64)", "wrk", ("static",),
+             STATIC_SERVERS, "rps", "req/s", params={"connections": 64, "path": "/1k.bin"},
+             targets=(("web2", "twisted.web", 2.0),), extra=("mbps",), quick=True),
+    Scenario("static-100k", "Static file, 100 KiB (wrk -c64)", "wrk", ("static",),
+             STATIC_SERVERS, "rps", "req/s",
+             params={"connections": 64, "path": "/100k.bin"},
+             targets=(("web2", "nginx", 0.5),), extra=("mbps",)),
+    Scenario("static-10m", "Static file, 10 MiB (wrk -c16)", "wrk", ("static",),
+             STATIC_SERVERS, "mbps", "MB/s", params={"connections": 16, "path": "/10m.bin"},
+             targets=(("web2", "nginx", 0.9),), extra=("rps",)),
+    Scenario("wsgi", "WSGI hello world (wrk -c64)", "wrk", ("wsgi",), WSGI_SERVERS,
+             "rps", "req/s", params={"connections": 64},
+             targets=(("web2", "twisted.web", 2.0), ("web2", "gunicorn", 2.0)),
+             extra=("p99_ms",), quick=True),
+    Scenario("latency", "Latency at a fixed 1,000 req/s (h2load --h1 -c10)", "latency",
+             ("hello",), HELLO_SERVERS, "p99_ms", "ms p99", better="lower",
+             params={"rate": 1000, "clients": 10}, extra=("p50_ms", "p90_ms")),
+    Scenario("upload-100m", "Upload of 100 MiB (one POST, Content-Length)", "upload",
+             ("hello", "wsgi"), UPLOAD_SERVERS, "seconds", "s", better="lower",
+             extra=("peak_rss_mb",)),
+    Scenario("idle-1000", "Memory per idle keep-alive connection, 1,000 connections",
+             "idle", ("hello",), HELLO_SERVERS, "bytes_per_conn", "bytes/conn",
+             better="lower", params={"count": 1000},
+             targets=(("web2", "twisted.web", 1.0),), extra=("opened",)),
+    Scenario("idle-5000", "Memory per idle keep-alive connection, 5,000 connections",
+             "idle", ("hello",), HELLO_SERVERS, "bytes_per_conn", "bytes/conn",
+             better="lower", params={"count": 5000},
+             targets=(("web2", "twisted.web", 1.0),), extra=("opened",)),
+]  # fmt: skip
+BY_NAME = {s.name: s for s in SCENARIOS}
+
+
+@dataclass
+class Settings:
+    """
+    How long and how often: seconds per wrk sample, rounds, load CPU.
+    """
+
+    seconds: float = 5.0
+    latencySeconds: float = 10.0
+    rounds: int = 3
+    memoryRounds: int = 2
+    warmup: float = 1.0
+    loadCPU: str | None = "1"
+
+
+def sample(scenario, running, settings, ctx):
+    """
+    Take one sample of C{scenario} against a running server.
+
+    @return: a C{dict} of measurements (the scenario's metric among them).
+    """
+    p = scenario.params
+    if scenario.kind == "wrk":
+        result = _loadgen.wrk(
+            running.url(), p.get("path", "/"), p["connections"], settings.seconds,
+            depth=p.get("depth", 1), close=p.get("close", False),
+            cpu=settings.loadCPU, tmp=ctx.tmp,
+        )  # fmt: skip
+        result.pop("raw", None)
+        return result
+    if scenario.kind == "latency":
+        return _loadgen.h2loadRate(
+            running.url("/"), p["rate"], p["clients"], settings.latencySeconds,
+            cpu=settings.loadCPU, tmp=ctx.tmp,
+        )  # fmt: skip
+    if scenario.kind == "upload":
+        return _upload(running, settings)
+    raise ValueError(scenario.kind)
+
+
+def warm(scenario, running, settings, ctx):
+    """
+    Exercise a fresh server briefly so that its first sample is not its
+    first request (imports, caches, JIT-less warm paths, page faults).
+    """
+    if settings.warmup <= 0:
+        return
+    _loadgen.wrk(
+        running.url(), scenario.params.get("path", "/") if scenario.kind == "wrk" else "/",
+        8, settings.warmup, cpu=settings.loadCPU, tmp=ctx.tmp,
+    )  # fmt: skip
+
+
+def _client(settings, *args):
+    argv = [sys.executable, "-m", "bench._clients", *map(str, args)]
+    if settings.loadCPU is not None:
+        argv = ["taskset", "-c", settings.loadCPU, *argv]
+    env = dict(os.environ, PYTHONPATH=_servers.REPO)
+    return argv, env
+
+
+def _upload(running, settings):
+    running.resetPeak()
+    argv, env = _client(settings, "upload", running.port, UPLOAD_SIZE)
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=180)
+    if done.returncode:
+        raise RuntimeError(done.stderr[-800:])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["peak_rss_mb"] = running.peakRSS() / 1e6
+    result["errors"] = 0 if result["status"] == "200" else 1
+    return result
+
+
+def idleSample(scenario, running, settings):
+    """
+    Memory of C{count} idle keep-alive connections that each made one
+    request: the server's RSS growth divided by the connections held.
+    """
+    time.sleep(0.5)
+    before = running.rss()
+    argv, env = _client(settings, "idle", running.port, scenario.params["count"])
+    client = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    try:
+        line = _readline(client, 120)
+        if not line.startswith("READY"):
+            raise RuntimeError(f"idle client: {line!r} {client.stderr.read()[-500:]}")
+        opened = int(line.split()[1])
+        time.sleep(1.0)
+        after = running.rss()
+        alive = running.process.poll() is None
+    finally:
+        try:
+            client.stdin.write("done\n")
+            client.stdin.flush()
+        except OSError:
+            pass
+        try:
+            client.wait(30)
+        except subprocess.TimeoutExpired:
+            client.kill()
+            client.wait()
+    count = scenario.params["count"]
+    return {
+        "bytes_per_conn": (after - before) / max(opened, 1),
+        "rss_before_mb": before / 1e6,
+        "rss_after_mb": after / 1e6,
+        "opened": opened,
+        "errors": (count - opened) + (0 if alive else 1),
+    }
+
+
+def _readline(process, timeout):
+    import selectors
+
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            raise RuntimeError("idle client did not get ready in time")
+    return process.stdout.readline().strip()

@@ -1,0 +1,166 @@
+"""
+Make a fresh machine ready: Debian's load generators and web servers through
+apt-get, the Python peers in their own venv (C{bench/.venv-peers}), and an
+interpreter with web2 installed.
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+
+from bench._servers import BENCH, REPO
+
+# binary -> Debian package
+TOOLS = {"wrk": "wrk", "h2load": "nghttp2-client", "nginx": "nginx",
+         "apache2": "apache2", "taskset": "util-linux"}  # fmt: skip
+PEERS_VENV = os.path.join(BENCH, ".venv-peers")
+WEB2_VENV = os.path.join(BENCH, ".venv-web2")
+WEB2_PACKAGES = ("web2-core", "web2-static", "web2-wsgi")
+
+
+def _say(text):
+    print(f"[bench] {text}", file=sys.stderr, flush=True)
+
+
+def _which(name):
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+
+
+def ensureTools(install=True):
+    """
+    Install whichever of wrk, h2load, nginx and apache2 is missing.
+
+    @return: the list of tools still missing.
+    """
+    missing = [t for t in TOOLS if not _which(t)]
+    if missing and install and os.geteuid() == 0:
+        packages = sorted({TOOLS[t] for t in missing})
+        _say("apt-get install " + " ".join(packages))
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends",
+                        *packages], check=False, env=env, timeout=1200)  # fmt: skip
+        missing = [t for t in TOOLS if not _which(t)]
+    return missing
+
+
+def _venv(path, requirements, install):
+    python = os.path.join(path, "bin", "python")
+    marker = os.path.join(path, ".bench-installed")
+    want = hashlib.sha256(" ".join(requirements).encode()).hexdigest()
+    try:
+        with open(marker) as f:
+            if f.read() == want and os.path.exists(python):
+                return python
+    except OSError:
+        pass
+    if not install:
+        return python if os.path.exists(python) else None
+    _say(f"creating {os.path.relpath(path, REPO)}")
+    subprocess.run([sys.executable, "-m", "venv", "--clear", path], check=True,
+                   timeout=300)  # fmt: skip
+    subprocess.run([python, "-m", "pip", "install", "-q", "--upgrade", "pip"],
+                   check=False, timeout=600)  # fmt: skip
+    subprocess.run([python, "-m", "pip", "install", "-q", *requirements], check=True,
+                   timeout=1200)  # fmt: skip
+    with open(marker, "w") as f:
+        f.write(want)
+    return python
+
+
+def peersPython(install=True):
+    """
+    The interpreter of the peers' venv, created from requirements-peers.txt
+    when missing or out of date.
+    """
+    return _venv(PEERS_VENV, ["-r", os.path.join(BENCH, "requirements-peers.txt")],
+                 install)  # fmt: skip
+
+
+def web2Python(explicit=None, install=True):
+    """
+    The interpreter that runs web2 and the twisted.web peer (so both use the
+    same Twisted): C{explicit} (C{--web2-python} or C{$WEB2_PYTHON}), else the
+    repository's C{.venvs/dev} when present, else C{bench/.venv-web2} made by
+    installing C{packages/web2-core}, C{web2-static} and C{web2-wsgi} editable.
+    """
+    if explicit:
+        return explicit
+    dev = os.path.join(REPO, ".venvs", "dev", "bin", "python")
+    if os.path.exists(dev):
+        return dev
+    packages = []
+    for name in WEB2_PACKAGES:
+        packages += ["-e", os.path.join(REPO, "packages", name)]
+    return _venv(WEB2_VENV, packages, install)
+
+
+def versions(web2Py, peersPy):
+    """
+    The versions of everything measured, for the results document.
+    """
+    out = {"python (harness)": sys.version.split()[0]}
+    for label, argv in [
+        ("wrk", ["wrk", "-v"]), ("h2load", ["h2load", "--version"]),
+        ("nginx", ["nginx", "-v"]), ("apache", ["apache2", "-v"]),
+    ]:  # fmt: skip
+        out[label] = _first(argv)
+    out.update(_dists(web2Py, ["web2-core", "web2-static", "web2-wsgi", "twisted"],
+                      "web2 python"))  # fmt: skip
+    out.update(_dists(peersPy, ["aiohttp", "uvicorn", "httptools", "uvloop", "h11",
+                                "gunicorn", "waitress"], "peers python"))  # fmt: skip
+    out["web2 commit"] = _first(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
+    dirty = _first(["git", "-C", REPO, "status", "--porcelain", "--", "packages"])
+    if dirty:
+        out["web2 commit"] += " (with uncommitted changes)"
+    out["kernel"] = os.uname().release
+    out["cpu"] = _cpuModel()
+    return out
+
+
+def _first(argv):
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unavailable"
+    text = (done.stdout or done.stderr).strip().splitlines()
+    return text[0].strip() if text else ""
+
+
+_DISTS = """\
+import sys, importlib.metadata as m
+print("python", sys.version.split()[0])
+for name in sys.argv[1:]:
+    try:
+        print(name, m.version(name))
+    except m.PackageNotFoundError:
+        print(name, "missing")
+"""
+
+
+def _dists(python, names, label):
+    if not python:
+        return {label: "unavailable"}
+    try:
+        done = subprocess.run([python, "-c", _DISTS, *names], capture_output=True,
+                              text=True, timeout=60)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return {label: "unavailable"}
+    out = {}
+    for line in done.stdout.splitlines():
+        name, _, version = line.partition(" ")
+        out[label if name == "python" else name] = version
+    return out
+
+
+def _cpuModel():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip() + f" x{os.cpu_count()}"
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs"

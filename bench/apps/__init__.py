@@ -1,0 +1,3 @@
+"""
+The tiny applications each server under test runs.
+"""

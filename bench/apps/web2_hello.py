@@ -1,0 +1,49 @@
+"""
+The web2 resources the benchmark mounts with C{--mount /=class:...}.
+
+L{Hello} answers C{GET} with a fixed 14-byte body and drains a C{POST} body,
+answering its size (the 100 MiB upload scenario).  Kept tiny on purpose: it
+measures the server, not the application.
+"""
+
+from web2 import http, resource
+
+_BODY = b"Hello, world!\n"
+
+
+def _plainHeaders():
+    from web2 import http_headers
+
+    headers = http_headers.Headers()
+    headers.setRawHeaders("content-type", ["text/plain"])
+    return headers
+
+
+def _readStream(stream, callback):
+    try:
+        from web2.stream import readStream
+    except ImportError:  # before web2.stream re-exports its helpers
+        from web2._stream_read import readStream
+    return readStream(stream, callback)
+
+
+class Hello(resource.Resource):
+    """
+    Hello, world.
+    """
+
+    addSlash = False
+
+    def render(self, request):
+        return http.Response(200, _plainHeaders(), _BODY)
+
+    def http_POST(self, request):
+        received = [0]
+
+        def count(data):
+            received[0] += len(data)
+
+        d = _readStream(request.stream, count)
+        return d.addCallback(
+            lambda _: http.Response(200, _plainHeaders(), b"%d\n" % (received[0],))
+        )

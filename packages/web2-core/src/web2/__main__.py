@@ -1,0 +1,76 @@
+# -*- test-case-name: test_launch_main -*-
+"""
+C{python -m web2} (and the C{web2} console script): run a web2 site in the
+foreground, like C{twistd -n web2} with the same options.  The server's
+log goes to standard error and the access log, unless C{--access-log}
+or the site file sends it elsewhere, to standard output.
+
+Errors in the command line, the configuration or the plugins, and a
+listener that cannot bind, end the process with a one-line message on
+standard error and a non-zero status: 2 for a command-line error, 1 for
+the others.
+"""
+
+import sys
+
+
+def _fail(message: str, status: int):
+    sys.stderr.write(message.rstrip("\n") + "\n")
+    sys.stderr.flush()
+    raise SystemExit(status)
+
+
+def main(argv=None) -> None:
+    """
+    Parse C{argv} (by default C{sys.argv[1:]}), build the site and run the
+    reactor until SIGINT or SIGTERM, then stop gracefully.
+    """
+    from twisted.logger import (
+        FilteringLogObserver,
+        LogLevelFilterPredicate,
+        PredicateResult,
+        globalLogBeginner,
+        textFileLogObserver,
+    )
+    from twisted.python import usage
+
+    from web2 import tap
+    from web2.config import ConfigError
+    from web2.plugins import PluginError
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    Options = tap.makeOptionsClass()
+    Options.synopsis = "Usage: web2 [options]"
+    options = Options()
+    try:
+        options.parseOptions(argv)
+    except usage.UsageError as e:
+        _fail(f"web2: error: {e}\nTry 'web2 --help' for the options.", 2)
+
+    def notAccess(event):
+        # Access events have their own log; keep them out of this one.
+        if event.get("log_namespace") == "web2.access":
+            return PredicateResult.no
+        return PredicateResult.maybe
+
+    globalLogBeginner.beginLoggingTo(
+        [FilteringLogObserver(textFileLogObserver(sys.stderr),
+                              [notAccess, LogLevelFilterPredicate()])],
+        redirectStandardIO=False)
+    from twisted.internet import reactor
+
+    try:
+        web2Service = tap.buildService(options, reactor, defaultAccessLog="-")
+    except (ConfigError, PluginError) as e:
+        _fail(f"web2: error: {e}", 1)
+    try:
+        web2Service.privilegedStartService()
+    except tap.ListenError as e:
+        _fail(str(e.code), 1)
+    web2Service.startService()
+    reactor.addSystemEventTrigger("before", "shutdown", web2Service.stopService)
+    reactor.run()
+
+
+if __name__ == "__main__":
+    main()

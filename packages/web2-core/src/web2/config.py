@@ -1,0 +1,434 @@
+# -*- test-case-name: test_config -*-
+"""
+The configuration of one web2 site, from the command line and/or a site
+file (C{--config site.toml}).
+
+A site file is TOML; every key is optional::
+
+    listen = ["tcp:8080", "ssl:8443:privateKey=key.pem:certKey=cert.pem"]
+    shutdown-timeout = 10.0
+    python-path = ["."]        # relative to this file's directory
+
+    [access-log]
+    path = "access.log"        # "-" for standard output
+    format = "combined"        # combined, common, json (or a plugin's)
+
+    [server]                   # limits and timeouts, as on the command line
+    max-connections = 10000
+    idle-timeout = 60.0
+    max-body-size = 10485760
+
+    [mounts]                   # path = "KIND:ARGUMENT", or a table
+    "/" = "class:myproject.web.Root"
+    "/old" = "redirect:/new"
+    [mounts."/files"]
+    kind = "static"
+    argument = "./public"
+    # any other key is an option of that mount, passed to its factory
+
+    [options]                  # plugins' options, by their long name
+    greeting = "hello"
+
+The command line overrides the file: C{--listen} replaces the file's
+listeners, C{--mount} replaces a file mount at the same path and adds the
+others, and every other option given replaces the file's value.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from web2.hookspecs import Option
+
+__all__ = [
+    "ConfigError",
+    "MountSpec",
+    "SERVER_SETTINGS",
+    "ServerSetting",
+    "SiteConfig",
+    "buildSiteConfig",
+    "loadConfigFile",
+    "normalizeMountPath",
+    "parseMount",
+]
+
+DEFAULT_LISTEN = "tcp:8080"
+DEFAULT_SHUTDOWN_TIMEOUT = 10.0
+DEFAULT_LOG_FORMAT = "combined"
+
+
+class ConfigError(Exception):
+    """
+    The configuration is wrong.  The message says where and how, ready to be
+    shown to an operator without a traceback.
+    """
+
+
+def _optionalInt(text) -> int | None:
+    if isinstance(text, str) and text.strip().lower() in ("none", "unlimited"):
+        return None
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"must not be negative, not {value}")
+    return value
+
+
+def _positiveFloat(text) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
+def _count(text) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError(f"must be a positive number, not {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class ServerSetting:
+    """
+    One limit or timeout of the HTTP server, settable as C{--NAME} and as
+    C{NAME} in the C{[server]} table.
+
+    @ivar target: C{"factory"} for an argument of L{web2.channel.HTTPFactory},
+        C{"limits"} for a field of its C{limits} (L{web2._wire.Limits}).
+    @ivar attribute: the argument or field name.
+    """
+
+    name: str
+    target: str
+    attribute: str
+    coerce: Callable[[Any], Any]
+    help: str
+
+
+SERVER_SETTINGS: tuple[ServerSetting, ...] = (
+    ServerSetting("max-connections", "factory", "maxConnections", _optionalInt,
+                  "Most open connections; more get 503 ('none': no cap)."),
+    ServerSetting("header-timeout", "factory", "headerTimeout", _positiveFloat,
+                  "Seconds for a request head to arrive."),
+    ServerSetting("body-timeout", "factory", "bodyTimeout", _positiveFloat,
+                  "Seconds of silence allowed inside a request body."),
+    ServerSetting("idle-timeout", "factory", "idleTimeout", _positiveFloat,
+                  "Seconds a kept-alive connection may stay idle."),
+    ServerSetting("send-timeout", "factory", "sendTimeout", _positiveFloat,
+                  "Seconds a client may leave the response unread."),
+    ServerSetting("max-request-line", "limits", "max_request_line", _count,
+                  "Longest request line, in bytes (414 beyond)."),
+    ServerSetting("max-header-bytes", "limits", "max_header_bytes", _count,
+                  "Most bytes of request header fields (431 beyond)."),
+    ServerSetting("max-header-count", "limits", "max_header_count", _count,
+                  "Most request header fields (431 beyond)."),
+    ServerSetting("max-body-size", "limits", "max_body_size", _optionalInt,
+                  "Most bytes of one request body (413 beyond; 'none': no cap)."),
+)
+_SETTINGS_BY_NAME = {s.name: s for s in SERVER_SETTINGS}
+
+
+@dataclass
+class MountSpec:
+    """
+    One mount: the resource of kind C{kind}, made from C{argument}, at
+    C{path}.
+
+    @ivar options: the mount's extra options (from a site file table).
+    @ivar source: where it was declared, for error messages.
+    """
+
+    path: str
+    kind: str
+    argument: str = ""
+    options: dict = field(default_factory=dict)
+    source: str = ""
+
+
+@dataclass
+class SiteConfig:
+    """
+    Everything the host needs to build and run one site.
+
+    @ivar listeners: endpoint strings (L{twisted.internet.endpoints}).
+    @ivar mounts: the explicit L{MountSpec}s (plugins add theirs later).
+    @ivar accessLog: the access-log file, C{"-"} for standard output, or
+        C{None} for none.
+    @ivar logFormat: the access-log format name.
+    @ivar factoryOptions: keyword arguments for the HTTP factory.
+    @ivar limits: keyword arguments for its wire limits.
+    @ivar shutdownTimeout: seconds the graceful stop may take.
+    @ivar options: the plugins' option values, by option name.
+    @ivar pythonPath: directories to add to C{sys.path} before mounting
+        (absolute).
+    @ivar configFile: the site file read, if any.
+    @ivar pluginManager: the plugin manager of this process.
+    """
+
+    listeners: list[str] = field(default_factory=lambda: [DEFAULT_LISTEN])
+    mounts: list[MountSpec] = field(default_factory=list)
+    accessLog: str | None = None
+    logFormat: str = DEFAULT_LOG_FORMAT
+    factoryOptions: dict = field(default_factory=dict)
+    limits: dict = field(default_factory=dict)
+    shutdownTimeout: float = DEFAULT_SHUTDOWN_TIMEOUT
+    options: dict = field(default_factory=dict)
+    pythonPath: list[str] = field(default_factory=list)
+    configFile: str | None = None
+    pluginManager: Any = None
+
+    def get(self, name: str, default=None):
+        """
+        @return: the value of the plugin option C{name}, or C{default}.
+        """
+        return self.options.get(name, default)
+
+
+def normalizeMountPath(path: str, where: str) -> str:
+    """
+    Check a mount path and give its canonical spelling (no trailing slash
+    except for C{/}).
+
+    @raise ConfigError: it does not start with C{/} or has an empty segment.
+    """
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ConfigError(f"{where}: mount path {path!r} must start with '/'")
+    trimmed = path.rstrip("/")
+    if "//" in trimmed or any(s in (".", "..") for s in trimmed.split("/")[1:]):
+        raise ConfigError(f"{where}: mount path {path!r} has an empty, '.' or '..' segment")
+    return trimmed or "/"
+
+
+def parseMount(text: str, source: str | None = None) -> MountSpec:
+    """
+    Parse C{PATH=KIND:ARGUMENT} (the argument may be empty, and the colon
+    left out with it).
+
+    @raise ConfigError: the text has no C{=} or no kind.
+    """
+    source = source or f"--mount {text}"
+    path, sep, rest = text.partition("=")
+    kind, _, argument = rest.partition(":")
+    if not sep or not kind.strip():
+        raise ConfigError(f"{source}: expected PATH=KIND:ARGUMENT, e.g. /=static:./public")
+    return MountSpec(normalizeMountPath(path, source), kind.strip(), argument, {}, source)
+
+
+def loadConfigFile(path: str) -> dict:
+    """
+    Read a site file.
+
+    @return: its TOML data, not yet checked.
+    @raise ConfigError: it cannot be read or is not valid TOML.
+    """
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path!r} does not exist") from None
+    except OSError as e:
+        raise ConfigError(f"config file {path!r} cannot be read: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config file {path!r} is not valid TOML: {e}") from None
+
+
+def _typeName(value) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
+            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def _expect(value, types, where: str, what: str):
+    if isinstance(value, bool) and bool not in types:
+        ok = False
+    else:
+        ok = isinstance(value, types)
+    if not ok:
+        raise ConfigError(f"{where}: expected {what}, got {_typeName(value)} {value!r}")
+    return value
+
+
+def _checkKeys(table: Mapping, known, where: str) -> None:
+    for key in table:
+        if key not in known:
+            raise ConfigError(
+                f"{where}: unknown key {key!r} (known keys: {', '.join(sorted(known))})"
+            )
+
+
+def _coerceSetting(setting: ServerSetting, value, where: str):
+    try:
+        return setting.coerce(value)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{where}: {setting.name}: {e}") from None
+
+
+def _fileMounts(table, where: str) -> list[MountSpec]:
+    _expect(table, (dict,), where, "a table of PATH = \"KIND:ARGUMENT\"")
+    mounts = []
+    for path, value in table.items():
+        here = f"{where} {path!r}"
+        if isinstance(value, str):
+            spec = parseMount(f"{path}={value}", here)
+        else:
+            _expect(value, (dict,), here, 'a string "KIND:ARGUMENT" or a table')
+            if "kind" not in value:
+                raise ConfigError(f"{here}: missing key 'kind'")
+            kind = _expect(value["kind"], (str,), f"{here} kind", "a string")
+            argument = _expect(value.get("argument", ""), (str,), f"{here} argument",
+                               "a string")
+            extra = {k: v for k, v in value.items() if k not in ("kind", "argument")}
+            spec = MountSpec(normalizeMountPath(path, here), kind, argument, extra, here)
+        mounts.append(spec)
+    _checkDuplicates(mounts)
+    return mounts
+
+
+def _checkDuplicates(mounts: list[MountSpec]) -> None:
+    seen: dict[str, MountSpec] = {}
+    for spec in mounts:
+        if spec.path in seen:
+            raise ConfigError(
+                f"two mounts at the same path {spec.path!r}: "
+                f"{seen[spec.path].source} and {spec.source}"
+            )
+        seen[spec.path] = spec
+
+
+def _pluginOptionValue(option: Option, value, where: str):
+    if option.flag:
+        return _expect(value, (bool,), where, "true or false")
+    if option.multiple:
+        values = value if isinstance(value, list) else [value]
+        return [_coerceOne(option, v, where) for v in values]
+    return _coerceOne(option, value, where)
+
+
+def _coerceOne(option: Option, value, where: str):
+    if isinstance(value, str) and option.coerce is not None:
+        try:
+            return option.coerce(value)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{where}: {e}") from None
+    return value
+
+
+_FILE_KEYS = ("listen", "python-path", "shutdown-timeout", "access-log", "server", "mounts", "options")
+
+
+def buildSiteConfig(
+    cli: Mapping[str, Any],
+    *,
+    fileData: Mapping | None = None,
+    fileName: str = "config file",
+    pluginOptions: Mapping[str, Option] = {},
+    logFormats=(DEFAULT_LOG_FORMAT, "common", "json"),
+) -> SiteConfig:
+    """
+    Merge the command line over a site file into one L{SiteConfig}.
+
+    @param cli: the parsed command line: C{listen}, C{mount} and
+        C{python-path} (lists),
+        C{access-log}, C{log-format}, C{shutdown-timeout}, the names of
+        L{SERVER_SETTINGS} and of the plugin options; a value of C{None}
+        (C{False} for a flag, an empty list for a repeatable option) means
+        "not given".
+    @param fileData: the site file's data (L{loadConfigFile}), if any.
+    @param pluginOptions: every plugin's L{Option}, by name.
+    @param logFormats: the known access-log format names.
+    @raise ConfigError: something is wrong; the message says what.
+    """
+    data = dict(fileData or {})
+    _checkKeys(data, _FILE_KEYS, fileName)
+    config = SiteConfig(configFile=None if fileData is None else fileName)
+
+    listen = data.get("listen")
+    if listen is not None:
+        if isinstance(listen, str):
+            listen = [listen]
+        _expect(listen, (list,), f"{fileName}: listen", "a list of endpoint strings")
+        for item in listen:
+            _expect(item, (str,), f"{fileName}: listen", "endpoint strings")
+        config.listeners = list(listen)
+    if cli.get("listen"):
+        config.listeners = list(cli["listen"])
+    if not config.listeners:
+        raise ConfigError(f"{fileName}: listen: at least one endpoint is needed")
+
+    pythonPath = data.get("python-path", [])
+    if isinstance(pythonPath, str):
+        pythonPath = [pythonPath]
+    _expect(pythonPath, (list,), f"{fileName}: python-path", "a list of directories")
+    base = os.path.dirname(os.path.abspath(fileName)) if fileData is not None else "."
+    for item in pythonPath:
+        _expect(item, (str,), f"{fileName}: python-path", "directories (strings)")
+        config.pythonPath.append(os.path.normpath(os.path.join(base, item)))
+    config.pythonPath += [os.path.abspath(p) for p in cli.get("python-path") or ()]
+
+    if "shutdown-timeout" in data:
+        value = _expect(data["shutdown-timeout"], (int, float),
+                        f"{fileName}: shutdown-timeout", "a number of seconds")
+        config.shutdownTimeout = _coerceSetting(
+            ServerSetting("shutdown-timeout", "", "", _positiveFloat, ""), value, fileName)
+    if cli.get("shutdown-timeout") is not None:
+        config.shutdownTimeout = float(cli["shutdown-timeout"])
+
+    accessLog = data.get("access-log", {})
+    where = f"{fileName}: [access-log]"
+    _expect(accessLog, (dict,), where, "a table with keys path and format")
+    _checkKeys(accessLog, ("path", "format"), where)
+    config.accessLog = cli.get("access-log") or (
+        _expect(accessLog["path"], (str,), f"{where} path", "a string")
+        if "path" in accessLog else None)
+    logFormat = cli.get("log-format") or (
+        _expect(accessLog["format"], (str,), f"{where} format", "a string")
+        if "format" in accessLog else DEFAULT_LOG_FORMAT)
+    if logFormat not in logFormats:
+        raise ConfigError(
+            f"unknown access-log format {logFormat!r} "
+            f"(known formats: {', '.join(sorted(logFormats))})")
+    config.logFormat = logFormat
+
+    server = data.get("server", {})
+    where = f"{fileName}: [server]"
+    _expect(server, (dict,), where, "a table of limits and timeouts")
+    _checkKeys(server, _SETTINGS_BY_NAME, where)
+    for setting in SERVER_SETTINGS:
+        if cli.get(setting.name) is not None:
+            value = cli[setting.name]
+        elif setting.name in server:
+            value = _coerceSetting(setting, server[setting.name], where)
+        else:
+            continue
+        target = config.factoryOptions if setting.target == "factory" else config.limits
+        target[setting.attribute] = value
+
+    mounts = _fileMounts(data.get("mounts", {}), f"{fileName}: [mounts]")
+    cliMounts = [m if isinstance(m, MountSpec) else parseMount(m)
+                 for m in cli.get("mount") or ()]
+    _checkDuplicates(cliMounts)
+    overridden = {m.path for m in cliMounts}
+    config.mounts = [m for m in mounts if m.path not in overridden] + cliMounts
+
+    options = data.get("options", {})
+    where = f"{fileName}: [options]"
+    _expect(options, (dict,), where, "a table of plugin options")
+    _checkKeys(options, pluginOptions, where)
+    for name, option in pluginOptions.items():
+        given = cli.get(name)
+        if option.multiple:
+            fromFile = (_pluginOptionValue(option, options[name], f"{where} {name}")
+                        if name in options else [])
+            value = fromFile + list(given or [])
+            if not value and option.default is not None:
+                value = list(option.default)
+        elif given not in (None, False):
+            value = bool(given) if option.flag else given
+        elif name in options:
+            value = _pluginOptionValue(option, options[name], f"{where} {name}")
+        else:
+            value = option.default if not option.flag else bool(option.default)
+        config.options[name] = value
+    return config

@@ -1,0 +1,188 @@
+"""
+C{twistd -n web2} and C{python -m web2} for real: subprocesses serving on
+127.0.0.1, stopped with SIGTERM.
+"""
+
+import json
+import os
+import socket
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "packages/web2-core/tests"))
+from _launch_helpers import (  # noqa: E402
+    Server,
+    assertNoTraceback,
+    assertStoppedCleanly,
+    fetch,
+    fetchUnix,
+    pythonWeb2,
+    runToEnd,
+    twistdWeb2,
+)
+
+LOCAL = "tcp:0:interface=127.0.0.1"
+
+
+def test_twistdServesMounts(tmp_path):
+    """
+    Mounts of the core kinds answer; the access log file gets one JSON line
+    per request; SIGTERM ends the process cleanly.
+    """
+    log = tmp_path / "access.log"
+    with Server(twistdWeb2("--listen", LOCAL, "--mount", "/=text:hello",
+                           "--mount", "/_plugins=plugins:", "--mount", "/old=redirect:/new",
+                           "--access-log", str(log), "--log-format", "json"),
+                cwd=tmp_path) as server:
+        port = server.port
+        status, headers, body = fetch(port, "/")
+        assert (status, body) == (200, b"hello")
+        assert headers["content-type"].startswith("text/plain")
+        status, _, body = fetch(port, "/_plugins")
+        assert status == 200 and b"web2-core" in body and b"web2_mount_kinds" in body
+        status, headers, _ = fetch(port, "/old/page")
+        assert status == 301 and headers["location"] == "/new"
+        result = server.stop()
+    assertStoppedCleanly(result)
+    assert "draining" in result.output
+    assertNoTraceback(result.output)
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(r["method"], r["uri"], r["status"]) for r in records] == [
+        ("GET", "/", 200), ("GET", "/_plugins", 200), ("GET", "/old/page", 301)]
+
+
+def test_pythonMainWithConfigFile(tmp_path):
+    """
+    C{python -m web2 --config}: the file's listeners (TCP and a unix
+    socket) and mounts; the access log goes to standard output.
+    """
+    sock = tmp_path / "web2.sock"
+    (tmp_path / "site.toml").write_text(textwrap.dedent(f"""
+        listen = ["{LOCAL}", "unix:{sock}"]
+        [mounts]
+        "/" = "text:from the file"
+        [mounts."/deep/er"]
+        kind = "text"
+        argument = "deeper"
+        content_type = "text/csv"
+        [access-log]
+        format = "common"
+    """))
+    with Server(pythonWeb2("--config", "site.toml"), cwd=tmp_path) as server:
+        listeners = server.waitForListeners(2)
+        port = listeners[0][1]
+        assert fetch(port, "/")[2] == b"from the file"
+        status, headers, body = fetch(port, "/deep/er/x")
+        assert (status, body) == (200, b"deeper")
+        assert headers["content-type"].startswith("text/csv")
+        raw = fetchUnix(str(sock), "/")
+        assert raw.startswith(b"HTTP/1.1 200") and raw.endswith(b"from the file")
+        assert server.waitForOutput('"GET /deep/er/x HTTP/1.1" 200 6')
+        result = server.stop()
+    assert result.returncode == 0, result.output  # python -m web2 exits 0
+    assertNoTraceback(result.output)
+
+
+def _selfSigned(tmp_path):
+    pytest.importorskip("OpenSSL")
+    x509 = pytest.importorskip("cryptography.x509")
+    import datetime
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    keyPath, certPath = tmp_path / "key.pem", tmp_path / "cert.pem"
+    keyPath.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    certPath.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return keyPath, certPath
+
+
+def test_tlsListener(tmp_path):
+    """
+    An ssl: endpoint serves HTTPS beside a plain one.
+    """
+    keyPath, certPath = _selfSigned(tmp_path)
+    tls = f"ssl:0:interface=127.0.0.1:privateKey={keyPath}:certKey={certPath}"
+    with Server(twistdWeb2("--listen", LOCAL, "--listen", tls, "--mount", "/=text:secret"),
+                cwd=tmp_path) as server:
+        listeners = server.waitForListeners(2)
+        tlsPort = [p for _, p, e in listeners if e.startswith("ssl:")][0]
+        assert fetch(tlsPort, "/", tls=True)[2] == b"secret"
+        assertStoppedCleanly(server.stop())
+
+
+SLOW = """
+from twisted.internet import reactor, task
+from twisted.logger import Logger
+from web2 import http, resource
+
+log = Logger()
+
+
+class Slow(resource.LeafResource):
+    def render(self, request):
+        log.info("slow request started")
+        return task.deferLater(reactor, 1.5, lambda: http.Response(200, None, "late"))
+"""
+
+
+def test_sigtermDrainsInFlight(tmp_path):
+    """
+    On SIGTERM the listeners close at once, and a response in progress is
+    finished (with Connection: close) before the process ends with 0.
+    """
+    (tmp_path / "slowsite.py").write_text(SLOW)
+    with Server(twistdWeb2("--listen", LOCAL, "--python-path", str(tmp_path),
+                           "--mount", "/=class:slowsite.Slow",
+                           "--shutdown-timeout", "20"), cwd=tmp_path) as server:
+        port = server.port
+        answers = []
+        client = threading.Thread(target=lambda: answers.append(fetch(port, "/", timeout=25)))
+        client.start()
+        assert server.waitForOutput("slow request started")
+        server.process.terminate()
+        assert server.waitForOutput("draining 1 connection")
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        client.join(30)
+        result = server.stop()
+    [(status, headers, body)] = answers
+    assert (status, body) == (200, b"late")
+    assert headers.get("connection") == "close"
+    assertStoppedCleanly(result)
+
+
+def test_help():
+    """
+    --help shows web2's options and exits 0.
+    """
+    for command in (twistdWeb2("--help"), pythonWeb2("--help")):
+        result = runToEnd(command)
+        assert result.returncode == 0, result.output
+        for option in ("--listen=", "--mount=", "--config=", "--access-log=",
+                       "--log-format=", "--list-plugins", "--skip-broken-plugins",
+                       "--shutdown-timeout=", "--version", "--max-connections="):
+            assert option in result.stdout, option
+
+
+def test_listPluginsAndVersion():
+    result = runToEnd(pythonWeb2("--list-plugins"))
+    assert result.returncode == 0
+    assert "core  (web2-core 0.1.0)  web2.coreplugin" in result.stdout
+    result = runToEnd(twistdWeb2("--version"))
+    assert result.returncode == 0 and result.stdout.startswith("web2 0.1.0 (Twisted ")
