@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 
 import pytest
+from _core_helpers import Connection
 from twisted.internet.error import ConnectionLost
 from twisted.python.failure import Failure
 
-from _core_helpers import Connection
 from web2 import fileupload, resource, stream
 from web2.fileupload import UploadedFile, parsePOSTData, sanitizeFilename
 from web2.http import HTTPError, StatusResponse
@@ -321,6 +321,23 @@ def test_multipartFieldLimit():
     assert "Too many form fields" in refused(413, multipart(*parts), MULTI, maxFields=3)
 
 
+def test_multipartFileLimit():
+    """
+    C{maxFiles} file parts pass, one more does not (each could hold a file
+    descriptor).
+    """
+    parts = [(b'name=f; filename="%d"' % i, b"x") for i in range(3)]
+    assert len(post(multipart(*parts), MULTI, maxFiles=3).files["f"]) == 3
+    parts.append((b'name=g; filename=""', b""))
+    assert "Too many files" in refused(413, multipart(*parts), MULTI, maxFiles=3)
+
+
+def test_badExtendedFilenameStillAFile():
+    body = multipart((b"name=f; filename*=nonsense", b"data"))
+    request = post(body, MULTI)
+    assert request.files["f"][0].filename == "" and "f" not in request.args
+
+
 def test_multipartMemoryLimit():
     """
     Non-file values count against C{maxMem} in total; files do not.
@@ -461,4 +478,19 @@ def test_channelNoContinueForRefusedLength():
     conn = Connection(Form())
     conn.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: " + URLENC.encode()
               + b"\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n")
+    assert [r.status for r in conn.responses()] == [413]
+
+
+def test_channelChunkedOverLimit():
+    """
+    A chunked body is refused as soon as it passes C{maxSize}, before its
+    end arrives.
+    """
+    conn = Connection(Form())
+    conn.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: " + MULTI.encode()
+              + b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+    body = multipart((b'name=f; filename="f"', b"z" * 3000))
+    conn.send(b"%x\r\n%b\r\n" % (1500, body[:1500]))
+    assert conn.responses() == []
+    conn.send(b"%x\r\n%b\r\n" % (1500, body[1500:3000]))
     assert [r.status for r in conn.responses()] == [413]

@@ -122,6 +122,10 @@ def generateDateTime(secSinceEpoch) -> str:
     return text
 
 
+# "type/subtype" of parameterless media types already checked and written.
+_bareTypes: dict[tuple[str, str], str] = {}
+
+
 class MimeType:
     """
     A media type: C{type/subtype} with parameters.
@@ -173,8 +177,18 @@ class MimeType:
         return hash((self.mediaType, self.mediaSubtype, frozenset(self.params.items())))
 
     def __str__(self) -> str:
+        if not self.params:
+            key = (self.mediaType, self.mediaSubtype)
+            text = _bareTypes.get(key)
+            if text is not None:
+                return text
         if not (isToken(self.mediaType) and isToken(self.mediaSubtype)):
             raise ValueError(f"invalid media type {self.mediaType}/{self.mediaSubtype}")
+        if not self.params:
+            text = f"{self.mediaType}/{self.mediaSubtype}"
+            if len(_bareTypes) < 1024:
+                _bareTypes[(self.mediaType, self.mediaSubtype)] = text
+            return text
         return f"{self.mediaType}/{self.mediaSubtype}" + generateParams(
             self.params, separator="; "
         )

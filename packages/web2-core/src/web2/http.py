@@ -83,9 +83,13 @@ class Response:
             headers = Headers(headers)
         self.headers = headers
         if stream is not None:
-            if isinstance(stream, str):
-                stream = stream.encode("utf-8")
-            stream = IByteStream(stream)
+            cls = stream.__class__
+            if cls is bytes:
+                stream = stream_mod.MemoryStream(stream)
+            elif cls is str:
+                stream = stream_mod.MemoryStream(stream.encode("utf-8"))
+            else:
+                stream = IByteStream(stream)
         self.stream = stream
 
     def __repr__(self) -> str:
@@ -387,7 +391,7 @@ class Request:
             if length is None:
                 headers.removeHeader("content-length")
             else:
-                headers.setRawHeaders("content-length", [str(length)])
+                headers._setTrusted("content-length", str(length))
         chan.writeHeaders(code, headers)
         if body is None or self.method == "HEAD" or code in NO_BODY_CODES:
             if body is not None:

@@ -151,10 +151,25 @@ class HeaderHandler:
         self.parsers = {}
         self.generators = {}
         self._spellings = {}
+        self._wireNames = {}
         self.update(parsers or {}, generators or {})
+
+    def wireName(self, lower: str) -> bytes:
+        """
+        The canonical spelling of the lower-cased name C{lower}, encoded
+        for the wire; remembered, since the same few names are written on
+        every response.
+        """
+        wire = self._wireNames.get(lower)
+        if wire is None:
+            wire = self.canonicalName(lower).encode("latin-1")
+            if len(self._wireNames) < 4096:
+                self._wireNames[lower] = wire
+        return wire
 
     def _remember(self, name: str) -> str:
         lower = name.lower()
+        self._wireNames.pop(lower, None)
         if name != lower and name != canonicalNameCaps(lower):
             self._spellings[lower] = name
         return lower
@@ -266,10 +281,19 @@ def _checkRawValue(name, value) -> None:
         value.encode("latin-1")  # UnicodeEncodeError is a ValueError
 
 
+_checkedNames: dict[str, str] = {}
+
+
 def _checkName(name) -> str:
+    lower = _checkedNames.get(name)
+    if lower is not None:
+        return lower
     if not isinstance(name, str) or TOKEN.fullmatch(name) is None:
         raise ValueError(f"invalid header name {name!r}")
-    return name.lower()
+    lower = name.lower()
+    if len(_checkedNames) < 4096:
+        _checkedNames[name] = lower
+    return lower
 
 
 class _WireValues(list):
@@ -382,13 +406,33 @@ class Headers:
 
     __contains__ = hasHeader
 
+    def _setTrusted(self, lower: str, value: str) -> None:
+        """
+        Set one field line the server itself made (a Date, a length): the
+        name is lower-case and known good, the value needs no checking.
+        For web2's own hot path only.
+        """
+        raw = self._raw
+        if raw is None:
+            raw = self._rawDict()
+        raw[lower] = [value]
+        if self._parsed:
+            self._parsed.pop(lower, None)
+
+    def _firstRaw(self, lower: str):
+        """
+        The first field line of lower-cased C{lower} as C{str}, or C{None};
+        without copying.  For web2's own hot path only.
+        """
+        values = self._lines(lower)
+        return values[0] if values else None
+
     def hasAnyHeader(self, names) -> bool:
         """
         Whether any of C{names} (lower-cased C{str}) is present: one cheap
         test for, say, "is this a conditional request?".
         """
-        raw = self._rawDict()
-        return any(name in raw for name in names)
+        return not self._rawDict().keys().isdisjoint(names)
 
     def getRawHeaders(self, name: str, default=None):
         """
@@ -515,21 +559,23 @@ class Headers:
         Set-Cookie gets its own line).  Untouched wire values go out as
         they came in.
         """
-        canonical = self.handler.canonicalName
+        wireName = self.handler.wireName
         if self._raw is None:
-            return [
-                (canonical(n.decode("latin-1")).encode("latin-1"), v)
-                for n, v in self._wire
-            ]
+            return [(wireName(n.decode("latin-1")), v) for n, v in self._wire]
         out = []
-        for name in list(self._raw):
-            values = self._raw[name]
-            wireName = canonical(name).encode("latin-1")
-            if values.__class__ is _WireValues:
-                out.extend([(wireName, v) for v in values])
+        append = out.append
+        for name, values in list(self._raw.items()):
+            wire = wireName(name)
+            cls = values.__class__
+            if cls is list:
+                if len(values) == 1:
+                    append((wire, values[0].encode("latin-1")))
+                else:
+                    out.extend([(wire, v.encode("latin-1")) for v in values])
+            elif cls is _WireValues:
+                out.extend([(wire, v) for v in values])
             else:
-                values = self._lines(name)
-                out.extend([(wireName, v.encode("latin-1")) for v in values])
+                out.extend([(wire, v.encode("latin-1")) for v in self._lines(name)])
         return out
 
     def copy(self) -> "Headers":

@@ -185,11 +185,18 @@ class PostableResource(Resource):
     maxMem = 100 * 1024
     maxFields = 1024
     maxSize = 10 * 1024 * 1024
+    maxFiles = 100
+    spoolThreshold = 256 * 1024
+    tempDir = None
 
     def http_POST(self, request):
         from web2.server import parsePOSTData
 
-        d = parsePOSTData(request, self.maxMem, self.maxFields, self.maxSize)
+        d = parsePOSTData(
+            request, self.maxMem, self.maxFields, self.maxSize,
+            maxFiles=self.maxFiles, spoolThreshold=self.spoolThreshold,
+            tempDir=self.tempDir,
+        )
         return d.addCallback(lambda _: self.render(request))
 
 

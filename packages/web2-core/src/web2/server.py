@@ -45,20 +45,23 @@ class NoURLForResourceError(RuntimeError):
     """
 
 
-_PLAIN_TYPES = frozenset((tuple, list, bytes, str, int, type(None)))
+_asyncClasses: dict[type, bool] = {
+    cls: False for cls in (tuple, list, bytes, str, int, type(None))
+}
 
 
 def _isAsync(value) -> bool:
     """
-    Whether C{value} is a Deferred or an awaitable (a coroutine), checked
-    cheaply: this runs several times per request.
+    Whether C{value} is a Deferred or an awaitable (a coroutine).  This runs
+    several times per request, so the answer is remembered per class.
     """
     cls = value.__class__
-    if cls in _PLAIN_TYPES:
-        return False
-    return cls is defer.Deferred or isinstance(value, defer.Deferred) or (
-        hasattr(cls, "__await__") or inspect.isawaitable(value)
-    )
+    answer = _asyncClasses.get(cls)
+    if answer is None:
+        answer = issubclass(cls, defer.Deferred) or hasattr(cls, "__await__")
+        if len(_asyncClasses) < 1024:
+            _asyncClasses[cls] = answer
+    return answer
 
 
 def _asDeferred(value) -> defer.Deferred:
@@ -87,10 +90,11 @@ def defaultHeadersFilter(request, response):
     Add C{Server} and C{Date} unless the response already has them.
     """
     headers = response.headers
-    if not headers.hasHeader("server"):
-        headers.setRawHeaders("server", [request.site.serverName])
-    if not headers.hasHeader("date"):
-        headers.setRawHeaders("date", [_httpDate()])
+    raw = headers._rawDict()
+    if "server" not in raw:
+        headers._setTrusted("server", request.site.serverName)
+    if "date" not in raw:
+        headers._setTrusted("date", _httpDate())
     return response
 
 
@@ -587,13 +591,16 @@ def splitHostPort(hostport: str, defaultPort: int) -> tuple[str, int]:
     return host.lower(), portNumber
 
 
-def parsePOSTData(request, maxMem=100 * 1024, maxFields=1024, maxSize=10 * 1024 * 1024):
+def parsePOSTData(
+    request, maxMem=100 * 1024, maxFields=1024, maxSize=10 * 1024 * 1024, **kwargs
+):
     """
     Parse a form body into C{request.args} and C{request.files}; see
-    L{web2.fileupload}.
+    L{web2.fileupload.parsePOSTData} for the other limits (C{maxFiles},
+    C{spoolThreshold}, C{tempDir}).
 
     @return: a Deferred that fires when the body has been parsed.
     """
     from web2.fileupload import parsePOSTData as parse
 
-    return parse(request, maxMem=maxMem, maxFields=maxFields, maxSize=maxSize)
+    return parse(request, maxMem=maxMem, maxFields=maxFields, maxSize=maxSize, **kwargs)

@@ -102,11 +102,14 @@ class HTTPChannelRequest:
             # or may not send the body, so this connection cannot continue.
             self.persistent = False
             self.channel._discardBody = True
-        lengthRaw = headers.getRawHeaders("content-length")
-        length = int(lengthRaw[-1]) if lengthRaw else None
-        connection = headers.getRawHeaders("connection")
-        if connection and any("close" in v.lower() for v in connection):
-            self.persistent = False
+        raw = headers._rawDict()
+        lengthRaw = headers._firstRaw("content-length")
+        length = int(lengthRaw) if lengthRaw is not None else None
+        if "connection" in raw:
+            connection = headers.getRawHeaders("connection")
+            if any("close" in v.lower() for v in connection):
+                self.persistent = False
+            headers.removeHeader("connection")
         if self.channel.draining:
             self.persistent = False
         framing = _wire.decide_framing(
@@ -114,8 +117,8 @@ class HTTPChannelRequest:
         )
         self._framing = framing.mode
         self.persistent = framing.keep_alive
-        headers.removeHeader("connection")
-        headers.removeHeader("transfer-encoding")
+        if "transfer-encoding" in raw:
+            headers.removeHeader("transfer-encoding")
         pairs = headers.toWire()
         if framing.mode == "chunked":
             pairs.append((b"Transfer-Encoding", b"chunked"))
@@ -393,9 +396,14 @@ class HTTPChannel(protocol.Protocol):
     _closing = False
     _hostInfo = None
 
-    def __init__(self, site, reactor):
-        self.site = site
-        self.reactor = reactor
+    site = None
+    reactor = None
+
+    def __init__(self, site=None, reactor=None):
+        if site is not None:
+            self.site = site
+        if reactor is not None:
+            self.reactor = reactor
 
     # Connection lifetime
 
@@ -789,7 +797,7 @@ class HTTPFactory(protocol.ServerFactory):
         self.maxConnections = maxConnections
         self.connections: set[HTTPChannel] = set()
         self._drainWaiters: list[defer.Deferred] = []
-        self._settings = dict(
+        settings = dict(
             limits=limits or _wire.Limits(),
             maxBufferedBytes=maxBufferedBytes,
             maxDrainBytes=maxDrainBytes,
@@ -799,7 +807,13 @@ class HTTPFactory(protocol.ServerFactory):
             sendTimeout=sendTimeout,
             lingerTimeout=lingerTimeout,
             allowPersistentConnections=allowPersistentConnections,
+            factory=self,
+            site=site,
+            reactor=reactor,
         )
+        # The settings become class attributes of a subclass made for this
+        # factory, so an idle connection carries none of them itself.
+        self.protocol = type(self.protocol.__name__, (self.protocol,), settings)
         self.draining = False
 
     @property
@@ -816,9 +830,7 @@ class HTTPFactory(protocol.ServerFactory):
                 addr=addr, count=len(self.connections), cap=self.maxConnections,
             )
             return _OverloadedProtocol()
-        channel = self.protocol(self.site, self.reactor)
-        channel.__dict__.update(self._settings)
-        channel.factory = self
+        channel = self.protocol()
         self.connections.add(channel)
         return channel
 

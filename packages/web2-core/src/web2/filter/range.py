@@ -91,7 +91,7 @@ def rangefilter(request, response):
     ):
         return response
     headers = response.headers
-    headers.setRawHeaders("accept-ranges", ["bytes"])
+    headers._setTrusted("accept-ranges", "bytes")
     if not request.headers.hasHeader("range"):
         return response
     try:
