@@ -83,7 +83,7 @@ def idle(port, count, hold=60.0):
         for s in pending:
             selector.unregister(s)
             s.close()
-    print("READY %d" % (len(opened),), flush=True)
+    print(f"READY {len(opened)}", flush=True)
     selector.close()
     waiter = selectors.DefaultSelector()
     waiter.register(sys.stdin, selectors.EVENT_READ)

@@ -70,7 +70,7 @@ def targets(scenario):
 def _fmt(value):
     if value is None:
         return "-"
-    if abs(value) >= 1000:
+    if abs(value) >= 100:
         return f"{value:,.0f}"
     if abs(value) >= 10:
         return f"{value:.1f}"
@@ -201,9 +201,9 @@ def svg(scenario):
         ]
     better = "higher" if scenario.get("better", "higher") == "higher" else "lower"
     parts.append(
-        f'<text x="{left}" y="{height - 8}" fill="#555">{html.escape(scenario["unit"])}'
-        f" ({better} is better); bar = median, whisker = min-max, x = times "
-        f"better than {BASELINE}</text>"
+        f'<text x="10" y="{height - 8}" fill="#555" font-size="11">'
+        f'{html.escape(scenario["unit"])} ({better} is better). Bar: median; '
+        f"whisker: min-max; xN: N times better than {BASELINE}.</text>"
     )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

@@ -360,10 +360,13 @@ def start(ctx, name, role, readyPath="/", timeout=30.0):
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     log = os.path.join(ctx.tmp, f"{name}-{role}-{port}.log")
     with open(log, "wb") as out:
-        process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            cwd=ctx.tmp, env=env, start_new_session=True, preexec_fn=_raiseNoFile,
-        )  # fmt: skip
+        try:
+            process = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                cwd=ctx.tmp, env=env, start_new_session=True, preexec_fn=_raiseNoFile,
+            )  # fmt: skip
+        except OSError as e:
+            raise RuntimeError(f"{name} ({role}) did not start: {e}") from e
     running = Running(name, role, port, process, log, argv)
     _LIVE.append(running)
     deadline = time.monotonic() + timeout

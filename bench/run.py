@@ -63,7 +63,8 @@ def runScenario(scenario, names, settings, ctx, budget):
     @return: the scenario's part of the results document.
     """
     entries = {}
-    for name in names:
+    clock = time.monotonic()
+    for name in [n for n in names if n in scenario.servers]:
         role = scenario.roleFor(name)
         if role is not None:
             entries[name] = {"role": role, "samples": [], "error": ""}
@@ -76,6 +77,7 @@ def runScenario(scenario, names, settings, ctx, budget):
         for turn in range(settings.memoryRounds):
             for name in _rotate(order, turn):
                 _measureFresh(scenario, name, entries[name], turn, settings, ctx, budget)
+        out["elapsed_seconds"] = round(time.monotonic() - clock, 1)
         return out
     running = {}
     try:
@@ -95,6 +97,7 @@ def runScenario(scenario, names, settings, ctx, budget):
     finally:
         for r in running.values():
             _servers.stop(r)
+    out["elapsed_seconds"] = round(time.monotonic() - clock, 1)
     return out
 
 
@@ -206,6 +209,7 @@ def _choose(args):
         settings.seconds = args.seconds
     if args.rounds:
         settings.rounds = args.rounds
+        settings.memoryRounds = min(settings.memoryRounds, args.rounds)
     if (os.cpu_count() or 1) < 2:
         settings.loadCPU = None
     budget = args.budget or (170.0 if args.quick else 1740.0)
@@ -255,7 +259,7 @@ def main(argv=None):
 
 
 def _run(args, settings, scenarios, names, seconds, ctx, web2Py, peersPy):
-    started = datetime.datetime.now(datetime.timezone.utc)
+    started = datetime.datetime.now(datetime.UTC)
     doc = {"started": started.strftime("%Y-%m-%d %H:%M UTC"),
            "mode": "quick" if args.quick else "full",
            "config": {"seconds": settings.seconds, "rounds": settings.rounds,
@@ -290,7 +294,7 @@ def _run(args, settings, scenarios, names, seconds, ctx, web2Py, peersPy):
 def _write(out, stem, doc):
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, stem + ".json"), "w") as f:
-        json.dump(doc, f, indent=1, sort_keys=True)
+        json.dump(doc, f, indent=1)
     with open(os.path.join(out, stem + ".md"), "w") as f:
         f.write(_report.markdown(doc))
     charts = os.path.join(out, stem)

@@ -13,7 +13,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "packages/web2-core/tests"))
 from _launch_helpers import (  # noqa: E402
     Server,
-    assertNoTraceback,
     assertStoppedCleanly,
     fetch,
     freePort,

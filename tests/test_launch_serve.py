@@ -4,7 +4,6 @@ C{twistd -n web2} and C{python -m web2} for real: subprocesses serving on
 """
 
 import json
-import os
 import socket
 import sys
 import textwrap
@@ -98,7 +97,7 @@ def _selfSigned(tmp_path):
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(days=1))
@@ -155,7 +154,7 @@ def test_sigtermDrainsInFlight(tmp_path):
         client = threading.Thread(target=lambda: answers.append(fetch(port, "/", timeout=25)))
         client.start()
         assert server.waitForOutput("slow request started")
-        server.process.terminate()
+        server.terminate()
         assert server.waitForOutput("draining 1 connection")
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", port), timeout=5).close()

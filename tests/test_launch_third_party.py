@@ -14,7 +14,6 @@ pytest.importorskip("web2_example_plugin")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "packages/web2-core/tests"))
 from _launch_helpers import (  # noqa: E402
     Server,
-    assertNoTraceback,
     assertStoppedCleanly,
     fetch,
     pythonWeb2,

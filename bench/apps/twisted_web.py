@@ -55,7 +55,7 @@ def main(argv):
     site = server.Site(root)
     site.log = lambda request: None
     endpoints.serverFromString(
-        reactor, "tcp:%d:interface=127.0.0.1:backlog=1024" % (port,)
+        reactor, f"tcp:{port}:interface=127.0.0.1:backlog=1024"
     ).listen(site)
     reactor.run()
 

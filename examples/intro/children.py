@@ -35,7 +35,7 @@ class Child(resource.Resource):
             responsecode.OK,
             {
                 "last-modified": self.created,
-                "etag": ETag("%08x" % zlib.crc32(self.text.encode("utf-8"))),
+                "etag": ETag(f"{zlib.crc32(self.text.encode('utf-8')):08x}"),
                 "content-type": MimeType("text", "plain"),
             },
             self.text,

@@ -109,6 +109,7 @@ class Server:
         self.lines: list[str] = []
         self.addresses: list[tuple[str, int, str]] = []
         self._changed = threading.Condition()
+        self._terminated = False
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, text=True, env=_env(env), cwd=cwd)
@@ -184,13 +185,21 @@ class Server:
                 self._changed.wait(min(left, 0.2))
         return True
 
+    def terminate(self) -> None:
+        """
+        Send SIGTERM, once: a second one during the graceful stop would
+        only make Twisted log that its reactor is already stopping.
+        """
+        if not self._terminated and self.process.poll() is None:
+            self._terminated = True
+            self.process.send_signal(signal.SIGTERM)
+
     def stop(self, timeout=STOP_TIMEOUT) -> Result:
         """
         Send SIGTERM and wait for the process to end (killing it after
         C{timeout}).
         """
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+        self.terminate()
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -3,6 +3,7 @@ Tests for L{web2.hookspecs}: the hook specifications are the plugin author's
 documented contract.
 """
 
+import dataclasses
 import inspect
 
 import pytest
@@ -57,7 +58,7 @@ def test_optionDefaults():
     option = Option("greeting")
     assert (option.short, option.default, option.help, option.coerce, option.flag,
             option.multiple) == (None, None, "", None, False, False)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         option.name = "other"
 
 

@@ -5,7 +5,6 @@ specifications into resources with precise errors.
 
 import pytest
 from _core_helpers import Connection
-from zope.interface import implementer
 
 from web2 import http, resource
 from web2.config import ConfigError, MountSpec, SiteConfig, parseMount
@@ -22,8 +21,8 @@ class Echo(resource.LeafResource):
         self.name = name
 
     def render(self, request):
-        return http.Response(200, None, "%s prepath=%s postpath=%s" % (
-            self.name, "/".join(request.prepath), "/".join(request.postpath)))
+        return http.Response(200, None, f"{self.name} prepath={'/'.join(request.prepath)}"
+                                        f" postpath={'/'.join(request.postpath)}")
 
 
 class Dir(resource.Resource):

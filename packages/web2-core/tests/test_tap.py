@@ -5,7 +5,6 @@ service assembled from options (in process, on memory reactors or
 """
 
 import socket
-import sys
 import types
 
 import pytest
@@ -125,7 +124,7 @@ def test_optionsBuiltOnAccess(monkeypatch):
     monkeypatch.setattr(tap, "makeOptionsClass", lambda: calls.append(1) or "built")
     assert tap.Options == "built" and calls == [1]
     with pytest.raises(AttributeError):
-        tap.Nothing
+        tap.Nothing  # noqa: B018
 
 
 def _build(argv, *plugins, reactor=None):
@@ -133,13 +132,28 @@ def _build(argv, *plugins, reactor=None):
     return tap.buildService(_options(argv, *plugins), reactor), reactor
 
 
-def test_buildService():
+def test_buildService(monkeypatch):
+    """
+    Listeners, limits and timeouts reach the endpoints and the HTTP factory.
+    """
+    import web2.channel
+
+    made = []
+    real = web2.channel.HTTPFactory
+
+    def recording(site, **kwargs):
+        made.append(kwargs)
+        return real(site, **kwargs)
+
+    monkeypatch.setattr(web2.channel, "HTTPFactory", recording)
     svc, reactor = _build(["--listen", "tcp:8123", "--listen", "tcp:8124:interface=127.0.0.1",
                            "--mount", "/=text:hello", "--max-connections", "7",
                            "--max-header-count", "9", "--shutdown-timeout", "4"])
-    assert [l.description for l in svc.listeners] == ["tcp:8123", "tcp:8124:interface=127.0.0.1"]
+    assert [listener.description for listener in svc.listeners] == ["tcp:8123", "tcp:8124:interface=127.0.0.1"]
+    [kwargs] = made
+    assert kwargs["reactor"] is reactor and kwargs["maxConnections"] == 7
+    assert kwargs["limits"].max_header_count == 9
     assert svc.factory.maxConnections == 7
-    assert svc.factory._settings["limits"].max_header_count == 9
     assert svc.config.shutdownTimeout == 4.0
     svc.privilegedStartService()
     svc.startService()
@@ -164,6 +178,7 @@ def test_wrapRootOrderAndFilters():
             return self.inner
 
     from zope.interface import classImplements
+
     from web2.iweb import IResource
     classImplements(Wrap, IResource)
 
@@ -342,8 +357,18 @@ def test_failingHooksAreLogged():
     plugin = _plugin("bad", web2_startup=boom, web2_shutdown=boom)
     svc, reactor = _build(["--listen", "tcp:8123"], plugin)
     svc.factory.drain = lambda timeout: defer.succeed(None)
-    svc.privilegedStartService()
-    svc.startService()
-    done = []
-    svc.stopService().addCallback(done.append)
+    from twisted.logger import globalLogPublisher
+
+    events = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        svc.privilegedStartService()
+        svc.startService()
+        done = []
+        svc.stopService().addCallback(done.append)
+    finally:
+        globalLogPublisher.removeObserver(events.append)
     assert done
+    failed = [(e["hook"], e["plugin"]) for e in events if "log_failure" in e
+              and e.get("plugin") == "bad"]
+    assert failed == [("web2_startup", "bad"), ("web2_shutdown", "bad")]

@@ -94,7 +94,7 @@ def test_ifNoneMatchGives304(site):
     assert get(root, "/hello.txt", if_none_match='"other"').status == 200
 
 
-def test_304WithoutCacheDoesNotOpen(site, monkeypatch):
+def test_304And412WithoutCacheDoNotOpen(site, monkeypatch):
     root = static(site, cache=None)
     etag = get(root, "/hello.txt").header("etag")
     import web2.static.file as module
@@ -104,6 +104,9 @@ def test_304WithoutCacheDoesNotOpen(site, monkeypatch):
 
     monkeypatch.setattr(module.os, "open", refuse)
     assert get(root, "/hello.txt", if_none_match=etag).status == 304
+    assert get(root, "/hello.txt", if_match='"other"').status == 412
+    assert get(root, "/hello.txt",
+               if_unmodified_since="Sun, 09 Sep 2001 01:46:40 GMT").status == 412
 
 
 def test_ifModifiedSince(site):
@@ -492,3 +495,78 @@ def test_staticPreconditionsForOtherMethods():
     etag = data.render(None).headers.getRawHeaders("etag")[0]
     assert get(data, "/", method="PUT", if_match='"other"').status == 412
     assert get(data, "/", method="PUT", if_match=etag).status == 204
+
+
+def test_variantMissesRememberedUntilDirectoryChanges(site, monkeypatch):
+    from web2.static import variants
+
+    calls = []
+    realResolve = variants.resolveChild
+
+    def counting(*args):
+        calls.append(args[1])
+        return realResolve(*args)
+
+    monkeypatch.setattr(variants, "resolveChild", counting)
+    os.utime(site, (1_000_000_000, 1_000_000_000))
+    root = static(site)
+    assert get(root, "/hello.txt", accept_encoding="br, gzip").header("content-encoding") is None
+    assert sorted(calls) == ["hello.txt.br", "hello.txt.gz"]
+    del calls[:]
+    assert get(root, "/hello.txt", accept_encoding="br, gzip").header("content-encoding") is None
+    assert calls == []
+    # Adding a variant changes the directory, so it is found at once.
+    (site / "hello.txt.gz").write_bytes(b"GZ")
+    r = get(root, "/hello.txt", accept_encoding="br, gzip")
+    assert (r.body, r.header("content-encoding")) == (b"GZ", "gzip")
+
+
+def test_recentlyChangedDirectoryNotTrusted(site, monkeypatch):
+    from web2.static import variants
+
+    calls = []
+    realResolve = variants.resolveChild
+    monkeypatch.setattr(variants, "resolveChild",
+                        lambda *args: calls.append(args[1]) or realResolve(*args))
+    os.utime(site)  # changed just now
+    root = static(site)
+    get(root, "/hello.txt", accept_encoding="gzip")
+    get(root, "/hello.txt", accept_encoding="gzip")
+    assert calls == ["hello.txt.gz", "hello.txt.gz"]
+
+
+@pytest.mark.parametrize("header,expected", [
+    ("gzip", {"gzip": 1.0}),
+    ("GZIP;q=0.5, br;q=0", {"gzip": 0.5, "br": 0.0}),
+    ("x-gzip", {"gzip": 1.0}),
+    ("br;q=abc, gzip;q=2", {"br": 0.0, "gzip": 0.0}),
+    (" , ;q=1, *", {"*": 1.0}),
+])
+def test_acceptedCodings(header, expected):
+    from web2.static.variants import acceptedCodings
+
+    assert acceptedCodings((header,)) == expected
+
+
+def test_coarseTimestampsGiveWeakETagWhileRecent(site, monkeypatch):
+    """
+    A file whose mtime has no sub-second part and is less than a second
+    old gets a weak ETag: a second write in the same second would not
+    change its metadata.  Later it gets a strong one.
+    """
+    import types
+
+    import web2.static.file as module
+
+    mtime = 1_700_000_000
+    os.utime(site / "hello.txt", ns=(mtime * 10**9, mtime * 10**9))
+    clock = types.SimpleNamespace(time=lambda: mtime + 0.5)
+    monkeypatch.setattr(module, "time", clock)
+    root = static(site)
+    assert get(root, "/hello.txt").header("etag").startswith('W/"')
+    clock.time = lambda: mtime + 5
+    etag = get(root, "/hello.txt").header("etag")
+    assert etag.startswith('"')
+    os.utime(site / "hello.txt", ns=(mtime * 10**9 + 1, mtime * 10**9 + 1))
+    clock.time = lambda: mtime + 0.5
+    assert get(root, "/hello.txt").header("etag").startswith('"')

@@ -33,9 +33,8 @@ def _synchronousThreads(monkeypatch):
     The plugin's Files use deferToThread; no reactor runs here, so run the
     work at once.
     """
-    from twisted.internet import threads
-
     from _static_helpers import runNow
+    from twisted.internet import threads
 
     monkeypatch.setattr(threads, "deferToThread", runNow)
 

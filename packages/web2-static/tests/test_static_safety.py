@@ -13,7 +13,8 @@ import urllib.parse
 
 import pytest
 from _static_helpers import Connection, get, makeTree, static
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from web2.static.paths import isInside, isSafeSegment, resolveChild
 

@@ -255,7 +255,10 @@ class HeaderHandler:
                 f"cannot generate {self.canonicalName(name)} from {value!r}: {e}"
             ) from e
         for line in lines:
-            _checkRawValue(self.canonicalName(name), line)
+            if line.__class__ is not str or not (
+                _UNSAFE.isdisjoint(line) and line.isascii()
+            ):
+                _checkRawValue(self.canonicalName(name), line)
         return lines
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import IO, Callable
+from collections.abc import Callable
+from typing import IO
 
 from twisted.application import service
 from twisted.logger import ILogObserver, globalLogPublisher
@@ -64,14 +65,14 @@ def _clfTime(record) -> str:
     if stamp is None:
         stamp = time.time()
     t = time.gmtime(stamp)
-    return "[%02d/%s/%04d:%02d:%02d:%02d +0000]" % (
-        t.tm_mday, _MONTHS[t.tm_mon - 1], t.tm_year, t.tm_hour, t.tm_min, t.tm_sec)
+    return (f"[{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year:04d}:"
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000]")
 
 
 def _protocol(record) -> str:
     proto = record.get("protocol")
     if isinstance(proto, tuple):
-        proto = "HTTP/%d.%d" % proto
+        proto = f"HTTP/{proto[0]}.{proto[1]}"
     return proto or "-"
 
 
@@ -86,11 +87,9 @@ def commonLogFormatter(record) -> str:
     The Common Log Format:
     C{client - user [time] "METHOD URI PROTOCOL" status bytes}.
     """
-    request = "%s %s %s" % (record.get("method") or "-", record.get("uri") or "-",
-                            _protocol(record))
-    return '%s - %s %s "%s" %s %s' % (
-        _client(record), _escape(record.get("user")), _clfTime(record),
-        _escape(request), record.get("status", "-"), _bytes(record))
+    request = f"{record.get('method') or '-'} {record.get('uri') or '-'} {_protocol(record)}"
+    return (f'{_client(record)} - {_escape(record.get("user"))} {_clfTime(record)} '
+            f'"{_escape(request)}" {record.get("status", "-")} {_bytes(record)}')
 
 
 @provider(IAccessLogFormatter)
@@ -99,9 +98,8 @@ def combinedLogFormatter(record) -> str:
     The Combined Log Format: the common format followed by
     C{"referer" "user-agent"}.
     """
-    return '%s "%s" "%s"' % (commonLogFormatter(record),
-                             _escape(record.get("referer")),
-                             _escape(record.get("user_agent")))
+    return (f'{commonLogFormatter(record)} "{_escape(record.get("referer"))}" '
+            f'"{_escape(record.get("user_agent"))}"')
 
 
 _JSON_FIELDS = ("client", "method", "uri", "protocol", "status", "bytes",
@@ -117,7 +115,7 @@ def jsonLogFormatter(record) -> str:
     """
     stamp = record.get("timestamp", record.get("log_time")) or time.time()
     out = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(stamp))
-           + ".%03dZ" % int((stamp % 1) * 1000)}
+           + f".{int((stamp % 1) * 1000):03d}Z"}
     for name in _JSON_FIELDS:
         value = record.get(name)
         if value is None:

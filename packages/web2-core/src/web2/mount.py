@@ -12,7 +12,7 @@ plugins' own mounts into resources, with precise errors.
 from __future__ import annotations
 
 import inspect
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from zope.interface import implementer
 

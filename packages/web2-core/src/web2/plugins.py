@@ -22,8 +22,8 @@ import importlib
 import importlib.metadata
 import inspect
 import os
-from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import pluggy
 from twisted.logger import Logger

@@ -133,13 +133,30 @@ class Site:
         responseFilters=(),
         serverName: str = VERSION,
         errorHandler=defaultErrorHandler,
-        accessLogging: bool = True,
+        accessLogObserver=None,
+        accessLogging: bool = False,
     ):
+        """
+        @param accessLogObserver: a C{twisted.logger} observer given one
+            C{web2.access} event per finished request (see
+            L{web2.log} for CLF, Combined and JSON writers).  Only it sees
+            these events: the process's global log stays free of one line
+            per request.
+        @param accessLogging: also publish the access events to the
+            global log publisher (off by default: it is costly).
+        """
         self.resource = IResource(resource)
         self.responseFilters = list(responseFilters)
         self.serverName = serverName
         self.errorHandler = errorHandler
         self.accessLogging = accessLogging
+        self.accessLogObserver = accessLogObserver
+        if accessLogObserver is not None:
+            self._accessLog = Logger(namespace="web2.access", observer=accessLogObserver)
+        elif accessLogging:
+            self._accessLog = accessLog
+        else:
+            self._accessLog = None
 
     def __call__(self, chanRequest, method, uri, version, contentLength, headers):
         return Request(
@@ -533,7 +550,7 @@ class Request(http.Request):
         if self.startedWriting:
             return
         d = self.writeResponse(response)
-        if self.site.accessLogging:
+        if self.site._accessLog is not None:
             d.addBoth(self._logAccess)
 
     def _logAccess(self, result):
@@ -542,7 +559,7 @@ class Request(http.Request):
         referer = headers.getRawHeaders("referer")
         agent = headers.getRawHeaders("user-agent")
         addr = getattr(self, "remoteAddr", None) or self.chanRequest.getRemoteHost()
-        accessLog.info(
+        self.site._accessLog.info(
             "{client} {method} {uri} {status}",
             client=getattr(addr, "host", str(addr)),
             method=self.method,

@@ -410,7 +410,7 @@ def buildService(options, reactor=None, defaultAccessLog=None) -> Web2Service:
                 raise PluginError(f"plugins {kindOwners[kind]!r} and {plugin!r} both "
                                   f"provide the mount kind {kind!r}")
             kinds[kind], kindOwners[kind] = factory, plugin
-    for plugin, result in _each(pm.hook.web2_access_log_formatters):
+    for _, result in _each(pm.hook.web2_access_log_formatters):
         formats.update(result or {})
 
     fileData = loadConfigFile(options["config"]) if options["config"] else None

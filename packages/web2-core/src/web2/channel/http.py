@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 
 from twisted.internet import defer, error, interfaces, protocol
+from twisted.internet.tcp import Server as _TCPServer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -141,7 +142,7 @@ class HTTPChannelRequest:
         if pending is not None:
             self._pendingHead = None
             data = pending + data
-        self.channel.transport.write(data)
+        self.channel._send(data)
 
     def finish(self):
         if self.finished:
@@ -154,7 +155,7 @@ class HTTPChannelRequest:
         if self._framing == "chunked":
             out += _wire.encode_last_chunk()
         if out:
-            self.channel.transport.write(out)
+            self.channel._send(out)
         self.channel._requestFinished(self)
 
     def writeFile(self, fileStream):
@@ -449,6 +450,35 @@ class HTTPChannel(protocol.Protocol):
             secure = interfaces.ISSLTransport(self.transport, None) is not None
             self._hostInfo = (self.transport.getHost(), secure)
         return self._hostInfo
+
+    def _send(self, data):
+        """
+        Write C{data}.  On a plain TCP connection with nothing queued, the
+        bytes go straight to the socket, as asyncio's transports do, saving
+        the reactor a round of epoll registration and a wake-up per
+        response; whatever the socket does not take is queued with the
+        transport as usual, so ordering is kept.
+        """
+        transport = self.transport
+        if (
+            transport.__class__ is _TCPServer
+            and not transport.dataBuffer
+            and not transport._tempDataBuffer
+            and transport.producer is None
+            and transport.connected
+            and not transport.disconnecting
+        ):
+            try:
+                sent = transport.socket.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                # Let the transport meet and report the error its own way.
+                sent = 0
+            if sent == len(data):
+                return
+            data = data[sent:]
+        transport.write(data)
 
     # The event loop
 

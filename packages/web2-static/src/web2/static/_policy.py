@@ -13,9 +13,10 @@ was twisted.web2's class-level C{processors} bug.
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from twisted.logger import Logger
 
@@ -65,49 +66,23 @@ def errorFor(error: OSError) -> http.HTTPError:
 #: the Content-Coding and the suffix of the sibling file.
 DEFAULT_PRECOMPRESSED = (("br", ".br"), ("zstd", ".zst"), ("gzip", ".gz"))
 
-_CODING_ALIASES = {"x-gzip": "gzip"}
-
-
-def acceptedCodings(values) -> Mapping[str, float]:
-    """
-    Parse the C{Accept-Encoding} field lines C{values} into a mapping of
-    coding (lower case) to quality; malformed members are skipped.
-    """
-    result: dict[str, float] = {}
-    for value in values:
-        for member in value.split(","):
-            coding, _, params = member.partition(";")
-            coding = coding.strip().lower()
-            if not coding:
-                continue
-            quality = 1.0
-            for param in params.split(";"):
-                key, _, number = param.partition("=")
-                if key.strip().lower() == "q":
-                    try:
-                        quality = float(number.strip())
-                    except ValueError:
-                        quality = 0.0
-                    if not 0.0 <= quality <= 1.0:
-                        quality = 0.0
-            result[_CODING_ALIASES.get(coding, coding)] = quality
-    return result
-
-
-def accepts(codings: Mapping[str, float], coding: str) -> bool:
-    """
-    Whether C{coding} is acceptable per the parsed C{Accept-Encoding}.
-    """
-    quality = codings.get(coding)
-    if quality is None:
-        quality = codings.get("*", 0.0)
-    return quality > 0.0
-
 
 def _deferToThread(f, *args):
     from twisted.internet import threads
 
     return threads.deferToThread(f, *args)
+
+
+def _headerTemplates():
+    from web2.static.cache import HeaderTemplates
+
+    return HeaderTemplates()
+
+
+def _variantFinder():
+    from web2.static.variants import VariantFinder
+
+    return VariantFinder()
 
 
 def _normalizeExt(ext: str) -> str:
@@ -138,12 +113,15 @@ class Policy:
     cacheControl: str | None = None
     runInThread: Callable = _deferToThread
     maxListingEntries: int = 10000
+    headerTemplates: Any = field(default_factory=_headerTemplates, compare=False)
+    variantFinder: Any = field(default_factory=_variantFinder, compare=False)
 
-    def changed(self, **changes) -> "Policy":
+    def changed(self, **changes) -> Policy:
         """
-        A copy with C{changes} applied (normalized like the constructor's).
+        A copy with C{changes} applied (normalized like the constructor's),
+        with its own header templates, which depend on the settings.
         """
-        return replace(self, **normalize(changes))
+        return replace(self, headerTemplates=_headerTemplates(), **normalize(changes))
 
 
 def normalize(settings: dict) -> dict:

@@ -141,3 +141,39 @@ class FileCache:
         """
         self._entries.clear()
         self.size = 0
+
+
+class HeaderTemplates:
+    """
+    Prepared response headers of static files, so that serving a file that
+    has not changed costs one C{Headers.copy()} rather than building and
+    validating every field again.
+
+    A template is keyed by what decides its fields (the file, its type,
+    coding and whether the response varies) and is valid while the file's
+    metadata is unchanged; at most C{maxEntries} are kept, least recently
+    used first out.
+    """
+
+    def __init__(self, maxEntries: int = 4096):
+        self.maxEntries = maxEntries
+        self._entries: OrderedDict = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key, st, build):
+        """
+        A fresh copy of the template for C{key} and the file's current
+        C{st}, made with C{build()} when missing or stale.
+        """
+        validator = _validator(st)
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != validator:
+            entry = (validator, build())
+            self._entries[key] = entry
+            if len(self._entries) > self.maxEntries:
+                self._entries.popitem(last=False)
+        else:
+            self._entries.move_to_end(key)
+        return entry[1].copy()

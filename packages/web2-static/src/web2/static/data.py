@@ -1,4 +1,4 @@
-# -*- test-case-name: test_static_data -*-
+# -*- test-case-name: test_static_file -*-
 """
 Static resources in general, and L{Data}, the static resource held in
 memory.

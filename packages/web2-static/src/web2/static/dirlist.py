@@ -24,8 +24,11 @@ import json
 import os
 import stat as stat_mod
 import time
+import urllib.parse
 from typing import NamedTuple
 
+from web2 import http, responsecode, stream
+from web2.http_headers import Headers
 from web2.resource import quoteSegment
 from web2.static import mime
 from web2.static.paths import isHidden, isInside, isSafeSegment
@@ -261,3 +264,49 @@ def renderHTML(path: str, entries, sort: str = "name", descending: bool = False,
         note=note,
     )
     return page.encode("utf-8")
+
+
+_LISTING_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def _prefersJSON(accept) -> bool:
+    """
+    Whether an C{Accept} header asks for JSON rather than HTML (a crude
+    reading: JSON named, HTML not).
+    """
+    if not accept:
+        return False
+    value = ",".join(accept).lower()
+    return "application/json" in value and "text/html" not in value
+
+
+def listingResponse(scan, request):
+    """
+    The response listing a directory: JSON when the query says
+    C{format=json} or the C{Accept} header prefers JSON, else HTML; sorted
+    by the query's C{sort} (C{name}, C{size}, C{modified}, C{type}) and
+    C{order} (C{asc}, C{desc}).
+
+    @param scan: C{(entries, truncated)} from L{scanDirectory}.
+    """
+    entries, truncated = scan
+    args = request.args
+    path = _displayName(urllib.parse.unquote(request.path, errors="surrogateescape"))
+    form = args.get("format", [""])[0]
+    if not form:
+        form = "json" if _prefersJSON(request.headers.getRawHeaders("accept")) else "html"
+    headers = Headers()
+    headers.setRawHeaders("vary", ["Accept"])
+    headers.setRawHeaders("cache-control", ["no-cache"])
+    headers.setRawHeaders("x-content-type-options", ["nosniff"])
+    sort = args.get("sort", ["name"])[0]
+    descending = args.get("order", ["asc"])[0] == "desc"
+    entries = sortEntries(entries, sort, descending)
+    if form == "json":
+        headers.setRawHeaders("content-type", ["application/json"])
+        body = renderJSON(path, entries, truncated)
+    else:
+        headers.setRawHeaders("content-type", ["text/html; charset=utf-8"])
+        headers.setRawHeaders("content-security-policy", [_LISTING_CSP])
+        body = renderHTML(path, entries, sort, descending, truncated, showParent=path != "/")
+    return http.Response(responsecode.OK, headers, stream.MemoryStream(body))

@@ -22,20 +22,14 @@ from __future__ import annotations
 
 import os
 import stat as stat_mod
-import urllib.parse
+import time
 
 from twisted.logger import Logger
 
 from web2 import http, responsecode, stream
 from web2.http_headers import Headers, generateDateTime
 from web2.static import dirlist, mime
-from web2.static._policy import (
-    Policy,
-    accepts as _accepted,
-    acceptedCodings,
-    errorFor,
-    normalize,
-)
+from web2.static._policy import Policy, errorFor, normalize
 from web2.static.cache import FileCache
 from web2.static.data import StaticRenderMixin, parseETag
 from web2.static.paths import isHidden, isSafeSegment, resolveChild
@@ -52,14 +46,28 @@ _OPEN_FLAGS = (
     | getattr(os, "O_BINARY", 0)
 )
 
-_LISTING_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-_HTML_UTF8 = "text/html; charset=utf-8"
+
+_CONDITIONAL = ("if-none-match", "if-modified-since", "if-match", "if-unmodified-since")
+
+
+def _isCoarseAndRecent(st) -> bool:
+    """
+    Whether the file's modification time has whole-second resolution (its
+    file system keeps no finer one) and lies within the last second: it
+    could still change without its metadata showing it.
+    """
+    return st.st_mtime_ns % 1_000_000_000 == 0 and time.time() - st.st_mtime < 1.0
 
 
 def _etagFor(st, coding=None) -> str:
-    if coding:
-        return f'"{st.st_ino:x}-{st.st_size:x}-{st.st_mtime_ns:x}-{coding}"'
-    return f'"{st.st_ino:x}-{st.st_size:x}-{st.st_mtime_ns:x}"'
+    """
+    The entity tag of a file: strong, from its inode, size and modification
+    time in nanoseconds (plus the coding of a precompressed variant); weak
+    only when the file system's timestamps are too coarse to tell two
+    versions apart (L{_isCoarseAndRecent}).
+    """
+    tag = f'"{st.st_ino:x}-{st.st_size:x}-{st.st_mtime_ns:x}{"-" + coding if coding else ""}"'
+    return "W/" + tag if _isCoarseAndRecent(st) else tag
 
 
 def _policySetting(name: str, doc: str):
@@ -254,7 +262,7 @@ class File(StaticRenderMixin):
             if st is None and real is not None and policy.ignoredExts:
                 name, real, st = self._siblingSearch(name, real, st)
         except OSError as e:
-            raise errorFor(e)
+            raise errorFor(e) from None
         except ValueError:
             return None
         if real is None:
@@ -329,7 +337,7 @@ class File(StaticRenderMixin):
         except (FileNotFoundError, NotADirectoryError, ValueError):
             return None
         except OSError as e:
-            raise errorFor(e)
+            raise errorFor(e) from None
 
     def exists(self) -> bool:
         return self._currentStat() is not None
@@ -392,45 +400,63 @@ class File(StaticRenderMixin):
 
     def _renderFile(self, request, st):
         policy = self._policy
-        headers = Headers()
-        headers.setRawHeaders(
-            "content-type",
-            [mime.contentTypeFor(self.path, policy.contentTypes, policy.defaultType)],
-        )
-        headers.setRawHeaders("x-content-type-options", ["nosniff"])
-        if policy.cacheControl:
-            headers.setRawHeaders("cache-control", [policy.cacheControl])
+        contentType = mime.contentTypeFor(self.path, policy.contentTypes, policy.defaultType)
         real = self._real
         coding = None
+        vary = False
         if policy.precompressed:
             acceptEncoding = request.headers.getRawHeaders("accept-encoding")
             if acceptEncoding:
-                headers.setRawHeaders("vary", ["Accept-Encoding"])
-                variant = self._variant(acceptEncoding, st)
+                vary = True
+                variant = policy.variantFinder.find(
+                    real, st, acceptEncoding, policy.precompressed,
+                    policy.root, policy.followSymlinks,
+                )
                 if variant is not None:
                     coding, real, st = variant
-                    headers.setRawHeaders("content-encoding", [coding])
-        headers.setRawHeaders("etag", [_etagFor(st, coding)])
-        headers.setRawHeaders("last-modified", [generateDateTime(int(st.st_mtime))])
+        if _isCoarseAndRecent(st):
+            # A weak ETag for now; never kept as a template.
+            headers = self._buildHeaders(contentType, coding, vary, st)
+        else:
+            headers = policy.headerTemplates.get(
+                (real, contentType, coding, vary), st,
+                lambda: self._buildHeaders(contentType, coding, vary, st),
+            )
         cache = policy.cache
         if cache is not None:
             data = cache.get(real, st)
             if data is not None:
                 return http.Response(responsecode.OK, headers, stream.MemoryStream(data))
-        if request.headers.hasHeader("if-none-match") or request.headers.hasHeader(
-            "if-modified-since"
-        ):
-            # Answer 304 before opening the file at all.
-            http.checkPreconditions(request, http.Response(responsecode.OK, headers))
-        return self._openResponse(real, headers, coding)
+        requestHeaders = request.headers
+        for name in _CONDITIONAL:
+            if requestHeaders.hasHeader(name):
+                # Answer 304 or 412 before opening the file at all.
+                http.checkPreconditions(request, http.Response(responsecode.OK, headers))
+                break
+        return self._openResponse(real, headers, coding, st)
 
-    def _openResponse(self, real, headers, coding):
+    def _buildHeaders(self, contentType, coding, vary, st):
+        headers = Headers()
+        headers.setRawHeaders("content-type", [contentType])
+        headers.setRawHeaders("x-content-type-options", ["nosniff"])
+        cacheControl = self._policy.cacheControl
+        if cacheControl:
+            headers.setRawHeaders("cache-control", [cacheControl])
+        if vary:
+            headers.setRawHeaders("vary", ["Accept-Encoding"])
+        if coding:
+            headers.setRawHeaders("content-encoding", [coding])
+        headers.setRawHeaders("etag", [_etagFor(st, coding)])
+        headers.setRawHeaders("last-modified", [generateDateTime(int(st.st_mtime))])
+        return headers
+
+    def _openResponse(self, real, headers, coding, expected):
         try:
             fd = os.open(real, _OPEN_FLAGS)
         except OSError as e:
-            raise errorFor(e)
+            raise errorFor(e) from None
         except ValueError:
-            raise http.HTTPError(responsecode.NOT_FOUND, "There is no such file.")
+            raise http.HTTPError(responsecode.NOT_FOUND, "There is no such file.") from None
         try:
             st = os.fstat(fd)
             if not stat_mod.S_ISREG(st.st_mode):
@@ -439,37 +465,15 @@ class File(StaticRenderMixin):
         except BaseException:
             os.close(fd)
             raise
-        # The validators describe the file actually opened, should it have
-        # been replaced since the stat.
-        headers.setRawHeaders("etag", [_etagFor(st, coding)])
-        headers.setRawHeaders("last-modified", [generateDateTime(int(st.st_mtime))])
+        if (st.st_ino, st.st_size, st.st_mtime_ns) != (
+            expected.st_ino, expected.st_size, expected.st_mtime_ns
+        ):
+            # The file was replaced since the stat: the validators must
+            # describe the file actually opened.
+            headers.setRawHeaders("etag", [_etagFor(st, coding)])
+            headers.setRawHeaders("last-modified", [generateDateTime(int(st.st_mtime))])
         body = stream.FileStream(f, 0, st.st_size, closeFile=True)
         return http.Response(responsecode.OK, headers, body)
-
-    def _variant(self, acceptEncoding, st):
-        """
-        The precompressed sibling to serve: C{(coding, realPath, stat)}, or
-        C{None}.  Variants sit beside the file itself (after links).
-        """
-        policy = self._policy
-        codings = acceptedCodings(acceptEncoding)
-        directory, name = os.path.split(self._real)
-        for coding, suffix in policy.precompressed:
-            if not _accepted(codings, coding):
-                continue
-            try:
-                real, vst = resolveChild(
-                    directory, name + suffix, policy.root, policy.followSymlinks
-                )
-            except (OSError, ValueError):
-                continue
-            if (
-                real is not None and vst is not None
-                and stat_mod.S_ISREG(vst.st_mode)
-                and vst.st_mtime_ns >= st.st_mtime_ns
-            ):
-                return coding, real, vst
-        return None
 
     def _renderDirectory(self, request):
         path = request.path
@@ -505,33 +509,7 @@ class File(StaticRenderMixin):
             failure.trap(OSError)
             raise errorFor(failure.value)
 
-        return d.addCallbacks(self._listingResponse, failed, (request,))
-
-    def _listingResponse(self, result, request):
-        entries, truncated = result
-        args = request.args
-        path = urllib.parse.unquote(request.path, errors="surrogateescape")
-        path = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        form = args.get("format", [""])[0]
-        if not form:
-            form = "json" if _prefersJSON(request.headers.getRawHeaders("accept")) else "html"
-        headers = Headers()
-        headers.setRawHeaders("vary", ["Accept"])
-        headers.setRawHeaders("cache-control", ["no-cache"])
-        headers.setRawHeaders("x-content-type-options", ["nosniff"])
-        sort = args.get("sort", ["name"])[0]
-        descending = args.get("order", ["asc"])[0] == "desc"
-        entries = dirlist.sortEntries(entries, sort, descending)
-        if form == "json":
-            headers.setRawHeaders("content-type", ["application/json"])
-            body = dirlist.renderJSON(path, entries, truncated)
-        else:
-            headers.setRawHeaders("content-type", [_HTML_UTF8])
-            headers.setRawHeaders("content-security-policy", [_LISTING_CSP])
-            body = dirlist.renderHTML(
-                path, entries, sort, descending, truncated, showParent=path != "/"
-            )
-        return http.Response(responsecode.OK, headers, stream.MemoryStream(body))
+        return d.addCallbacks(dirlist.listingResponse, failed, (request,))
 
 
 def _isSiteRoot(request) -> bool:
@@ -540,14 +518,3 @@ def _isSiteRoot(request) -> bool:
     about is the site's root, which answers C{/}.
     """
     return not getattr(request, "prepath", None)
-
-
-def _prefersJSON(accept) -> bool:
-    """
-    Whether an C{Accept} header asks for JSON rather than HTML (a crude
-    reading: JSON named, HTML not).
-    """
-    if not accept:
-        return False
-    value = ",".join(accept).lower()
-    return "application/json" in value and "text/html" not in value
