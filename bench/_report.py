@@ -104,7 +104,7 @@ def _targetRows(doc):
             met = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]
             rows.append([t["scenario"], f"{t['server']} / {t['reference']}",
                          f">= {t['wanted']}", got, met])  # fmt: skip
-    return ["scenario", "ratio", "target", "measured", ""], rows
+    return ["scenario", "ratio", "target", "measured", "status"], rows
 
 
 def markdown(doc):
@@ -143,12 +143,15 @@ def rst(doc, chartDir=None):
     reStructuredText for docs/performance.rst: the targets and one table
     (and chart, when C{chartDir} is given) per scenario.
     """
-    out = [_settingsLine(doc), ""]
+    versions = "; ".join(f"{k} {v}" for k, v in doc["versions"].items()
+                         if k not in ("web2 interpreter", "python (harness)"))  # fmt: skip
+    out = [f"Measured {doc['started']} ({doc['mode']} mode). " + _settingsLine(doc),
+           "", f"Versions: {versions}.", ""]  # fmt: skip
     header, body = _targetRows(doc)
     if body:
-        out += ["Targets", "-------", ""] + _rstTable(header, body)
+        out += ["Targets", "~~~~~~~", ""] + _rstTable(header, body)
     for scenario in doc["scenarios"]:
-        out += [scenario["title"], "-" * len(scenario["title"]), ""]
+        out += [scenario["title"], "~" * len(scenario["title"]), ""]
         if chartDir:
             out += [f".. image:: {chartDir}/{scenario['name']}.svg",
                     f"   :alt: {scenario['title']}", ""]  # fmt: skip

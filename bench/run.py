@@ -117,7 +117,7 @@ def _measure(scenario, running, entry, turn, settings, ctx, budget):
     result["round"] = turn
     entry["samples"].append(result)
     _say(f"{scenario.name:>12} r{turn} {running.name:<18} "
-         f"{result[scenario.metric]:>12.1f} {scenario.unit}")  # fmt: skip
+         f"{result[scenario.metric]:>12.4g} {scenario.unit}")  # fmt: skip
 
 
 def _measureFresh(scenario, name, entry, turn, settings, ctx, budget):
@@ -139,7 +139,7 @@ def _measureFresh(scenario, name, entry, turn, settings, ctx, budget):
     result["round"] = turn
     entry["samples"].append(result)
     _say(f"{scenario.name:>12} r{turn} {name:<18} "
-         f"{result[scenario.metric]:>12.1f} {scenario.unit}")  # fmt: skip
+         f"{result[scenario.metric]:>12.4g} {scenario.unit}")  # fmt: skip
 
 
 def smoke(ctx, names):
@@ -269,6 +269,7 @@ def _run(args, settings, scenarios, names, seconds, ctx, web2Py, peersPy):
                       "loadCPU": settings.loadCPU, "web2Via": ctx.web2Via,
                       "servers": names},
            "versions": _setup.versions(web2Py, peersPy), "scenarios": []}  # fmt: skip
+    doc["versions"]["web2 interpreter"] = web2Py
     budget = Budget(seconds)
     clock = time.monotonic()
     interrupted = False

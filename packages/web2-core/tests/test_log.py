@@ -8,7 +8,7 @@ import json
 
 import pytest
 from twisted.internet.address import IPv4Address, IPv6Address
-from twisted.logger import LogPublisher
+from twisted.logger import ILogObserver, LogPublisher
 from zope.interface.verify import verifyObject
 
 from web2.iweb import IAccessLogFormatter
@@ -140,3 +140,20 @@ def test_serviceStdout(capsys):
     publisher(_event())
     service.stopService()
     assert capsys.readouterr().out.endswith('HTTP/1.1" 200 1234\n')
+
+
+def test_serviceIsTheObserver(tmp_path):
+    """
+    The service is the observer a Site is given: it writes while running
+    and drops events while stopped.
+    """
+    path = tmp_path / "access.log"
+    service = AccessLogService(str(path))
+    assert verifyObject(ILogObserver, service)
+    service(_event(status=100))
+    service.startService()
+    service(_event(status=201))
+    service.stopService()
+    service(_event(status=202))
+    [line] = path.read_text().splitlines()
+    assert '" 201 1234 "' in line

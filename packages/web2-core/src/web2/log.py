@@ -2,12 +2,13 @@
 """
 Access logs.
 
-L{web2.server.Site} emits one L{twisted.logger} event per finished request,
-in the namespace C{web2.access}, with the fields C{client}, C{method},
+L{web2.server.Site} emits one L{twisted.logger} event per finished request
+to its C{accessLogObserver}, in the namespace C{web2.access}, with the fields C{client}, C{method},
 C{uri}, C{protocol}, C{status}, C{bytes}, C{duration}, C{referer},
 C{user_agent}, C{timestamp} and C{host}.  This module turns those events
-into lines: three formatters (L{IAccessLogFormatter} providers) and
-L{AccessLogObserver}, which writes the events of that namespace to a file.
+into lines: three formatters (L{IAccessLogFormatter} providers),
+L{AccessLogObserver}, which writes the events of that namespace to a file,
+and L{AccessLogService}, the observer C{twistd web2} gives its site.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from typing import IO
 
 from twisted.application import service
-from twisted.logger import ILogObserver, globalLogPublisher
+from twisted.logger import ILogObserver
 from zope.interface import implementer, provider
 
 from web2.iweb import IAccessLogFormatter
@@ -163,25 +164,36 @@ class AccessLogObserver:
         self.file.flush()
 
 
+@implementer(ILogObserver)
 class AccessLogService(service.Service):
     """
     Writes the access log to C{path} (C{"-"}: standard output) while the
     service runs: the file is opened for appending when it starts and closed
     when it stops.
+
+    The service is itself the observer to give to
+    L{web2.server.Site}(C{accessLogObserver=...}); events that arrive while
+    it is stopped are dropped.  Given a C{publisher} (such as
+    C{globalLogPublisher}), it also observes the C{web2.access} events
+    published there.
     """
 
     def __init__(self, path: str, formatter: Callable = combinedLogFormatter,
-                 publisher=globalLogPublisher):
+                 publisher=None):
         self.path = path
         self.formatter = formatter
         self.publisher = publisher
         self.observer: AccessLogObserver | None = None
 
+    def __call__(self, event) -> None:
+        if self.observer is not None:
+            self.observer(event)
+
     def open(self) -> None:
         """
-        Open the file and start observing.  Called by L{startService}; call
-        it early to fail before anything listens when the file cannot be
-        opened (an C{OSError}).
+        Open the file and start observing.  Called by L{startService}.
+
+        @raise OSError: the file cannot be opened.
         """
         if self.observer is not None:
             return
@@ -190,7 +202,8 @@ class AccessLogService(service.Service):
         else:
             f = open(self.path, "a", encoding="utf-8", errors="backslashreplace")
         self.observer = AccessLogObserver(f, self.formatter)
-        self.publisher.addObserver(self.observer)
+        if self.publisher is not None:
+            self.publisher.addObserver(self.observer)
 
     def startService(self) -> None:
         self.open()
@@ -199,7 +212,8 @@ class AccessLogService(service.Service):
     def stopService(self):
         service.Service.stopService(self)
         if self.observer is not None:
-            self.publisher.removeObserver(self.observer)
+            if self.publisher is not None:
+                self.publisher.removeObserver(self.observer)
             if self.observer.file is not sys.stdout:
                 self.observer.file.close()
             self.observer = None

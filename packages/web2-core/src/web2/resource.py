@@ -45,8 +45,19 @@ def _allowedMethods(cls) -> tuple[str, ...]:
     return tuple(sorted(allowed))
 
 
+_renderable: dict[type, bool] = {}
+
+
 def _canRender(cls) -> bool:
-    return cls.render is not RenderMixin.render or cls.http_GET is not RenderMixin.http_GET
+    """
+    Whether C{cls} answers GET: it overrides C{render} or C{http_GET}.
+    """
+    answer = _renderable.get(cls)
+    if answer is None:
+        answer = _renderable[cls] = (
+            cls.render is not RenderMixin.render or cls.http_GET is not RenderMixin.http_GET
+        )
+    return answer
 
 
 @implementer(IResource)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import inspect
 import time
 import urllib.parse
-import weakref
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -37,6 +36,25 @@ VERSION = f"web2/{__version__}"
 
 _MAX_TRAVERSAL_STEPS = 256
 _MAX_RERENDERS = 32
+
+
+_resourceClasses: dict[type, bool] = {}
+
+
+def _providesResource(obj) -> bool:
+    """
+    Whether C{obj} already provides L{IResource}, remembered per class for
+    classes that implement it (an instance may also provide it directly).
+    """
+    cls = obj.__class__
+    known = _resourceClasses.get(cls)
+    if known:
+        return True
+    if known is None and len(_resourceClasses) < 4096:
+        _resourceClasses[cls] = IResource.implementedBy(cls)
+        if _resourceClasses[cls]:
+            return True
+    return IResource.providedBy(obj)
 
 
 class NoURLForResourceError(RuntimeError):
@@ -100,6 +118,16 @@ def defaultHeadersFilter(request, response):
 
 defaultHeadersFilter.handleErrors = True
 
+
+def _errorFilter(request, response):
+    """
+    The site's error page renderer, as a filter.
+    """
+    return request.site.errorHandler(request, response)
+
+
+_errorFilter.handleErrors = True
+
 _dateCache = [0, ""]
 
 
@@ -147,6 +175,7 @@ class Site:
         """
         self.resource = IResource(resource)
         self.responseFilters = list(responseFilters)
+        self._filterChain = None
         self.serverName = serverName
         self.errorHandler = errorHandler
         self.accessLogging = accessLogging
@@ -157,6 +186,23 @@ class Site:
             self._accessLog = accessLog
         else:
             self._accessLog = None
+
+    def filterChain(self) -> list:
+        """
+        The response filters every request of this site starts with: the
+        defaults, then the site's own, then Server and Date.  Computed
+        once; a request copies it only if it adds a filter of its own.
+        """
+        chain = self._filterChain
+        if chain is None or chain[3:-1] != self.responseFilters:
+            chain = self._filterChain = [
+                preconditionfilter,
+                rangefilter,
+                _errorFilter,
+                *self.responseFilters,
+                defaultHeadersFilter,
+            ]
+        return chain
 
     def __call__(self, chanRequest, method, uri, version, contentLength, headers):
         return Request(
@@ -194,14 +240,10 @@ class Request(http.Request):
     def __init__(self, *args, site=None, **kwargs):
         http.Request.__init__(self, *args, **kwargs)
         self.site = site
-        self.responseFilters = [
-            preconditionfilter,
-            rangefilter,
-            self._errorFilter,
-            *site.responseFilters,
-            defaultHeadersFilter,
-        ]
+        self.responseFilters = site.filterChain()
+        self._ownFilters = False
         self.resources = []
+        self._depths = []
         self.prepath = []
         self.postpath = []
         self.files = {}
@@ -307,22 +349,17 @@ class Request(http.Request):
         """
         The path at which traversal found C{resource} for this request.
         """
-        try:
-            return self._urls[resource]
-        except (AttributeError, KeyError):
-            raise NoURLForResourceError(resource) from None
-
-    def _rememberURL(self, resource):
         from web2.resource import quoteSegment
 
-        try:
-            urls = self._urls
-        except AttributeError:
-            urls = self._urls = weakref.WeakKeyDictionary()
-        try:
-            urls[resource] = "/" + "/".join(quoteSegment(s) for s in self.prepath)
-        except TypeError:
-            pass
+        for visited, depth in zip(self.resources, self._depths):
+            if visited is resource:
+                return self.pathPrefix + "/" + "/".join(
+                    quoteSegment(s) for s in self.prepath[:depth]
+                )
+        raise NoURLForResourceError(resource)
+
+    def _rememberURL(self, resource):
+        self._depths.append(len(self.prepath))
 
     def locateResource(self, url: str):
         """
@@ -374,6 +411,9 @@ class Request(http.Request):
         Add a filter C{f(request, response) -> response | Deferred}: at the
         front, or before the final default-headers filter with C{atEnd}.
         """
+        if not self._ownFilters:
+            self.responseFilters = list(self.responseFilters)
+            self._ownFilters = True
         if atEnd:
             self.responseFilters.insert(len(self.responseFilters) - 1, responseFilter)
         else:
@@ -409,7 +449,9 @@ class Request(http.Request):
         Walk from C{resource} along C{postpath}, then render.
         @return: a response, or a Deferred of one.
         """
-        self.resources.append(resource)
+        if not self.resources or self.resources[-1] is not resource:
+            self.resources.append(resource)
+            self._rememberURL(resource)
         steps = 0
         while self.postpath:
             steps += 1
@@ -449,7 +491,8 @@ class Request(http.Request):
     def _stepResolved(self, child, rest, resource, segments):
         if child is None:
             raise http.HTTPError(responsecode.NOT_FOUND)
-        child = IResource(child)
+        if not _providesResource(child):
+            child = IResource(child)
         if rest is StopTraversal:
             self.resources.append(child)
             self._rememberURL(child)
@@ -471,6 +514,8 @@ class Request(http.Request):
         return self._rendered(result, depth)
 
     def _rendered(self, result, depth):
+        if isinstance(result, http.Response):
+            return result
         response = IResponse(result, None)
         if response is not None:
             return response
@@ -513,6 +558,7 @@ class Request(http.Request):
             try:
                 result = responseFilter(self, response)
             except http.HTTPError as e:
+                _closeReplaced(response, e.response)
                 response = e.response
                 continue
             except Exception:
@@ -540,11 +586,6 @@ class Request(http.Request):
         )
         defaultHeadersFilter(self, response)
         self._write(response)
-
-    def _errorFilter(self, request, response):
-        return self.site.errorHandler(request, response)
-
-    _errorFilter.handleErrors = True
 
     def _write(self, response):
         if self.startedWriting:
@@ -574,6 +615,15 @@ class Request(http.Request):
             timestamp=self.startTime,
         )
         return result
+
+
+def _closeReplaced(old, new):
+    """
+    Close the body of a response a filter replaced, so that an open file
+    behind it does not wait for the garbage collector.
+    """
+    if old is not new and old.stream is not None and old.stream is not new.stream:
+        old.stream.close()
 
 
 class _Probe:

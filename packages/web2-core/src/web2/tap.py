@@ -441,12 +441,6 @@ def buildService(options, reactor=None, defaultAccessLog=None) -> Web2Service:
             root = wrapped
     filters = [f for _, result in _each(pm.hook.web2_response_filters, config=config)
                for f in result or ()]
-    site = Site(root, responseFilters=filters)
-    factoryOptions = dict(config.factoryOptions)
-    if config.limits:
-        factoryOptions["limits"] = Limits(**config.limits)
-    factory = HTTPFactory(site, reactor=reactor, **factoryOptions)
-
     accessLog = None
     if config.accessLog:
         if config.accessLog != "-":
@@ -456,6 +450,11 @@ def buildService(options, reactor=None, defaultAccessLog=None) -> Web2Service:
                 raise ConfigError(f"cannot open the access log {config.accessLog!r}: "
                                   f"{e.strerror}") from None
         accessLog = AccessLogService(config.accessLog, formats[config.logFormat])
+    site = Site(root, responseFilters=filters, accessLogObserver=accessLog)
+    factoryOptions = dict(config.factoryOptions)
+    if config.limits:
+        factoryOptions["limits"] = Limits(**config.limits)
+    factory = HTTPFactory(site, reactor=reactor, **factoryOptions)
 
     listeners = []
     for description in config.listeners:
