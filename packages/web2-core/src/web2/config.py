@@ -425,7 +425,7 @@ def buildSiteConfig(
             value = fromFile + list(given or [])
             if not value and option.default is not None:
                 value = list(option.default)
-        elif given not in (None, False):
+        elif given is not None and not (option.flag and not given):
             value = bool(given) if option.flag else given
         elif name in options:
             value = _pluginOptionValue(option, options[name], f"{where} {name}")
