@@ -115,3 +115,82 @@ def web2_mount_kinds():
 
 def web2_access_log_formatters():
     return dict(FORMATTERS)
+
+
+# Options the core itself offers: features of web2-core that an operator
+# turns on from the command line or the [options] table of a site file.
+
+
+def web2_options():
+    from web2.hookspecs import Option
+
+    return [
+        Option(
+            "trusted-proxy", multiple=True,
+            help="Trust Forwarded / X-Forwarded-* headers from this address or "
+                 "range (e.g. 127.0.0.1, 10.0.0.0/8, unix); repeatable. Off by default.",
+        ),
+        Option(
+            "gzip", flag=True,
+            help="Compress textual responses with gzip or deflate when the client "
+                 "accepts it.",
+        ),
+        Option(
+            "vhost", multiple=True,
+            help="HOST=MOUNTPATH: answer requests for HOST with the resource mounted "
+                 "at MOUNTPATH (other hosts get the whole site); repeatable.",
+        ),
+    ]
+
+
+def web2_wrap_root(root, config):
+    from web2.config import ConfigError
+
+    options = config.options
+    vhosts = options.get("vhost") or []
+    if vhosts:
+        from web2 import vhost as vhostModule
+        from web2.mount import MountTree
+
+        hosts = vhostModule.NameVirtualHost(default=root)
+        for spec in vhosts:
+            host, sep, path = spec.partition("=")
+            if not sep or not host or not path.startswith("/"):
+                raise ConfigError(f"--vhost wants HOST=/MOUNTPATH, not {spec!r}")
+            hosts.addHost(host, _SubTree(root, path))
+        root = hosts
+    trusted = options.get("trusted-proxy") or []
+    if trusted:
+        from web2.proxy import TrustedProxies, TrustedProxyResource
+
+        try:
+            proxies = TrustedProxies(trusted)
+        except ValueError as e:
+            raise ConfigError(f"--trusted-proxy: {e}") from None
+        root = TrustedProxyResource(root, proxies)
+    return root
+
+
+@implementer(IResource)
+class _SubTree:
+    """
+    The part of a site below one path, as a root of its own (for --vhost).
+    """
+
+    def __init__(self, root, path):
+        self.root = root
+        self.segments = tuple(s for s in path.split("/") if s)
+
+    def locateChild(self, request, segments):
+        return self.root, self.segments + tuple(segments)
+
+    def renderHTTP(self, request):
+        return self.root
+
+
+def web2_response_filters(config):
+    if config.options.get("gzip"):
+        from web2.filter.gzip import gzipfilter
+
+        return [gzipfilter]
+    return []

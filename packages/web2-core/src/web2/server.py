@@ -500,7 +500,8 @@ class Request(http.Request):
         consumed = len(segments) - len(rest)
         if consumed <= 0 and child is resource:
             raise RuntimeError(f"{resource!r} returned itself without consuming a segment")
-        self.prepath.extend(segments[:consumed])
+        if consumed > 0:
+            self.prepath.extend(segments[:consumed])
         self.postpath = list(rest)
         if child is not resource:
             self.resources.append(child)
