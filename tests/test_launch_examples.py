@@ -95,3 +95,72 @@ def test_demo(tmp_path):
             assert fetch(port, "/files/hello.txt")[2].startswith(b"Hello from a static")
         result = server.stop()
     assertStoppedCleanly(result)
+
+
+def _raw(port, data, timeout=10.0):
+    import socket
+
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        sock.sendall(data)
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        sock.close()
+
+
+def test_simpleKeepAlivePipelinedChunked(tmp_path):
+    """
+    simple.py over one connection: keep-alive requests, a pipelined burst
+    answered in order, and a chunked request body (the root has no POST, so
+    it is drained and answered 405 without losing the connection's place).
+    """
+    import http.client
+
+    server, port = _example("simple.py", tmp_path)
+    with server:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for _ in range(3):
+            conn.request("GET", "/")
+            response = conn.getresponse()
+            assert response.status == 200 and b"Hello" in response.read()
+        conn.close()
+
+        burst = b"".join(
+            b"GET /?n=%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(16)
+        )
+        chunked = (
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"5\r\nhello\r\n0\r\n\r\n"
+        )
+        last = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        out = _raw(port, burst + chunked + last)
+        import re
+
+        statuses = [int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", out)]
+        assert statuses == [200] * 16 + [405, 200]
+        result = server.stop()
+    assertStoppedCleanly(result)
+
+
+def test_childrenRange(tmp_path):
+    """
+    children.py: a Range request on the page and on the file child gets 206
+    with the right bytes.
+    """
+    pytest.importorskip("web2.static")
+    server, port = _example("children.py", tmp_path)
+    with server:
+        status, headers, body = fetch(port, "/poem", headers={"Range": "bytes=0-3"})
+        assert status == 206 and body == b"Half"
+        assert headers["content-range"].startswith("bytes 0-3/")
+        status, headers, body = fetch(port, "/source", headers={"Range": "bytes=-10"})
+        source = (EXAMPLES / "intro" / "children.py").read_bytes()
+        assert status == 206 and body == source[-10:]
+        result = server.stop()
+    assertStoppedCleanly(result)

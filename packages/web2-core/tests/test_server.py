@@ -345,3 +345,91 @@ class RangeTests(SynchronousTestCase):
     def test_postIgnoresRange(self):
         response = request("/methods", "POST", headers=b"Range: bytes=0-1\r\n")
         self.assertEqual(response.status, 201)
+
+
+class CookieTests(SynchronousTestCase):
+    def test_cookies(self):
+        class Show(resource.Resource):
+            def render(self, request):
+                return repr(sorted(request.cookies.items()))
+
+        response = request("/", headers=b"Cookie: a=1; b=two; a=3\r\n", root=Show())
+        self.assertEqual(response.body, b"[('a', '1'), ('b', 'two')]")
+
+    def test_setCookie(self):
+        from web2.http_headers import Cookie
+
+        class Set(resource.Resource):
+            def render(self, request):
+                response = http.Response(200, None, b"ok")
+                response.headers.setHeader("set-cookie", [
+                    Cookie("sid", "abc", path="/", httpOnly=True, sameSite="Lax", maxAge=60),
+                    Cookie("theme", "dark"),
+                ])
+                return response
+
+        response = request("/", root=Set())
+        lines = response.headerValues("set-cookie")
+        self.assertEqual(len(lines), 2)
+        self.assertIn("sid=abc", lines[0])
+        self.assertIn("HttpOnly", lines[0])
+        self.assertIn("SameSite=Lax", lines[0])
+        self.assertIn("Max-Age=60", lines[0])
+
+    def test_malformedCookieHeader(self):
+        class Show(resource.Resource):
+            def render(self, request):
+                return repr(request.cookies)
+
+        response = request("/", headers=b"Cookie: \x01\x02\r\n", root=Show())
+        self.assertIn(response.status, (200, 400))
+
+
+class FailingStream:
+    """
+    A body that fails after its first piece.
+    """
+
+    length = None
+
+    def __init__(self):
+        self.reads = 0
+
+    def read(self):
+        self.reads += 1
+        if self.reads == 1:
+            return b"first piece"
+        raise OSError("disk on fire")
+
+    def close(self):
+        pass
+
+    def split(self, point):
+        raise NotImplementedError
+
+
+class MidBodyFailureTests(SynchronousTestCase):
+    def test_failureAfterHeadersAborts(self):
+        """
+        A body that fails after the headers went out aborts the connection
+        (the client sees a truncated chunked body, never a second response)
+        and the failure is logged.
+        """
+        from zope.interface import alsoProvides
+
+        from web2.iweb import IByteStream
+
+        class Broken(resource.Resource):
+            def render(self, request):
+                body = FailingStream()
+                alsoProvides(body, IByteStream)
+                return http.Response(200, None, body)
+
+        conn = Connection(Broken())
+        conn.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        out = conn.output()
+        self.assertTrue(out.startswith(b"HTTP/1.1 200 OK"))
+        self.assertIn(b"first piece", out)
+        self.assertNotIn(b"0\r\n\r\n", out)
+        self.assertTrue(conn.transport.disconnecting)
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)

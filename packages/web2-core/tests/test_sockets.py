@@ -98,6 +98,43 @@ class SocketTests(TestCase):
             self.assertEqual(responses[0].status, status, data[:60])
 
     @defer.inlineCallbacks
+    def test_limitsAndTimeouts(self):
+        """
+        413 for a body over the configured limit, 408 for a head that does
+        not arrive in time, 503 with Retry-After past the connection cap: each
+        over a real socket.
+        """
+        import socket
+
+        from web2._wire import Limits
+
+        limited = LiveServer(Root(), limits=Limits(max_body_size=1000), headerTimeout=0.5,
+                             maxConnections=1)
+        self.addCleanup(limited.stop)
+        out = yield inThread(
+            rawExchange, limited.portNumber,
+            b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n",
+        )
+        self.assertEqual(parseResponses(out)[0].status, 413)
+
+        out = yield inThread(rawExchange, limited.portNumber, b"GET / HTTP/1.1\r\nHost: a\r\n")
+        self.assertEqual(parseResponses(out)[0].status, 408)
+
+        def overCap(port):
+            first = socket.create_connection(("127.0.0.1", port), timeout=5)
+            try:
+                first.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+                first.recv(65536)
+                return rawExchange(port, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            finally:
+                first.close()
+
+        out = yield inThread(overCap, limited.portNumber)
+        [response] = parseResponses(out)
+        self.assertEqual(response.status, 503)
+        self.assertIsNotNone(response.header("retry-after"))
+
+    @defer.inlineCallbacks
     def test_keepAliveHttpClient(self):
         def client(port):
             conn = httpclient.HTTPConnection("127.0.0.1", port, timeout=5)

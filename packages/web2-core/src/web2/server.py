@@ -308,6 +308,24 @@ class Request(http.Request):
     def args(self, value):
         self._args = value
 
+    @property
+    def cookies(self) -> dict[str, str]:
+        """
+        The request's cookies, name to value (the first of a repeated name
+        wins, as browsers send the most specific first).  A malformed Cookie
+        header gives no cookies rather than an error: cookies are the
+        client's state, not part of the request's meaning.  Set cookies
+        with C{response.headers.setHeader("set-cookie", [Cookie(...)])}.
+        """
+        try:
+            parsed = self.headers.getHeader("cookie") or []
+        except ValueError:
+            return {}
+        cookies: dict[str, str] = {}
+        for cookie in parsed:
+            cookies.setdefault(cookie.name, cookie.value)
+        return cookies
+
     def unparseURL(
         self, scheme=None, host=None, port=None, path=None, params=None,
         querystring=None, fragment=None,
