@@ -179,3 +179,36 @@ class DigestTests(SynchronousTestCase):
 
     def test_badAlgorithm(self):
         self.assertRaises(ValueError, auth.DigestCredentialFactory, "SHA-1", "r")
+
+
+class NonceTableTests(SynchronousTestCase):
+    def test_boundedUnderChallengeFlood(self):
+        """
+        However many challenges are handed out, the table keeps at most
+        C{maxNonces}, dropping the oldest first.
+        """
+        clock = FakeClock()
+        factory = auth.DigestCredentialFactory("MD5", "r", clock=clock)
+        factory.maxNonces = 50
+
+        class Req:
+            remoteAddr = None
+
+        first = factory.getChallenge(Req())["nonce"]
+        for _ in range(500):
+            factory.getChallenge(Req())
+        self.assertLessEqual(len(factory._nonces), 51)
+        self.assertNotIn(first, factory._nonces)
+
+    def test_expiredDropped(self):
+        clock = FakeClock()
+        factory = auth.DigestCredentialFactory("MD5", "r", clock=clock)
+
+        class Req:
+            remoteAddr = None
+
+        for _ in range(10):
+            factory.getChallenge(Req())
+        clock.now += factory.nonceLifetime + 1
+        factory.getChallenge(Req())
+        self.assertEqual(len(factory._nonces), 1)

@@ -152,8 +152,8 @@ class DigestCredentialFactory:
         self.realm = realm
         self.opaque = secrets.token_hex(16)
         self.clock = clock
+        # Insertion order is issue order, so the oldest nonce is first.
         self._nonces: dict[str, list] = {}
-        self._stale: set[int] = set()
 
     def getChallenge(self, request):
         now = self.clock()
@@ -168,18 +168,23 @@ class DigestCredentialFactory:
             "nonce": nonce,
             "opaque": self.opaque,
         }
-        if id(request) in self._stale:
-            self._stale.discard(id(request))
+        if getattr(request, "_digestStale", False):
             challenge["stale"] = "true"
         return challenge
 
     def _expire(self, now):
-        if len(self._nonces) > self.maxNonces:
-            for nonce in sorted(self._nonces, key=lambda n: self._nonces[n][0])[: len(self._nonces) - self.maxNonces]:
-                del self._nonces[nonce]
-        dead = [n for n, (t, _, _) in self._nonces.items() if now - t > self.nonceLifetime]
-        for nonce in dead:
-            del self._nonces[nonce]
+        """
+        Forget expired nonces and, past C{maxNonces}, the oldest ones: both
+        from the front of the table, so each challenge costs O(1) amortized
+        however many clients ask for challenges.
+        """
+        nonces = self._nonces
+        while nonces:
+            oldest = next(iter(nonces))
+            if len(nonces) > self.maxNonces or now - nonces[oldest][0] > self.nonceLifetime:
+                del nonces[oldest]
+            else:
+                break
 
     def decode(self, response, request):
         if not isinstance(response, dict):
@@ -199,7 +204,7 @@ class DigestCredentialFactory:
             raise error.LoginFailed("Digest uri does not match the request")
         state = self._nonces.get(fields["nonce"])
         if state is None or self.clock() - state[0] > self.nonceLifetime:
-            self._stale.add(id(request))
+            request._digestStale = True
             raise error.LoginFailed("Stale or unknown nonce")
         client = getattr(getattr(request, "remoteAddr", None), "host", None)
         if state[1] != client:
