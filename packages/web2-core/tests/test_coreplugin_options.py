@@ -43,8 +43,9 @@ class FakeConfig:
 
 def site(**options):
     config = FakeConfig(**options)
-    root = coreplugin.web2_wrap_root(Root(), config)
-    return server.Site(root, responseFilters=coreplugin.web2_response_filters(config))
+    base = Root()
+    root = coreplugin.web2_wrap_root(base, config) or base
+    return server.Site(root, responseFilters=coreplugin.web2_response_filters(config) or ())
 
 
 def fetch(site, raw, peer="127.0.0.1"):

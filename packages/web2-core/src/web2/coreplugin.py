@@ -146,7 +146,9 @@ def web2_options():
 def web2_wrap_root(root, config):
     from web2.config import ConfigError
 
-    options = config.options
+    options = getattr(config, "options", None) or {}
+    if not (options.get("vhost") or options.get("trusted-proxy")):
+        return None
     vhosts = options.get("vhost") or []
     if vhosts:
         from web2 import vhost as vhostModule
@@ -189,8 +191,9 @@ class _SubTree:
 
 
 def web2_response_filters(config):
-    if config.options.get("gzip"):
+    options = getattr(config, "options", None) or {}
+    if options.get("gzip"):
         from web2.filter.gzip import gzipfilter
 
         return [gzipfilter]
-    return []
+    return None

@@ -268,7 +268,10 @@ for _module in (_headers_standard, _headers_auth, _headers_ext, _headers_dav):
 del _module
 
 
-_UNSAFE = frozenset("\r\n\0")
+# Characters no field value may hold (RFC 9110 5.5): every CTL but HTAB.
+# CR, LF and NUL would split or truncate the response; the others are
+# refused too, so the wire writer can trust what a Headers gives it.
+_UNSAFE = frozenset(chr(c) for c in range(32) if c != 9) | {"\x7f"}
 
 
 def _checkRawValue(name, value) -> None:
@@ -279,7 +282,7 @@ def _checkRawValue(name, value) -> None:
     if not isinstance(value, str):
         raise TypeError(f"{name} header values must be str, not {type(value).__name__}")
     if not _UNSAFE.isdisjoint(value):
-        raise ValueError(f"CR, LF or NUL in the value of the {name} header")
+        raise ValueError(f"a control character (CR, LF, NUL...) in the value of the {name} header")
     if not value.isascii():
         value.encode("latin-1")  # UnicodeEncodeError is a ValueError
 

@@ -266,11 +266,13 @@ class Request(http.Request):
         self.path = path
         self.querystring = query
         self.params = ""
-        if path != "*":
-            self.postpath = [
-                urllib.parse.unquote(segment, errors="surrogateescape")
-                for segment in path[1:].split("/")
-            ]
+        if path == "*":
+            return
+        segments = path[1:].split("/")
+        if "%" in path:
+            unquote = urllib.parse.unquote
+            segments = [unquote(s, errors="surrogateescape") for s in segments]
+        self.postpath = segments
 
     def _parseHost(self):
         chan = self.chanRequest
@@ -281,8 +283,7 @@ class Request(http.Request):
         if self.uri[0] not in "/*":
             netloc = urllib.parse.urlsplit(self.uri).netloc
         else:
-            raw = self.headers.getRawHeaders("host")
-            netloc = raw[0] if raw else None
+            netloc = self.headers._firstRaw("host")
         if netloc:
             host, port = splitHostPort(netloc, defaultPort)
         else:

@@ -127,7 +127,7 @@ class HTTPChannelRequest:
             pairs.append((b"Connection", b"close"))
         elif head.version < (1, 1):
             pairs.append((b"Connection", b"keep-alive"))
-        self._pendingHead = _wire.serialize_response_head(code, pairs)
+        self._pendingHead = _wire.serialize_response_head(code, pairs, checked=True)
 
     def write(self, data):
         if not data or self.finished:
