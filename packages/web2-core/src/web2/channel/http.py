@@ -85,10 +85,10 @@ class HTTPChannelRequest:
         if self.headersWritten or self.head.version < (1, 1):
             return
         if code == 100 and not headers:
-            self.channel.transport.write(_CONTINUE_HEAD)
+            self.channel._send(_CONTINUE_HEAD, now=True)
         else:
             pairs = headers.toWire() if headers is not None else []
-            self.channel.transport.write(_wire.serialize_response_head(code, pairs))
+            self.channel._send(_wire.serialize_response_head(code, pairs), now=True)
 
     def writeHeaders(self, code, headers):
         if self.finished:
@@ -186,6 +186,7 @@ class HTTPChannelRequest:
             self._pendingHead or b"",
         )
         self._pendingHead = None
+        self.channel._flush()
         transport.registerProducer(producer, False)
         return producer.done
 
@@ -197,6 +198,7 @@ class HTTPChannelRequest:
     def registerProducer(self, producer, streaming):
         if streaming:
             producer = _SendWatch(producer, self.channel)
+        self.channel._flush()
         self.channel.transport.registerProducer(producer, streaming)
 
     def unregisterProducer(self):
@@ -387,6 +389,7 @@ class HTTPChannel(protocol.Protocol):
     draining = False
     _current = None
     _timer = None
+    _outgoing = None
     _phase = "idle"
     _phaseStart = 0.0
     _paused = False
@@ -410,6 +413,7 @@ class HTTPChannel(protocol.Protocol):
 
     def connectionMade(self):
         self._reader = _wire.RequestReader(self.limits)
+        self._outgoing = []
         self._enterPhase("head")
 
     def dataReceived(self, data):
@@ -451,13 +455,44 @@ class HTTPChannel(protocol.Protocol):
             self._hostInfo = (self.transport.getHost(), secure)
         return self._hostInfo
 
-    def _send(self, data):
+    def _send(self, data, now=False):
         """
-        Write C{data}.  On a plain TCP connection with nothing queued, the
-        bytes go straight to the socket, as asyncio's transports do, saving
-        the reactor a round of epoll registration and a wake-up per
-        response; whatever the socket does not take is queued with the
-        transport as usual, so ordering is kept.
+        Write C{data}.  While the event loop works through a buffer of
+        pipelined requests, responses are collected and sent together when
+        it stops (one system call for a whole pipeline); otherwise, or with
+        C{now}, they go at once.
+        """
+        if self._inLoop and not now and self.transport.producer is None:
+            outgoing = self._outgoing
+            outgoing.append(data)
+            if len(outgoing) > 32 or len(data) > 16384:
+                # Not a pipeline of small responses: send now, so that the
+                # transport's own flow control sees every byte.
+                self._flush()
+            return
+        if self._outgoing:
+            self._outgoing.append(data)
+            self._flush()
+            return
+        self._write(data)
+
+    def _flush(self):
+        """
+        Send what the event loop collected.
+        """
+        outgoing = self._outgoing
+        if outgoing:
+            data = outgoing[0] if len(outgoing) == 1 else b"".join(outgoing)
+            outgoing.clear()
+            self._write(data)
+
+    def _write(self, data):
+        """
+        On a plain TCP connection with nothing queued, the bytes go straight
+        to the socket, as asyncio's transports do, saving the reactor a round
+        of epoll registration and a wake-up per response; whatever the
+        socket does not take is queued with the transport as usual, so
+        ordering is kept.
         """
         transport = self.transport
         if (
@@ -492,6 +527,8 @@ class HTTPChannel(protocol.Protocol):
             self._protocolError(e)
         finally:
             self._inLoop = False
+            if self._outgoing:
+                self._flush()
 
     def _runEvents(self):
         reader = self._reader
@@ -540,7 +577,7 @@ class HTTPChannel(protocol.Protocol):
         except Exception:
             log.failure("Unhandled error processing {target}", target=head.target)
             if not chan.headersWritten:
-                self.transport.write(_errorResponse(500, "Internal Server Error"))
+                self._send(_errorResponse(500, "Internal Server Error"))
             self._closeAfterResponse(chan)
 
     def _bodyData(self, chan, data):
@@ -645,7 +682,7 @@ class HTTPChannel(protocol.Protocol):
         extra = ()
         if error.status == 503:
             extra = ((b"Retry-After", b"5"),)
-        self.transport.write(_errorResponse(error.status, error.reason, extra))
+        self._send(_errorResponse(error.status, error.reason, extra))
         self._loseConnection()
 
     def _loseConnection(self):
@@ -655,6 +692,7 @@ class HTTPChannel(protocol.Protocol):
         """
         if self._closing:
             return
+        self._flush()
         self._closing = True
         self._current = None
         self._resumeTransportForLinger()
