@@ -1,0 +1,210 @@
+# -*- test-case-name: test_dav_propfind -*-
+"""
+PROPFIND and PROPPATCH (RFC 4918 sections 9.1 and 9.2), mixed into
+L{web2.dav.DAVFile}.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_mod
+
+from web2 import http, responsecode
+from web2.dav import davxml
+from web2.dav.davxml import dav, deserialize, element, serialize
+from web2.dav.live import LIVE, PROTECTED, PropInfo
+from web2.dav.props import StoreFull
+from web2.http_headers import HeaderParseError
+
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+def requestDepth(request, default: str, allowed=("0", "1", "infinity")) -> str:
+    """
+    The request's C{Depth} (C{default} when absent); 400 if malformed or
+    not one of C{allowed}.
+    """
+    try:
+        depth = request.headers.getHeader("depth")
+    except HeaderParseError:
+        depth = "invalid"
+    if depth is None:
+        depth = default
+    if depth not in allowed:
+        raise http.HTTPError(responsecode.BAD_REQUEST, f"Depth {depth} is not allowed here.")
+    return depth
+
+
+def _badRequest(message):
+    return http.HTTPError(responsecode.BAD_REQUEST, message)
+
+
+class PropertyMethods:
+    """
+    PROPFIND and PROPPATCH.
+    """
+
+    async def http_PROPFIND(self, request):
+        if not self.exists():
+            raise http.HTTPError(responsecode.NOT_FOUND, "There is no such resource.")
+        depth = requestDepth(request, "infinity")
+        if depth == "infinity" and not self._dav.allowInfiniteDepth:
+            raise davxml.davError(responsecode.FORBIDDEN, dav("propfind-finite-depth"))
+        root = await davxml.readXMLBody(request, self._dav.maxXMLBody)
+        mode, names = _propfindRequest(root)
+        multistatus = davxml.MultiStatus()
+        limit = self._dav.maxPropfindResources
+        pending = [(self, self.davKey(), depth)]
+        sidecars = {}
+        while pending:
+            resource, key, remaining = pending.pop(0)
+            collection, st = resource._statForProps()
+            if st is None:
+                continue
+            if len(multistatus) >= limit:
+                raise http.HTTPError(responsecode.INSUFFICIENT_STORAGE_SPACE,
+                                     f"A PROPFIND reports at most {limit} resources.")
+            dead = self._dav.store.properties(resource.path, collection, sidecars)
+            multistatus.addPropStats(
+                self.hrefFor(request, key, collection),
+                resource._propStats(mode, names, PropInfo(
+                    st, collection, self._dav.locks.covering(key), self._dav.locks.remaining,
+                ), dead),
+            )
+            if collection and remaining != "0":
+                children = await self._dav.runInThread(resource.listChildren)
+                below = "0" if remaining == "1" else "infinity"
+                for name in children:
+                    child, _ = resource.locateChild(request, (name,))
+                    if isinstance(child, PropertyMethods):
+                        pending.append((child, f"{key}/{name}" if key else name, below))
+        return multistatus.response()
+
+    def _statForProps(self):
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return False, None
+        return stat_mod.S_ISDIR(st.st_mode), st
+
+    def _propStats(self, mode, names, info, dead) -> dict:
+        """
+        C{{status: [elements]}} for one resource.
+        """
+        found, missing = [], []
+        if mode == "prop":
+            for name in names:
+                if name in dead:
+                    found.append(deserialize(dead[name]))
+                    continue
+                compute = LIVE.get(name)
+                node = compute(self, info) if compute is not None else None
+                if node is None:
+                    missing.append(element(name))
+                else:
+                    found.append(node)
+        else:
+            for name, compute in LIVE.items():
+                if name in dead:
+                    continue
+                node = compute(self, info)
+                if node is not None:
+                    found.append(element(name) if mode == "propname" else node)
+            for name, value in dead.items():
+                found.append(element(name) if mode == "propname" else deserialize(value))
+        result = {}
+        if found:
+            result[responsecode.OK] = found
+        if missing:
+            result[responsecode.NOT_FOUND] = missing
+        return result
+
+    async def http_PROPPATCH(self, request):
+        if not self.exists():
+            raise http.HTTPError(responsecode.NOT_FOUND, "There is no such resource.")
+        key = self.davKey()
+        self.assertIf(request)
+        self.assertCanModify(request, key)
+        root = await davxml.readXMLBody(request, self._dav.maxXMLBody)
+        operations = _proppatchRequest(root)
+        statuses = {}
+        for name, _value in operations:
+            if name in PROTECTED:
+                statuses[name] = responsecode.FORBIDDEN
+        if not statuses:
+            collection = self.isCollection()
+            try:
+                self._dav.store.update(self.path, collection, operations)
+                code = responsecode.OK
+            except StoreFull:
+                code = responsecode.INSUFFICIENT_STORAGE_SPACE
+            except OSError as e:
+                code = self._proppatchError(e)
+            statuses = {name: code for name, _ in operations}
+        else:
+            for name, _value in operations:
+                statuses.setdefault(name, responsecode.FAILED_DEPENDENCY)
+        byStatus = {}
+        for name, code in statuses.items():
+            byStatus.setdefault(code, []).append(element(name))
+        multistatus = davxml.MultiStatus()
+        multistatus.addPropStats(self.hrefFor(request, key, self.isCollection()), byStatus)
+        return multistatus.response()
+
+    def _proppatchError(self, error):
+        from web2.dav.resource import statusForError
+
+        code = statusForError(error)
+        return code if code != responsecode.NOT_FOUND else responsecode.CONFLICT
+
+
+def _propfindRequest(root):
+    """
+    The kind of a PROPFIND body (C{allprop}, C{propname} or C{prop}) and,
+    for C{prop}, the Clark names asked for.
+    """
+    if root is None:
+        return "allprop", ()
+    if root.tag != dav("propfind"):
+        raise _badRequest("The body of a PROPFIND must be DAV:propfind.")
+    for child in root:
+        if child.tag == dav("allprop"):
+            return "allprop", ()
+        if child.tag == dav("propname"):
+            return "propname", ()
+        if child.tag == dav("prop"):
+            names = [node.tag for node in child if isinstance(node.tag, str)]
+            return "prop", names
+    raise _badRequest("DAV:propfind needs DAV:prop, DAV:allprop or DAV:propname.")
+
+
+def _proppatchRequest(root):
+    """
+    The operations of a PROPPATCH body, in document order:
+    C{[(clarkName, storedValue or None)]}.
+    """
+    if root is None or root.tag != dav("propertyupdate"):
+        raise _badRequest("The body of a PROPPATCH must be DAV:propertyupdate.")
+    operations = []
+    for action in root:
+        if action.tag not in (dav("set"), dav("remove")):
+            continue
+        for prop in action:
+            if prop.tag != dav("prop"):
+                continue
+            for node in prop:
+                if not isinstance(node.tag, str):
+                    continue
+                if action.tag == dav("remove"):
+                    operations.append((node.tag, None))
+                    continue
+                if node.get(_XML_LANG) is None:
+                    for ancestor in node.iterancestors():
+                        lang = ancestor.get(_XML_LANG)
+                        if lang is not None:
+                            node.set(_XML_LANG, lang)
+                            break
+                operations.append((node.tag, serialize(node)))
+    if not operations:
+        raise _badRequest("DAV:propertyupdate names no property.")
+    return operations
