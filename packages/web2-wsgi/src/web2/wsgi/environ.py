@@ -106,6 +106,14 @@ def _remote(addr) -> tuple[str, str]:
     return "", ""
 
 
+def _hostHeader(host: str, port: int, scheme: str) -> str:
+    if ":" in host:
+        host = f"[{host}]"
+    if port == {"http": 80, "https": 443}.get(scheme):
+        return host
+    return f"{host}:{port}"
+
+
 def makeEnviron(request, inputStream, errors, *, multithread=True, serverSoftware=VERSION):
     """
     Build the environ of C{request}.
@@ -127,7 +135,7 @@ def makeEnviron(request, inputStream, errors, *, multithread=True, serverSoftwar
         "QUERY_STRING": request.querystring,
         "SERVER_NAME": request.host or "localhost",
         "SERVER_PORT": str(request.port),
-        "SERVER_PROTOCOL": "HTTP/%d.%d" % request.clientproto,
+        "SERVER_PROTOCOL": "HTTP/{}.{}".format(*request.clientproto),
         "SERVER_SOFTWARE": serverSoftware,
         "REMOTE_ADDR": remoteHost,
         "REMOTE_PORT": remotePort,
@@ -156,6 +164,10 @@ def makeEnviron(request, inputStream, errors, *, multithread=True, serverSoftwar
             environ[key] = values[0]
         else:
             environ[key] = ("; " if key == "HTTP_COOKIE" else ", ").join(values)
+    if "originalHost" in request.__dict__:
+        # A trusted proxy reported the host the client asked for: make
+        # HTTP_HOST say the same, as frameworks build URLs from it first.
+        environ["HTTP_HOST"] = _hostHeader(request.host, request.port, scheme)
     contentType = headers.getRawHeaders("content-type")
     if contentType:
         environ["CONTENT_TYPE"] = contentType[-1]

@@ -10,7 +10,7 @@ The two halves share a small buffer guarded by a condition variable:
     when the application first reads, so a body nobody reads is never
     asked for (and a C{100 Continue} is never sent for it);
   - L{InputStream} (worker thread) takes chunks from the buffer, waiting
-    when it is empty, and restarts the pump with one C{callFromThread}
+    when it is empty, and restarts the pump with one hand-off
     when it has emptied a full buffer.
 
 So at most about C{bufferSize} bytes wait here, the body stream's own
@@ -33,6 +33,25 @@ from web2.stream import MemoryStream
 __all__ = ["ClientDisconnected", "InputStream"]
 
 
+class _NoLock:
+    """
+    The lock of an input whose body was whole before the application ran:
+    nothing is shared, so nothing is locked.
+    """
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def notify_all(self):
+        pass
+
+
+_NO_LOCK = _NoLock()
+
+
 class ClientDisconnected(OSError):
     """
     The request body cannot be read to its end: the client went away (or
@@ -49,18 +68,22 @@ class InputStream:
     Reads never go past the end of the body: there they return C{b""}.
     """
 
-    def __init__(self, stream, callFromThread, bufferSize: int = 65536):
+    def __init__(self, stream, post, bufferSize: int = 65536):
         """
+        Made in the reactor thread, before the application runs: what of the
+        body is already in memory is taken at once (see L{_prefill}).
+
         @param stream: the request body, an L{IByteStream}, read only in the
             reactor thread.
-        @param callFromThread: the reactor's C{callFromThread}.
+        @param post: C{post(call)} calls C{call()} soon in the reactor
+            thread, from any thread.
         @param bufferSize: how many bytes the pump reads ahead before it
             waits for the application.
         """
         self._stream = stream
-        self._callFromThread = callFromThread
+        self._post = post
         self.bufferSize = bufferSize
-        self._cond = threading.Condition(threading.Lock())
+        self._cond = _NO_LOCK
         # Shared state, guarded by _cond.
         self._chunks: deque[bytes] = deque()
         self._buffered = 0
@@ -69,16 +92,19 @@ class InputStream:
         self._pumping = False
         # Worker-side state.
         self._local = bytearray()
+        self._prefill()
+        if not self._eof and self._error is None:
+            # Only a body still arriving is shared between the threads.
+            self._cond = threading.Condition(threading.Lock())
 
     # -- reactor side -----------------------------------------------------
 
-    def prefill(self) -> None:
+    def _prefill(self) -> None:
         """
-        In the reactor thread, before the application runs: take the part of
-        the body that is already in memory, and the end of the body if it
-        has already arrived, so that a small request costs no thread hop.
-        Never starts reading what has not arrived (nor sends a C{100
-        Continue}).
+        Take the part of the body that is already in memory, and the end of
+        the body if it has already arrived, so that a small request costs no
+        thread hop.  Never starts reading what has not arrived (nor sends a
+        C{100 Continue}).
         """
         stream = self._stream
         if stream.length == 0:
@@ -188,9 +214,9 @@ class InputStream:
                     cond.wait()
                     continue
                 self._pumping = True
-            self._callFromThread(self._pump)
+            self._post(self._pump)
         if restart:
-            self._callFromThread(self._pump)
+            self._post(self._pump)
         return True
 
     def _take(self, size: int) -> bytes:

@@ -28,10 +28,16 @@ from twisted.internet.error import ConnectionLost
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from web2 import http, responsecode, stream as streams
+from web2 import http, responsecode
+from web2 import stream as streams
 from web2.http_headers import Headers
 from web2.wsgi.outbox import Outbox, OutboxStopped
-from web2.wsgi.response import FileWrapper, WSGIResponse, WSGIResponseError, parseResponseHead
+from web2.wsgi.response import (
+    FileWrapper,
+    WSGIResponse,
+    WSGIResponseError,
+    parseResponseHead,
+)
 
 __all__ = ["ApplicationFailed", "WSGIJob"]
 
@@ -91,6 +97,22 @@ class _FileBody(streams.FileStream):
             onDone()
 
 
+class _StreamedBody(streams.ProducerStream):
+    """
+    The body of a streamed response.
+
+    Closing it (the client went away) leaves a pending read unanswered
+    instead of answering it with the end of the stream: the reader is the
+    core's L{web2.stream.StreamProducer} being stopped, and an answer from
+    inside its C{stopProducing} would make it finish twice
+    (C{AlreadyCalledError}).
+    """
+
+    def close(self):
+        self._waiting = None
+        streams.ProducerStream.close(self)
+
+
 def _internalError(description):
     return http.StatusResponse(responsecode.INTERNAL_SERVER_ERROR, description)
 
@@ -104,15 +126,21 @@ class WSGIJob:
     @ivar deferred: fires (in the reactor thread) with the response.
     """
 
-    def __init__(self, application, environ, request, inputStream, callFromThread,
-                 deferred, *, smallBodyLimit=65536, bufferSize=65536):
+    outbox = None
+
+    def __init__(self, application, environ, inputStream, post, deferred, *,
+                 smallBodyLimit=65536, bufferSize=65536):
+        """
+        @param post: C{post(call, *args)} calls C{call(*args)} soon in the
+            reactor thread, from any thread (L{WSGIThreadPool.post}).
+        """
         self.application = application
         self.environ = environ
-        self.request = request
         self.input = inputStream
         self.deferred = deferred
         self.smallBodyLimit = smallBodyLimit
-        self.outbox = Outbox(callFromThread, self._deliver, bufferSize)
+        self.bufferSize = bufferSize
+        self._post = post
         self._head = None
         self._invalid = None
         self._headersSent = False
@@ -173,7 +201,11 @@ class WSGIJob:
             self.outbox.send(chunks=buffered + chunks)
             return
         self._streaming = self._headersSent = True
-        self.outbox.send(head=self._head, chunks=buffered + chunks)
+        self._openOutbox().send(head=self._head, chunks=buffered + chunks)
+
+    def _openOutbox(self) -> Outbox:
+        self.outbox = Outbox(self._post, self._deliver, self.bufferSize)
+        return self.outbox
 
     def run(self):
         """
@@ -223,12 +255,13 @@ class WSGIJob:
                     self._head.length is not None and self._head.length <= limit)):
                 self._stream([])
         self._checkStarted()
+        buffered, self._buffer = self._buffer, []
         if self._streaming:
-            self.outbox.send(chunks=self._buffer, end=_DONE, wait=False)
+            self.outbox.send(chunks=buffered, end=_DONE, wait=False)
         else:
+            # The whole response at once: one hand-off, no outbox.
             self._headersSent = True
-            self.outbox.send(head=self._head, chunks=self._buffer, end=_DONE, wait=False)
-        self._buffer = []
+            self._post(self._deliver, self._head, buffered, _DONE)
 
     def _sendFile(self, wrapper) -> bool:
         self._checkStarted()
@@ -236,8 +269,9 @@ class WSGIJob:
         if region is None:
             return False
         self._headersSent = True
-        self.outbox.send(head=self._head, end=_File(region), wait=False)
-        self.outbox.waitStopped()
+        outbox = self._openOutbox()
+        outbox.send(head=self._head, end=_File(region), wait=False)
+        outbox.waitStopped()
         return True
 
     def _failed(self, failure):
@@ -249,6 +283,9 @@ class WSGIJob:
         else:
             log.failure("The WSGI application failed on {method} {uri}; answering 500",
                         failure, method=method, uri=uri)
+        if self.outbox is None:
+            self._post(self._deliver, None, [], _Failed(failure))
+            return
         try:
             self.outbox.send(end=_Failed(failure), wait=False)
         except OutboxStopped:
@@ -262,7 +299,8 @@ class WSGIJob:
         worker from any wait (pool shutdown).
         """
         self._aborted = True
-        self.outbox.stop(reason)
+        if self.outbox is not None:
+            self.outbox.stop(reason)
         self.input.abort(reason)
         if self._body is not None:
             self._abortBody(self._body, ApplicationFailed(reason))
@@ -277,6 +315,8 @@ class WSGIJob:
 
     def _deliver(self, head, chunks, end):
         if self._aborted:
+            if self.outbox is not None:
+                self.outbox.stop("aborted")
             return
         if not self._responded:
             if isinstance(end, _Failed):
@@ -314,7 +354,7 @@ class WSGIJob:
             body = _FileBody(f, offset, length)
             body.onDone = lambda: self.outbox.stop("the file was sent")
         else:
-            body = streams.ProducerStream(head.length, bufferLimit=self.outbox.bufferSize)
+            body = _StreamedBody(head.length, bufferLimit=self.outbox.bufferSize)
             body.registerProducer(self.outbox, True)
             self._body = body
             self._left = head.length

@@ -4,7 +4,7 @@ The way a response travels from the worker thread to the reactor thread.
 
 The worker L{Outbox.send}s the head, body chunks and the end; whatever is
 sent before the reactor thread gets round to it travels together, so a
-response produced at once costs exactly one C{callFromThread} (the
+response produced at once costs exactly one hand-off (the
 "doorbell" rings only when nothing is already waiting).
 
 Flow control: the worker waits while more than C{bufferSize} bytes are on
@@ -41,16 +41,17 @@ class Outbox:
         waits.
     """
 
-    def __init__(self, callFromThread, deliver, bufferSize: int = 65536):
+    def __init__(self, post, deliver, bufferSize: int = 65536):
         """
-        @param callFromThread: the reactor's C{callFromThread}.
+        @param post: C{post(call)} calls C{call()} soon in the reactor
+            thread, from any thread.
         @param deliver: called in the reactor thread as
             C{deliver(head, chunks, end)} with what was sent since the last
             call: the head or C{None}, a list of C{bytes}, and the end
             marker or C{None}.
         @param bufferSize: see L{bufferSize}.
         """
-        self._callFromThread = callFromThread
+        self._post = post
         self._deliver = deliver
         self.bufferSize = bufferSize
         self._cond = threading.Condition(threading.Lock())
@@ -88,7 +89,7 @@ class Outbox:
             ring = not self._rung
             self._rung = True
         if ring:
-            self._callFromThread(self._ring)
+            self._post(self._ring)
         if wait:
             self.waitWritable()
 

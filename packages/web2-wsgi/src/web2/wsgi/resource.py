@@ -87,14 +87,14 @@ class WSGIResource:
         pool = self.pool
         if pool.saturated:
             return self._busy(request)
-        callFromThread = self.reactor.callFromThread
-        inputStream = InputStream(request.stream, callFromThread, self.inputBufferSize)
-        inputStream.prefill()
-        environ = makeEnviron(request, inputStream, ErrorStream(request.uri))
+        # The environ first: the input takes what of the body is already
+        # here, which changes the stream's remaining length.
+        environ = makeEnviron(request, None, ErrorStream(request.uri))
+        inputStream = environ["wsgi.input"] = InputStream(
+            request.stream, pool.post, self.inputBufferSize)
         deferred = Deferred()
-        job = WSGIJob(self.application, environ, request, inputStream, callFromThread,
-                      deferred, smallBodyLimit=self.smallBodyLimit,
-                      bufferSize=self.outputBufferSize)
+        job = WSGIJob(self.application, environ, inputStream, pool.post, deferred,
+                      smallBodyLimit=self.smallBodyLimit, bufferSize=self.outputBufferSize)
         if not pool.submit(job):
             return self._busy(request)
         return deferred

@@ -1,0 +1,190 @@
+"""
+Tests for L{web2.wsgi.pool}: the bounded pool, the 503 when it and its
+queue are full, parallel applications, the mailbox back to the reactor, and
+stopping (waiting for running requests, then aborting what is left).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+from _wsgi_helpers import LiveServer, fetch, get, inThread
+from twisted.internet import defer
+from twisted.trial.unittest import TestCase
+
+from web2.wsgi import ClientDisconnected, WSGIThreadPool
+from web2.wsgi.pool import _Mailbox
+
+WAIT = 10.0
+
+
+def test_badSizes():
+    with pytest.raises(ValueError):
+        WSGIThreadPool(maxThreads=0)
+    with pytest.raises(ValueError):
+        WSGIThreadPool(queueSize=-1)
+    with pytest.raises(ValueError):
+        WSGIThreadPool(maxThreads=2, minThreads=3)
+
+
+def test_mailboxRingsOnce():
+    """
+    Calls posted before the reactor gets round to them travel with one
+    callFromThread, and run in order.
+    """
+    rung = []
+    box = _Mailbox(rung.append)
+    done = []
+    box.post(done.append, 1)
+    box.post(done.append, 2)
+    assert len(rung) == 1 and done == []
+    rung.pop()()
+    assert done == [1, 2]
+    box.post(done.append, 3)
+    assert len(rung) == 1
+
+
+class PoolTests(TestCase):
+
+    def serve(self, app, pool):
+        server = LiveServer(app, pool=pool)
+        self.addCleanup(server.stop)
+        return server
+
+    @defer.inlineCallbacks
+    def test_saturated503(self):
+        """
+        With every thread busy and the queue full, the next request gets 503
+        with Retry-After at once; the others are answered once the
+        application can go on.
+        """
+        release = threading.Event()
+
+        def app(environ, start_response):
+            release.wait(WAIT)
+            start_response("200 OK", [("Content-Length", "2")])
+            return [b"ok"]
+
+        pool = WSGIThreadPool(maxThreads=1, queueSize=1)
+        server = self.serve(app, pool)
+        first = inThread(fetch, server.portNumber, "/1")
+        second = inThread(fetch, server.portNumber, "/2")
+        while pool.inFlight < 2:
+            yield deferLater(0.01)
+        self.assertTrue(pool.saturated)
+        status, headers, body = yield inThread(fetch, server.portNumber, "/3")
+        self.assertEqual(status, 503)
+        self.assertEqual(headers["retry-after"], "5")
+        release.set()
+        results = yield defer.gatherResults([first, second])
+        self.assertEqual([r[0] for r in results], [200, 200])
+        self.assertLessEqual(pool.threadCount, 1)
+
+    @defer.inlineCallbacks
+    def test_parallel(self):
+        """
+        Applications that wait for each other finish when the pool has a
+        thread for each: queued jobs wake idle threads.
+        """
+        barrier = threading.Barrier(3, timeout=WAIT)
+
+        def app(environ, start_response):
+            barrier.wait()
+            start_response("200 OK", [])
+            return [b"met"]
+
+        pool = WSGIThreadPool(maxThreads=3, queueSize=0)
+        server = self.serve(app, pool)
+        results = yield defer.gatherResults(
+            [inThread(fetch, server.portNumber, f"/{n}") for n in range(3)])
+        self.assertEqual([r[2] for r in results], [b"met"] * 3)
+
+    @defer.inlineCallbacks
+    def test_threadsAreReused(self):
+        """
+        Sequential requests do not create threads beyond the first.
+        """
+        pool = WSGIThreadPool(maxThreads=4)
+        server = self.serve(lambda e, s: (s("200 OK", []), [b"x"])[1], pool)
+        for _ in range(5):
+            yield inThread(fetch, server.portNumber)
+        self.assertEqual(pool.threadCount, 1)
+
+    @defer.inlineCallbacks
+    def test_stopServiceWaitsForRunningRequests(self):
+        """
+        Stopping the pool as a service lets the running request finish,
+        refuses new ones, then ends the threads.
+        """
+        started = threading.Event()
+        release = threading.Event()
+
+        def app(environ, start_response):
+            started.set()
+            release.wait(WAIT)
+            start_response("200 OK", [])
+            return [b"finished"]
+
+        pool = WSGIThreadPool(maxThreads=2, stopTimeout=WAIT)
+        pool.startService()
+        server = self.serve(app, pool)
+        running = inThread(fetch, server.portNumber)
+        yield inThread(started.wait, WAIT)
+        stopped = pool.stopService()
+        self.assertFalse(stopped.called)
+        status, _, _ = yield inThread(fetch, server.portNumber)
+        self.assertEqual(status, 503)
+        release.set()
+        status, _, body = yield running
+        self.assertEqual((status, body), (200, b"finished"))
+        yield stopped
+        self.assertEqual(pool.threadCount, 0)
+
+    @defer.inlineCallbacks
+    def test_stopAbortsWhatIsLeft(self):
+        """
+        After stopTimeout, a request still running is woken from its wait
+        for the body (ClientDisconnected) and one still queued gets 503.
+        """
+        errors = []
+        reading = threading.Event()
+
+        def app(environ, start_response):
+            if environ["PATH_INFO"] == "/read":
+                reading.set()
+                try:
+                    environ["wsgi.input"].read()
+                except ClientDisconnected as e:
+                    errors.append(e)
+            start_response("200 OK", [])
+            return [b"done"]
+
+        pool = WSGIThreadPool(maxThreads=1, queueSize=1, stopTimeout=0.05)
+        pool.startService()
+        server = self.serve(app, pool)
+
+        def partialBody():
+            sock = socket.create_connection(("127.0.0.1", server.portNumber), timeout=WAIT)
+            sock.sendall(get("/read", method="POST", headers=[("Content-Length", "10")])
+                         + b"abc")
+            return sock
+
+        sock = yield inThread(partialBody)
+        self.addCleanup(sock.close)
+        yield inThread(reading.wait, WAIT)
+        queued = inThread(fetch, server.portNumber, "/queued")
+        while pool.inFlight < 2:
+            yield deferLater(0.01)
+        yield pool.stopService()
+        status, headers, _ = yield queued
+        self.assertEqual((status, headers["retry-after"]), (503, "5"))
+        self.assertEqual(len(errors), 1)
+        self.assertEqual(pool.threadCount, 0)
+
+
+def deferLater(seconds):
+    from twisted.internet import reactor, task
+
+    return task.deferLater(reactor, seconds, lambda: None)
