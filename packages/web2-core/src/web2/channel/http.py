@@ -116,18 +116,18 @@ class HTTPChannelRequest:
         framing = _wire.decide_framing(
             head.method, head.version, self.persistent, code, length
         )
-        self._framing = framing.mode
-        self.persistent = framing.keep_alive
+        mode = self._framing = framing.mode
+        persistent = self.persistent = framing.keep_alive
         if "transfer-encoding" in raw:
             headers.removeHeader("transfer-encoding")
-        pairs = headers.toWire()
-        if framing.mode == "chunked":
-            pairs.append((b"Transfer-Encoding", b"chunked"))
-        if not self.persistent:
-            pairs.append((b"Connection", b"close"))
+        fields = headers._fieldText()
+        if mode == "chunked":
+            fields += "Transfer-Encoding: chunked\r\n"
+        if not persistent:
+            fields += "Connection: close\r\n"
         elif head.version < (1, 1):
-            pairs.append((b"Connection", b"keep-alive"))
-        self._pendingHead = _wire.serialize_response_head(code, pairs, checked=True)
+            fields += "Connection: keep-alive\r\n"
+        self._pendingHead = _wire.serialize_checked_head(code, fields)
 
     def write(self, data):
         if not data or self.finished:
@@ -436,7 +436,11 @@ class HTTPChannel(protocol.Protocol):
         self._processEvents()
 
     def writeConnectionLost(self):
-        self.abortConnection()
+        # Our own write side finished closing after _loseConnection: the
+        # response is out.  Keep discarding input until the peer closes or
+        # the linger phase ends (aborting here would reset the connection
+        # and destroy the tail of the response in flight).
+        pass
 
     def connectionLost(self, reason):
         self._closing = True
@@ -572,6 +576,12 @@ class HTTPChannel(protocol.Protocol):
         chan.request = request
         if head.expect_continue and hasattr(request, "stream"):
             request.stream.continueOwed = head.version >= (1, 1)
+        if length == 0:
+            # No body: take its EndOfRequest now, so that a response
+            # finished during process() moves straight on to the next
+            # request.  The request still hears of the end after process().
+            self._reader.end_empty_body()
+            chan.bodyComplete = True
         try:
             request.process()
         except Exception:
@@ -579,6 +589,9 @@ class HTTPChannel(protocol.Protocol):
             if not chan.headersWritten:
                 self._send(_errorResponse(500, "Internal Server Error"))
             self._closeAfterResponse(chan)
+            return
+        if length == 0 and not chan.finished and not self._discardBody:
+            request.handleContentComplete([])
 
     def _bodyData(self, chan, data):
         if self._discardBody or chan.finished:
@@ -615,6 +628,10 @@ class HTTPChannel(protocol.Protocol):
 
     def _nextRequest(self, chan):
         self._current = None
+        # The request refers to its channel request and back: part the two
+        # now that the channel is done, so that reference counting frees a
+        # finished request at once instead of the cyclic collector later.
+        chan.request = None
         if self.draining:
             self._loseConnection()
             return
@@ -630,6 +647,7 @@ class HTTPChannel(protocol.Protocol):
 
     def _closeAfterResponse(self, chan):
         self._current = None
+        chan.request = None
         self._loseConnection()
 
     # Flow control
