@@ -268,6 +268,9 @@ class StreamProducer:
         self._held = None
         if self.stream is not None:
             self.stream.close()
+            # Closing may answer a pending read, which can finish us.
+            if self._done:
+                return
         self._finish(failure if failure is not None else Failure(ConnectionLost()))
 
     def _loop(self):
