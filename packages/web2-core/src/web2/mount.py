@@ -30,11 +30,11 @@ KIND_PROVIDERS: dict[str, str] = {
     "data": "web2-static",
     "wsgi": "web2-wsgi",
     "cgi": "web2-cgi",
-    "scgi": "web2-cgi",
-    "fastcgi": "web2-cgi",
+    "cgi-script": "web2-cgi",
     "dav": "web2-dav",
-    "compat": "web2-compat",
+    "twistedweb": "web2-compat",
     "twisted-web": "web2-compat",
+    "rpy": "web2-compat",
 }
 
 
