@@ -30,6 +30,7 @@ from bench import _report, _scenarios, _servers, _setup  # noqa: E402
 
 RESULTS = os.path.join(_servers.BENCH, "results")
 DOC = os.path.join(_servers.REPO, "docs", "performance.rst")
+DOC_CHARTS = "performance"  # docs/performance/<scenario>.svg, beside the page
 DOC_START = ".. bench-results-start"
 DOC_END = ".. bench-results-end"
 
@@ -117,7 +118,7 @@ def _measure(scenario, running, entry, turn, settings, ctx, budget):
     result["round"] = turn
     entry["samples"].append(result)
     _say(f"{scenario.name:>12} r{turn} {running.name:<18} "
-         f"{result[scenario.metric]:>12.4g} {scenario.unit}")  # fmt: skip
+         f"{_report._fmt(result[scenario.metric]):>12} {scenario.unit}")  # fmt: skip
 
 
 def _measureFresh(scenario, name, entry, turn, settings, ctx, budget):
@@ -139,7 +140,7 @@ def _measureFresh(scenario, name, entry, turn, settings, ctx, budget):
     result["round"] = turn
     entry["samples"].append(result)
     _say(f"{scenario.name:>12} r{turn} {name:<18} "
-         f"{result[scenario.metric]:>12.4g} {scenario.unit}")  # fmt: skip
+         f"{_report._fmt(result[scenario.metric]):>12} {scenario.unit}")  # fmt: skip
 
 
 def smoke(ctx, names):
@@ -189,6 +190,9 @@ def _parse(argv):
                    help="also write latest.json/.md, latest/*.svg and refresh "
                    "docs/performance.rst (default: for a full, unfiltered run)")
     p.add_argument("--list", action="store_true", help="list servers and scenarios")
+    p.add_argument("--publish", metavar="JSON",
+                   help="measure nothing: make latest.* and docs/performance.rst "
+                   "from a saved results file")
     return p.parse_args(argv)
 
 
@@ -228,6 +232,11 @@ def main(argv=None):
         for s in _scenarios.SCENARIOS:
             print(f"scenario {s.name:<12} {'quick ' if s.quick else '      '}{s.title}")
         return 0
+    if args.publish:
+        with open(args.publish) as f:
+            doc = json.load(f)
+        _write(args.out, "latest", doc)
+        return 0 if updateDocs(doc) else 1
     settings, scenarios, names, seconds = _choose(args)
     install = not args.no_install
     missing = _setup.ensureTools(install)
@@ -320,7 +329,13 @@ def updateDocs(doc, path=DOC):
         return False
     head, rest = text.split(DOC_START, 1)
     _, tail = rest.split(DOC_END, 1)
-    body = _report.rst(doc, chartDir="../bench/results/latest")
+    charts = os.path.join(os.path.dirname(path), DOC_CHARTS)
+    shutil.rmtree(charts, ignore_errors=True)
+    os.makedirs(charts)
+    for scenario in doc["scenarios"]:
+        with open(os.path.join(charts, scenario["name"] + ".svg"), "w") as f:
+            f.write(_report.svg(scenario))
+    body = _report.rst(doc, chartDir=DOC_CHARTS)
     with open(path, "w") as f:
         f.write(f"{head}{DOC_START}\n\n{body}\n{DOC_END}{tail}")
     return True

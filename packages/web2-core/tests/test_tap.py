@@ -372,3 +372,17 @@ def test_failingHooksAreLogged():
     failed = [(e["hook"], e["plugin"]) for e in events if "log_failure" in e
               and e.get("plugin") == "bad"]
     assert failed == [("web2_startup", "bad"), ("web2_shutdown", "bad")]
+
+
+def test_accessLogOff():
+    """
+    --access-log off builds a site that emits no access events at all
+    (python -m web2 would otherwise log to standard output).
+    """
+    from web2 import tap
+
+    options = tap.Options()
+    options.parseOptions(["--access-log", "off", "--mount", "/=text:hi"])
+    service = tap.makeService(options)
+    assert service.site._accessLog is None
+    assert service.accessLog is None

@@ -69,7 +69,8 @@ class _BaseOptions(usage.Options):
     ]
     optParameters = [
         ["config", None, None, "A site file (TOML) describing listeners, mounts, logs."],
-        ["access-log", None, None, "Write the access log to this file ('-': stdout)."],
+        ["access-log", None, None,
+         "Write the access log to this file ('-': stdout; 'off': no access log)."],
         ["log-format", None, None,
          "Access-log format: combined (default), common, json, or a plugin's."],
         ["shutdown-timeout", None, None,
@@ -442,6 +443,8 @@ def buildService(options, reactor=None, defaultAccessLog=None) -> Web2Service:
     filters = [f for _, result in _each(pm.hook.web2_response_filters, config=config)
                for f in result or ()]
     accessLog = None
+    if config.accessLog == "off":
+        config.accessLog = None
     if config.accessLog:
         if config.accessLog != "-":
             try:
