@@ -86,3 +86,39 @@ class CloseDeliveryTests(TestCase):
     def test_memoryBodies(self):
         lengths = yield inThread(fetchClosing, self.server.portNumber, b"/mem", 15)
         self.assertEqual(lengths, [SIZE] * 15)
+
+
+class PeerClosedFirstTests(TestCase):
+    """
+    A client that half-closes after its request gets its response and the
+    connection closes at once: there is nothing to linger for.
+    """
+
+    timeout = 30
+
+    def setUp(self):
+        fd, self.path = tempfile.mkstemp()
+        os.write(fd, b"x" * 1000)
+        os.close(fd)
+        self.addCleanup(os.unlink, self.path)
+        self.server = LiveServer(Root(self.path))
+        self.addCleanup(self.server.stop)
+
+    @defer.inlineCallbacks
+    def test_noLingerAfterPeerClose(self):
+        from _core_helpers import rawExchange
+
+        out = yield inThread(
+            rawExchange, self.server.portNumber,
+            b"GET /mem HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", halfClose=True,
+        )
+        self.assertTrue(out.endswith(b"x" * 1000))
+        # No linger timer may be left behind: trial's dirty-reactor check
+        # fails this test if one is.
+        yield deferLater(0.05)
+
+
+def deferLater(seconds):
+    from twisted.internet import reactor, task
+
+    return task.deferLater(reactor, seconds, lambda: None)

@@ -398,6 +398,7 @@ class HTTPChannel(protocol.Protocol):
     _discardBody = False
     _drained = 0
     _closing = False
+    _readClosed = False
     _hostInfo = None
 
     site = None
@@ -413,7 +414,6 @@ class HTTPChannel(protocol.Protocol):
 
     def connectionMade(self):
         self._reader = _wire.RequestReader(self.limits)
-        self._outgoing = []
         self._enterPhase("head")
 
     def dataReceived(self, data):
@@ -428,6 +428,7 @@ class HTTPChannel(protocol.Protocol):
                 self._enterPhase("head")
 
     def readConnectionLost(self):
+        self._readClosed = True
         if self._closing:
             self._cancelTimer()
             self.transport.loseConnection()
@@ -468,6 +469,8 @@ class HTTPChannel(protocol.Protocol):
         """
         if self._inLoop and not now and self.transport.producer is None:
             outgoing = self._outgoing
+            if outgoing is None:
+                outgoing = self._outgoing = []
             outgoing.append(data)
             if len(outgoing) > 32 or len(data) > 16384:
                 # Not a pipeline of small responses: send now, so that the
@@ -487,7 +490,8 @@ class HTTPChannel(protocol.Protocol):
         outgoing = self._outgoing
         if outgoing:
             data = outgoing[0] if len(outgoing) == 1 else b"".join(outgoing)
-            outgoing.clear()
+            # Dropped rather than cleared: an idle connection holds no list.
+            self._outgoing = None
             self._write(data)
 
     def _write(self, data):
@@ -715,10 +719,13 @@ class HTTPChannel(protocol.Protocol):
         self._current = None
         self._resumeTransportForLinger()
         half = interfaces.IHalfCloseableDescriptor(self.transport, None)
-        if half is not None:
+        if half is not None and not self._readClosed:
             self.transport.loseWriteConnection()
             self._enterPhase("linger")
         else:
+            # Nothing to linger for: the peer has closed its side already
+            # (or the transport cannot half-close).
+            self._cancelTimer()
             self.transport.loseConnection()
 
     def _resumeTransportForLinger(self):
@@ -749,7 +756,8 @@ class HTTPChannel(protocol.Protocol):
         return None if attr is None else getattr(self, attr)
 
     def _enterPhase(self, phase):
-        limit = self._phaseLimit(phase)
+        attr = self._PHASE_LIMITS[phase]
+        limit = None if attr is None else getattr(self, attr)
         now = self.reactor.seconds()
         self._phase = phase
         self._phaseStart = now

@@ -1,0 +1,340 @@
+# -*- test-case-name: test_cgi_script -*-
+"""
+One run of a CGI script: the child process, its standard input fed from
+the request body, its output parsed into a response whose body streams
+from the script to the client, and its standard error sent to the log.
+
+Backpressure both ways: the request body is written to the script's stdin
+by a L{web2.stream.StreamProducer}, which the pipe pauses when the script
+does not read; the script's stdout goes into a bounded stream whose reader
+is the client connection, and the process's pipes stop being read while
+that stream is full.
+
+Failures are answered with 502 and one log line as long as nothing was
+sent; afterwards the connection is aborted, so that the client cannot take
+a truncated body for a whole one.
+"""
+
+from __future__ import annotations
+
+from twisted.internet import defer, error
+from twisted.internet.interfaces import IPushProducer
+from twisted.internet.protocol import ProcessProtocol
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from web2 import http, responsecode
+from web2.cgi._scriptoutput import ScriptOutputError, ScriptOutputParser
+from web2.http_headers import Headers
+from web2.stream import ProducerStream, StreamProducer
+
+log = Logger(namespace="web2.cgi")
+
+
+def _describe(reason) -> str:
+    value = reason.value
+    if getattr(value, "signal", None):
+        return f"killed by signal {value.signal}"
+    return f"exit status {getattr(value, 'exitCode', 0) or 0}"
+
+
+class ScriptFailed(Exception):
+    """
+    The script's response was cut short after it started.
+    """
+
+
+class _ScriptBody(ProducerStream):
+    """
+    The response body: the script's stdout after its head, held to the
+    Content-Length the script declared, if any.
+    """
+
+    def __init__(self, run, length):
+        ProducerStream.__init__(self, length)
+        self.run = run
+        self.expected = length
+        self.received = 0
+
+    def feed(self, data: bytes) -> None:
+        if self.expected is not None:
+            room = self.expected - self.received
+            if len(data) > room:
+                if not self.run.overflowLogged:
+                    self.run.overflowLogged = True
+                    log.warn("CGI script {script} wrote more than its Content-Length "
+                             "{length}; the excess is dropped",
+                             script=self.run.name, length=self.expected)
+                data = data[:room]
+        self.received += len(data)
+        self.write(data)
+
+
+@implementer(IPushProducer)
+class _OutputValve:
+    """
+    The producer the body stream pauses: it stops reading the script's
+    pipes (and so, once they fill, the script) while the client lags, and
+    kills the script when the client goes away.
+    """
+
+    def __init__(self, run):
+        self.run = run
+
+    def pauseProducing(self):
+        self.run.pause()
+
+    def resumeProducing(self):
+        self.run.resume()
+
+    def stopProducing(self):
+        self.run.abandon("the client stopped reading the response")
+
+
+class ScriptRun(ProcessProtocol):
+    """
+    Spawns a script and turns its output into a response.
+
+    @ivar done: a Deferred firing with the L{web2.http.Response} (or, for a
+        local redirect, the result of C{onLocalRedirect}).
+    @ivar ended: a Deferred firing C{None} once the process has ended.
+    """
+
+    head = None
+    body = None
+    transport = None
+    killed = False
+    overflowLogged = False
+    stdinClosed = False
+    _timer = None
+    _killTimer = None
+    _paused = False
+
+    def __init__(self, name, executable, argv, env, cwd, request, *, timeout,
+                 maxHeadBytes, nph, onLocalRedirect, reactor,
+                 maxStderrBytes=65536, killGrace=5.0):
+        self.name = name
+        self.executable = executable
+        self.argv = argv
+        self.env = env
+        self.cwd = cwd
+        self.request = request
+        self.timeout = timeout
+        self.parser = ScriptOutputParser(maxHeadBytes, nph)
+        self.onLocalRedirect = onLocalRedirect
+        self.reactor = reactor
+        self.maxStderrBytes = maxStderrBytes
+        self.killGrace = killGrace
+        self.stderrLogged = 0
+        self._stderrLine = b""
+        self.done = defer.Deferred()
+        self.ended = defer.Deferred()
+
+    # Starting
+
+    def start(self) -> defer.Deferred:
+        try:
+            self.reactor.spawnProcess(self, self.executable, self.argv,
+                                      env=self.env, path=self.cwd)
+        except OSError as e:
+            self._fail(f"cannot be started: {e}")
+            self.ended.callback(None)
+        return self.done
+
+    def connectionMade(self):
+        self._armTimer()
+        body = self.request.stream
+        if body is None or body.length == 0:
+            self.transport.closeStdin()
+            return
+        d = StreamProducer(body).beginProducing(self.transport)
+        d.addCallbacks(self._inputDone, self._inputFailed)
+
+    def _inputDone(self, _):
+        if self.transport is not None:
+            self.transport.closeStdin()
+
+    def _inputFailed(self, failure):
+        if self.stdinClosed or self.transport is None:
+            # The script closed its stdin (or ended) before reading it all:
+            # its business; the rest of the body is drained by the channel.
+            return
+        log.info("The request body for CGI script {script} failed ({why}); "
+                 "stopping the script", script=self.name, why=failure.getErrorMessage())
+        self.kill()
+
+    # Output
+
+    def outReceived(self, data):
+        if self.head is None:
+            if self.done.called:
+                return
+            try:
+                head = self.parser.feed(data)
+            except ScriptOutputError as e:
+                self._fail(f"wrote an invalid response: {e}")
+                self.kill()
+                return
+            if head is None:
+                return
+            self._headReceived(head)
+        elif self.body is not None:
+            self._armTimer()
+            self.body.feed(data)
+
+    def _headReceived(self, head):
+        self.head = head
+        if head.localRedirect is not None:
+            # The script's job is done; what else it writes is dropped, and
+            # the timer still bounds how long it may go on running.
+            d = defer.maybeDeferred(self.onLocalRedirect, head.localRedirect)
+            d.chainDeferred(self.done)
+            return
+        headers = Headers()
+        try:
+            for name, value in head.headers:
+                headers.addRawHeader(name, value)
+        except ValueError as e:
+            self._fail(f"wrote an invalid header: {e}")
+            self.kill()
+            return
+        body = self.body = _ScriptBody(self, head.contentLength)
+        body.registerProducer(_OutputValve(self), True)
+        if head.body:
+            body.feed(head.body)
+        self._armTimer()
+        response = http.Response(head.code, headers, body)
+        self.done.callback(response)
+
+    def errReceived(self, data):
+        if self.stderrLogged >= self.maxStderrBytes:
+            return
+        data = self._stderrLine + data
+        lines = data.split(b"\n")
+        self._stderrLine = lines.pop()[:4096]
+        for line in lines:
+            self._logStderr(line)
+
+    def _logStderr(self, line: bytes):
+        if self.stderrLogged >= self.maxStderrBytes:
+            return
+        self.stderrLogged += len(line) + 1
+        log.warn("CGI script {script} stderr: {line}", script=self.name,
+                 line=line.rstrip(b"\r")[:4096].decode("utf-8", "replace"))
+        if self.stderrLogged >= self.maxStderrBytes:
+            log.warn("CGI script {script}: further stderr output is not logged",
+                     script=self.name)
+
+    def childConnectionLost(self, childFD):
+        if childFD == 0:
+            self.stdinClosed = True
+        elif childFD == 1:
+            self._outputEnded()
+        elif childFD == 2 and self._stderrLine:
+            line, self._stderrLine = self._stderrLine, b""
+            self._logStderr(line)
+
+    def _outputEnded(self):
+        if self.head is None:
+            # Answered in processEnded, where the exit status is known.
+            return
+        body = self.body
+        if body is None or body.finished:
+            return
+        self._cancelTimer()
+        if self.killed:
+            body.finish(Failure(ScriptFailed(f"CGI script {self.name} was stopped")))
+        elif body.expected is not None and body.received < body.expected:
+            log.warn("CGI script {script} wrote {got} of its {length} bytes",
+                     script=self.name, got=body.received, length=body.expected)
+            body.finish(Failure(ScriptFailed("short body")))
+        else:
+            body.unregisterProducer()
+            body.finish()
+
+    def processEnded(self, reason):
+        self._cancelTimer()
+        if self._killTimer is not None and self._killTimer.active():
+            self._killTimer.cancel()
+        self.transport = None
+        self._outputEnded()
+        if self.head is None and not self.done.called:
+            try:
+                self.parser.eof()
+            except ScriptOutputError as e:
+                self._fail(f"ended ({_describe(reason)}) without a valid response: {e}")
+        elif reason.check(error.ProcessTerminated) and not self.killed:
+            value = reason.value
+            log.warn("CGI script {script} exited with status {status}, signal {signal}",
+                     script=self.name, status=value.exitCode, signal=value.signal)
+        self.ended.callback(None)
+
+    # Failure and flow control
+
+    def _fail(self, why: str):
+        log.error("CGI script {script} {why}; answering 502", script=self.name, why=why)
+        if not self.done.called:
+            self.done.callback(http.StatusResponse(
+                responsecode.BAD_GATEWAY,
+                "The CGI script failed; the error was logged."))
+
+    def pause(self):
+        self._paused = True
+        self._cancelTimer()
+        if self.transport is not None:
+            self.transport.pauseProducing()
+
+    def resume(self):
+        self._paused = False
+        if self.transport is not None:
+            self.transport.resumeProducing()
+            self._armTimer()
+
+    def abandon(self, why):
+        if self.transport is not None:
+            log.info("Stopping CGI script {script}: {why}", script=self.name, why=why)
+            self.kill()
+
+    def kill(self):
+        """
+        Stop the script: TERM, then KILL after C{killGrace} seconds.
+        """
+        transport = self.transport
+        if transport is None or self.killed:
+            return
+        self.killed = True
+        self._cancelTimer()
+        self._signal("TERM")
+        transport.loseConnection()
+        self._killTimer = self.reactor.callLater(self.killGrace, self._signal, "KILL")
+
+    def _signal(self, name):
+        if self.transport is None:
+            return
+        try:
+            self.transport.signalProcess(name)
+        except (error.ProcessExitedAlready, OSError):
+            pass
+
+    def _armTimer(self):
+        if self.timeout is None or self._paused or self.killed:
+            return
+        if self._timer is not None and self._timer.active():
+            self._timer.reset(self.timeout)
+        else:
+            self._timer = self.reactor.callLater(self.timeout, self._timedOut)
+
+    def _cancelTimer(self):
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+
+    def _timedOut(self):
+        self._timer = None
+        if self.head is None:
+            self._fail(f"did not answer within {self.timeout} seconds")
+        else:
+            log.error("CGI script {script} was silent for {timeout} seconds; "
+                      "stopping it", script=self.name, timeout=self.timeout)
+        self.kill()
