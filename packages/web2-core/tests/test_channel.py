@@ -454,3 +454,45 @@ class CapAndDrainTests(SynchronousTestCase):
         d = conn.factory.drain(3)
         conn.clock.advance(4)
         self.assertTrue(conn.transport.disconnecting)
+
+
+class PeerHalfCloseTests(SynchronousTestCase):
+    def test_closeWithoutLingerAfterPeerHalfClose(self):
+        """
+        When the client has already shut its side, the connection closes
+        as soon as the response is written, with no linger timer left.
+        """
+        from zope.interface import directlyProvides
+
+        from twisted.internet.interfaces import IHalfCloseableDescriptor
+
+        root = Root()
+        conn = Connection(root)
+        directlyProvides(conn.transport, IHalfCloseableDescriptor)
+        conn.transport.loseWriteConnection = lambda: None
+        conn.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        conn.channel.readConnectionLost()
+        self.assertFalse(conn.transport.disconnecting)
+        root.child_slow.pending[0].callback(b"late answer")
+        self.assertEqual([r.body for r in conn.responses()], [b"late answer"])
+        self.assertTrue(conn.transport.disconnecting)
+        self.assertEqual(conn.clock.getDelayedCalls(), [])
+
+    def test_lingerWhenPeerStillOpen(self):
+        """
+        Without the peer's half-close, the channel half-closes and lingers,
+        bounded by lingerTimeout.
+        """
+        from zope.interface import directlyProvides
+
+        from twisted.internet.interfaces import IHalfCloseableDescriptor
+
+        conn = Connection(Root(), lingerTimeout=5)
+        directlyProvides(conn.transport, IHalfCloseableDescriptor)
+        halfClosed = []
+        conn.transport.loseWriteConnection = lambda: halfClosed.append(True)
+        conn.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertEqual(halfClosed, [True])
+        self.assertFalse(conn.transport.disconnecting)
+        conn.clock.advance(6)
+        self.assertTrue(conn.transport.disconnecting)
