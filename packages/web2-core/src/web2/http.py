@@ -32,6 +32,8 @@ NO_BODY_CODES = frozenset((204, 304))
 
 _HTML_UTF8 = MimeType("text", "html", {"charset": "utf-8"})
 
+_memoryStream = stream_mod.MemoryStream._ofBytes
+
 
 class HTTPError(Exception):
     """
@@ -85,9 +87,9 @@ class Response:
         if stream is not None:
             cls = stream.__class__
             if cls is bytes:
-                stream = stream_mod.MemoryStream(stream)
+                stream = _memoryStream(stream)
             elif cls is str:
-                stream = stream_mod.MemoryStream(stream.encode("utf-8"))
+                stream = _memoryStream(stream.encode("utf-8"))
             else:
                 stream = IByteStream(stream)
         self.stream = stream
@@ -310,6 +312,21 @@ class _RequestBodyStream(stream_mod.ProducerStream):
         return stream_mod.ProducerStream.read(self)
 
 
+class _EmptyBody(stream_mod.MemoryStream):
+    """
+    The body of a request without one: an empty L{MemoryStream} made
+    without the checks of its constructor (one per bodiless request).
+    """
+
+    mem = b""
+    start = 0
+    length = 0
+    continueOwed = False
+
+
+_newObject = object.__new__
+
+
 @implementer(IRequest, IChanRequestCallbacks)
 class Request:
     """
@@ -338,7 +355,7 @@ class Request:
         self.clientproto = version
         self.headers = headers
         if contentLength == 0:
-            self.stream = stream_mod.MemoryStream(b"")
+            self.stream = _newObject(_EmptyBody)
         else:
             body = _RequestBodyStream(contentLength)
             body.chanRequest = chanRequest
@@ -380,6 +397,14 @@ class Request:
         """
         Send C{response}; see L{IRequest.writeResponse}.
         """
+        d = self._writeResponse(response)
+        return defer.succeed(None) if d is None else d
+
+    def _writeResponse(self, response):
+        """
+        L{writeResponse}, returning C{None} instead of a fired Deferred
+        when the whole response was written at once (the common case).
+        """
         chan = self.chanRequest
         self.response = response
         self.startedWriting = True
@@ -397,13 +422,13 @@ class Request:
             if body is not None:
                 body.close()
             chan.finish()
-            return defer.succeed(None)
+            return None
         if isinstance(body, stream_mod.MemoryStream):
             data = body.read()
             if data is not None:
                 chan.write(data)
             chan.finish()
-            return defer.succeed(None)
+            return None
         if isinstance(body, stream_mod.FileStream) and body.length:
             writeFile = getattr(chan, "writeFile", None)
             d = writeFile(body) if writeFile is not None else None

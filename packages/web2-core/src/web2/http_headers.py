@@ -79,6 +79,8 @@ several differing lines.
   If                      [(resourceTag | None, [[IfCondition, ...], ...])]
 """
 
+import re
+
 from web2 import _headers_auth, _headers_dav, _headers_ext, _headers_standard
 from web2._headers_dav import IfCondition
 from web2._headers_ext import Cookie, MimeDisposition
@@ -152,6 +154,7 @@ class HeaderHandler:
         self.generators = {}
         self._spellings = {}
         self._wireNames = {}
+        self._prefixes = {}
         self.update(parsers or {}, generators or {})
 
     def wireName(self, lower: str) -> bytes:
@@ -167,9 +170,22 @@ class HeaderHandler:
                 self._wireNames[lower] = wire
         return wire
 
+    def wirePrefix(self, lower: str) -> str:
+        """
+        C{"Canonical-Name: "} for the lower-cased name C{lower}, remembered
+        like L{wireName}.
+        """
+        prefix = self._prefixes.get(lower)
+        if prefix is None:
+            prefix = self.canonicalName(lower) + ": "
+            if len(self._prefixes) < 4096:
+                self._prefixes[lower] = prefix
+        return prefix
+
     def _remember(self, name: str) -> str:
         lower = name.lower()
         self._wireNames.pop(lower, None)
+        self._prefixes.pop(lower, None)
         if name != lower and name != canonicalNameCaps(lower):
             self._spellings[lower] = name
         return lower
@@ -256,7 +272,7 @@ class HeaderHandler:
             ) from e
         for line in lines:
             if line.__class__ is not str or not (
-                _UNSAFE.isdisjoint(line) and line.isascii()
+                line.isascii() and _unsafeSearch(line) is None
             ):
                 _checkRawValue(self.canonicalName(name), line)
         return lines
@@ -272,6 +288,7 @@ del _module
 # CR, LF and NUL would split or truncate the response; the others are
 # refused too, so the wire writer can trust what a Headers gives it.
 _UNSAFE = frozenset(chr(c) for c in range(32) if c != 9) | {"\x7f"}
+_unsafeSearch = re.compile("[\x00-\x08\x0a-\x1f\x7f]").search
 
 
 def _checkRawValue(name, value) -> None:
@@ -281,7 +298,7 @@ def _checkRawValue(name, value) -> None:
     """
     if not isinstance(value, str):
         raise TypeError(f"{name} header values must be str, not {type(value).__name__}")
-    if not _UNSAFE.isdisjoint(value):
+    if _unsafeSearch(value) is not None:
         raise ValueError(f"a control character (CR, LF, NUL...) in the value of the {name} header")
     if not value.isascii():
         value.encode("latin-1")  # UnicodeEncodeError is a ValueError
@@ -308,6 +325,23 @@ class _WireValues(list):
     """
 
     __slots__ = ()
+
+
+_wireKeys: dict[str, bytes] = {}
+_wireKeySets: dict = {}
+
+
+def _wireKey(lower: str) -> bytes:
+    """
+    A lower-cased name as the wire parser gives it, to search headers still
+    in wire form without decoding them.
+    """
+    key = _wireKeys.get(lower)
+    if key is None:
+        key = lower.encode("latin-1", "replace")
+        if len(_wireKeys) < 4096:
+            _wireKeys[lower] = key
+    return key
 
 
 # The raw form of a header set through setHeader, still to be generated.
@@ -387,7 +421,9 @@ class Headers:
         The raw field lines of lower-cased C{name} as C{str}, decoding or
         generating them as needed, or C{None}.
         """
-        raw = self._rawDict()
+        raw = self._raw
+        if raw is None:
+            raw = self._rawDict()
         values = raw.get(name)
         if values is None or values.__class__ is list:
             return values
@@ -408,7 +444,13 @@ class Headers:
         """
         Whether header C{name} is present.
         """
-        return name.lower() in self._rawDict()
+        if self._raw is None:
+            key = _wireKey(name.lower())
+            for wireName, _ in self._wire:
+                if wireName == key:
+                    return True
+            return False
+        return name.lower() in self._raw
 
     __contains__ = hasHeader
 
@@ -429,8 +471,25 @@ class Headers:
         """
         The first field line of lower-cased C{lower} as C{str}, or C{None};
         without copying.  For web2's own hot path only.
+
+        Headers still in their wire form are searched as they are, without
+        grouping them (a request's Host is usually its first field).
         """
-        values = self._lines(lower)
+        raw = self._raw
+        if raw is None:
+            key = _wireKey(lower)
+            for name, value in self._wire:
+                if name == key:
+                    return value.decode("latin-1")
+            return None
+        values = raw.get(lower)
+        if values is None:
+            return None
+        cls = values.__class__
+        if cls is _WireValues:
+            return values[0].decode("latin-1")
+        if cls is not list:
+            values = self._lines(lower)
         return values[0] if values else None
 
     def hasAnyHeader(self, names) -> bool:
@@ -438,7 +497,17 @@ class Headers:
         Whether any of C{names} (lower-cased C{str}) is present: one cheap
         test for, say, "is this a conditional request?".
         """
-        return not self._rawDict().keys().isdisjoint(names)
+        if self._raw is None:
+            keys = _wireKeySets.get(names)
+            if keys is None:
+                keys = frozenset(_wireKey(n) for n in names)
+                if len(_wireKeySets) < 64:
+                    _wireKeySets[names] = keys
+            for name, _ in self._wire:
+                if name in keys:
+                    return True
+            return False
+        return not self._raw.keys().isdisjoint(names)
 
     def getRawHeaders(self, name: str, default=None):
         """
@@ -529,8 +598,9 @@ class Headers:
 
         @raise ValueError: no generator and C{value} is not raw text.
         """
-        self._checkMutable()
-        lower = _checkName(name)
+        if self._immutable:
+            raise AttributeError("these headers are immutable")
+        lower = _checkedNames.get(name) or _checkName(name)
         if lower not in self.handler.generators:
             if isinstance(value, str):
                 value = [value]
@@ -538,7 +608,10 @@ class Headers:
                 self.setRawHeaders(name, value)
                 return
             raise ValueError(f"no generator for the {name} header; set it raw")
-        self._rawDict()[lower] = _RECALC
+        raw = self._raw
+        if raw is None:
+            raw = self._rawDict()
+        raw[lower] = _RECALC
         self._parsed[lower] = value
 
     def removeHeader(self, name: str) -> None:
@@ -583,6 +656,42 @@ class Headers:
             else:
                 out.extend([(wire, v.encode("latin-1")) for v in self._lines(name)])
         return out
+
+    def _fieldText(self) -> str:
+        """
+        All field lines as one C{str}, each C{"Name: value\\r\\n"}, in the
+        order of L{toWire}; for the channel, which encodes the whole head
+        once.  Every value is known to be free of CTLs but HTAB and
+        encodable as latin-1 (it was checked on its way in or generated).
+        """
+        raw = self._raw
+        if raw is None:
+            return "".join([
+                self.handler.wirePrefix(n.decode("latin-1")) + v.decode("latin-1") + "\r\n"
+                for n, v in self._wire
+            ])
+        handler = self.handler
+        prefixes = handler._prefixes
+        out = []
+        append = out.append
+        # _lines() may replace a value, never add or remove a key.
+        for name, values in raw.items():
+            prefix = prefixes.get(name) or handler.wirePrefix(name)
+            cls = values.__class__
+            if cls is not list:
+                if cls is _WireValues:
+                    values = [v.decode("latin-1") for v in values]
+                else:
+                    values = self._lines(name)
+            if len(values) == 1:
+                append(prefix + values[0])
+            else:
+                for value in values:
+                    append(prefix + value)
+        if not out:
+            return ""
+        out.append("")
+        return "\r\n".join(out)
 
     def copy(self) -> "Headers":
         """

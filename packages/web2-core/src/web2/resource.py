@@ -60,6 +60,19 @@ def _canRender(cls) -> bool:
     return answer
 
 
+# method -> ("http_<method>", "preconditions_<method>"), so that dispatch
+# does not build two strings per request.  Bounded: methods are whatever
+# tokens clients send.
+_names: dict[str, tuple[str, str]] = {}
+
+
+def _methodNames(method: str) -> tuple[str, str]:
+    names = ("http_" + method, "preconditions_" + method)
+    if len(_names) < 64:
+        _names[method] = names
+    return names
+
+
 @implementer(IResource)
 class RenderMixin:
     """
@@ -88,16 +101,19 @@ class RenderMixin:
         (GET and HEAD are checked later, against the response), then
         C{preconditions_<METHOD>} if the class defines it.
         """
-        if request.method not in ("GET", "HEAD"):
+        method = request.method
+        if method not in ("GET", "HEAD"):
             http.checkPreconditions(request)
-        hook = getattr(self, "preconditions_" + request.method, None)
+        names = _names.get(method) or _methodNames(method)
+        hook = getattr(self, names[1], None)
         if hook is not None:
             return hook(request)
         return None
 
     def renderHTTP(self, request):
         method = request.method
-        handler = getattr(self, "http_" + method, None)
+        names = _names.get(method) or _methodNames(method)
+        handler = getattr(self, names[0], None)
         if handler is None or (method in ("GET", "HEAD") and not _canRender(self.__class__)):
             return self._notAllowed(request)
         if self.addSlash and method in ("GET", "HEAD"):

@@ -11,7 +11,6 @@ request to Deferred callbacks.
 
 from __future__ import annotations
 
-import inspect
 import time
 import urllib.parse
 
@@ -24,7 +23,7 @@ from web2 import http, responsecode
 from web2._version import __version__
 from web2.error import defaultErrorHandler
 from web2.filter.range import rangefilter
-from web2.http_headers import generateDateTime
+from web2.http_headers import _checkRawValue, generateDateTime
 from web2.iweb import IResource, IResponse, ISite
 from web2.resource import StopTraversal
 
@@ -36,6 +35,14 @@ VERSION = f"web2/{__version__}"
 
 _MAX_TRAVERSAL_STEPS = 256
 _MAX_RERENDERS = 32
+
+# Parsed request targets and Host values, remembered since a server sees
+# the same few again and again; bounded (emptied when full), so that a
+# client sending endless new ones costs a re-parse, never memory.
+_URL_CACHE_SIZE = 1024
+_urlCache: dict[str, tuple] = {}
+_HOST_CACHE_SIZE = 256
+_hostCache: dict[tuple, tuple] = {}
 
 
 _resourceClasses: dict[type, bool] = {}
@@ -55,6 +62,26 @@ def _providesResource(obj) -> bool:
         if _resourceClasses[cls]:
             return True
     return IResource.providedBy(obj)
+
+
+class _Lazy:
+    """
+    An attribute computed on first use and then stored on the instance
+    (where it can also be assigned), so that a request that never uses it
+    does not pay for it.
+    """
+
+    def __init__(self, compute):
+        self.compute = compute
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.compute(instance)
+        return value
 
 
 class NoURLForResourceError(RuntimeError):
@@ -82,6 +109,11 @@ def _isAsync(value) -> bool:
     return answer
 
 
+# _asyncClasses.get, for the hot path: C{False} for a class known to be
+# neither a Deferred nor awaitable, so that most checks call no function.
+_knownSync = _asyncClasses.get
+
+
 def _asDeferred(value) -> defer.Deferred:
     if isinstance(value, defer.Deferred):
         return value
@@ -107,12 +139,17 @@ def defaultHeadersFilter(request, response):
     """
     Add C{Server} and C{Date} unless the response already has them.
     """
-    headers = response.headers
-    raw = headers._rawDict()
+    raw = response.headers._rawDict()
+    # A name absent from the raw dict has no parsed value either, so the
+    # trusted lines can be stored directly (as Headers._setTrusted would).
     if "server" not in raw:
-        headers._setTrusted("server", request.site.serverName)
+        raw["server"] = [request.site.serverName]
     if "date" not in raw:
-        headers._setTrusted("date", _httpDate())
+        now = int(_time())
+        if _dateCache[0] != now:
+            _dateCache[0] = now
+            _dateCache[1] = generateDateTime(now)
+        raw["date"] = [_dateCache[1]]
     return response
 
 
@@ -129,6 +166,7 @@ def _errorFilter(request, response):
 _errorFilter.handleErrors = True
 
 _dateCache = [0, ""]
+_time = time.time
 
 
 def _httpDate() -> str:
@@ -176,6 +214,7 @@ class Site:
         self.resource = IResource(resource)
         self.responseFilters = list(responseFilters)
         self._filterChain = None
+        self._filterSource = None
         self.serverName = serverName
         self.errorHandler = errorHandler
         self.accessLogging = accessLogging
@@ -194,7 +233,8 @@ class Site:
         once; a request copies it only if it adds a filter of its own.
         """
         chain = self._filterChain
-        if chain is None or chain[3:-1] != self.responseFilters:
+        if chain is None or self._filterSource != self.responseFilters:
+            self._filterSource = list(self.responseFilters)
             chain = self._filterChain = [
                 preconditionfilter,
                 rangefilter,
@@ -203,6 +243,17 @@ class Site:
                 defaultHeadersFilter,
             ]
         return chain
+
+    @property
+    def serverName(self) -> str:
+        return self._serverName
+
+    @serverName.setter
+    def serverName(self, value: str):
+        # Written on every response without another look: checked here,
+        # as every header value is on its way in.
+        _checkRawValue("Server", value)
+        self._serverName = value
 
     def __call__(self, chanRequest, method, uri, version, contentLength, headers):
         return Request(
@@ -234,25 +285,38 @@ class Request(http.Request):
     host = ""
     port = 80
     pathPrefix = ""
-    files: dict
+    params = ""
     _args = None
+    _ownFilters = False
 
-    def __init__(self, *args, site=None, **kwargs):
-        http.Request.__init__(self, *args, **kwargs)
+    files = _Lazy(lambda self: {})
+    remoteAddr = _Lazy(lambda self: self.chanRequest.getRemoteHost())
+
+    def __init__(
+        self, chanRequest, method, uri, version, contentLength, headers,
+        expectContinue=False, site=None,
+    ):
+        http.Request.__init__(
+            self, chanRequest, method, uri, version, contentLength, headers,
+            expectContinue,
+        )
         self.site = site
         self.responseFilters = site.filterChain()
-        self._ownFilters = False
         self.resources = []
         self._depths = []
         self.prepath = []
         self.postpath = []
-        self.files = {}
         self.startTime = time.time()
 
     # URL and host
 
     def _parseURL(self):
         target = self.uri
+        cached = _urlCache.get(target)
+        if cached is not None:
+            self.path, self.querystring, segments = cached
+            self.postpath = list(segments)
+            return
         if target[0] == "/":
             path = target
         elif target == "*":
@@ -265,7 +329,6 @@ class Request(http.Request):
         path, sep, query = path.partition("?")
         self.path = path
         self.querystring = query
-        self.params = ""
         if path == "*":
             return
         segments = path[1:].split("/")
@@ -273,6 +336,10 @@ class Request(http.Request):
             unquote = urllib.parse.unquote
             segments = [unquote(s, errors="surrogateescape") for s in segments]
         self.postpath = segments
+        if target[0] == "/" and len(target) < 256:
+            if len(_urlCache) >= _URL_CACHE_SIZE:
+                _urlCache.clear()
+            _urlCache[target] = (path, query, tuple(segments))
 
     def _parseHost(self):
         chan = self.chanRequest
@@ -285,13 +352,19 @@ class Request(http.Request):
         else:
             netloc = self.headers._firstRaw("host")
         if netloc:
-            host, port = splitHostPort(netloc, defaultPort)
+            key = (netloc, defaultPort)
+            hostPort = _hostCache.get(key)
+            if hostPort is None:
+                hostPort = splitHostPort(netloc, defaultPort)
+                if len(_hostCache) >= _HOST_CACHE_SIZE:
+                    _hostCache.clear()
+                _hostCache[key] = hostPort
+            host, port = hostPort
         else:
             host = getattr(local, "host", "localhost")
             port = getattr(local, "port", defaultPort)
         self.host = host
         self.port = port
-        self.remoteAddr = chan.getRemoteHost()
 
     @property
     def args(self) -> dict[str, list[str]]:
@@ -458,8 +531,8 @@ class Request(http.Request):
         except Exception:
             self._failed(Failure())
             return
-        if isinstance(result, defer.Deferred):
-            result.addCallbacks(self._finish, self._failed)
+        if _knownSync(result.__class__) is not False and _isAsync(result):
+            _asDeferred(result).addCallbacks(self._finish, self._failed)
         else:
             self._finish(result)
 
@@ -478,11 +551,16 @@ class Request(http.Request):
                 raise RuntimeError("traversal did not converge")
             segments = tuple(self.postpath)
             result = resource.locateChild(self, segments)
-            if _isAsync(result):
+            if _knownSync(result.__class__) is not False and _isAsync(result):
                 return _asDeferred(result).addCallback(self._located, resource, segments)
-            resource = self._step(result, resource, segments)
-            if _isAsync(resource):
-                return _asDeferred(resource).addCallback(self._traverse)
+            child, rest = result
+            if child is None:
+                raise http.HTTPError(responsecode.NOT_FOUND)
+            if _knownSync(child.__class__) is not False and _isAsync(child):
+                return _asDeferred(self._step(result, resource, segments)).addCallback(
+                    self._traverse
+                )
+            resource = self._stepResolved(child, rest, resource, segments)
             if resource is None:
                 break
         return self._render(self.resources[-1])
@@ -501,7 +579,7 @@ class Request(http.Request):
         child, rest = result
         if child is None:
             raise http.HTTPError(responsecode.NOT_FOUND)
-        if _isAsync(child):
+        if _knownSync(child.__class__) is not False and _isAsync(child):
             return _asDeferred(child).addCallback(
                 lambda c: self._stepResolved(c, rest, resource, segments)
             )
@@ -529,7 +607,7 @@ class Request(http.Request):
 
     def _render(self, resource, depth=0):
         result = resource.renderHTTP(self)
-        if _isAsync(result):
+        if _knownSync(result.__class__) is not False and _isAsync(result):
             return _asDeferred(result).addCallback(self._rendered, depth)
         return self._rendered(result, depth)
 
@@ -584,7 +662,7 @@ class Request(http.Request):
             except Exception:
                 self._filterFailed(Failure())
                 return
-            if _isAsync(result):
+            if result is not response and _isAsync(result):
                 _asDeferred(result).addCallbacks(
                     lambda r, i=index: self._finish(r, i + 1),
                     lambda f, i=index: self._filterError(f, i),
@@ -610,9 +688,15 @@ class Request(http.Request):
     def _write(self, response):
         if self.startedWriting:
             return
-        d = self.writeResponse(response)
+        if self.__class__.writeResponse is _plainWriteResponse:
+            d = self._writeResponse(response)
+        else:
+            d = self.writeResponse(response)
         if self.site._accessLog is not None:
-            d.addBoth(self._logAccess)
+            if d is None:
+                self._logAccess(None)
+            else:
+                d.addBoth(self._logAccess)
 
     def _logAccess(self, result):
         response = self.response
@@ -635,6 +719,9 @@ class Request(http.Request):
             timestamp=self.startTime,
         )
         return result
+
+
+_plainWriteResponse = Request.writeResponse
 
 
 def _closeReplaced(old, new):

@@ -12,8 +12,11 @@ from C{next_event()}:
   - L{NEED_DATA} (feed more bytes) or L{CLOSED} (the connection is done).
 
 Invalid input raises L{ProtocolError} with the status to answer; the reader
-is then dead.  L{Limits} bounds every buffer.  The writer half serializes a
-response head (L{serialize_response_head}), chunks (L{encode_chunk},
+is then dead.  L{Limits} bounds every buffer.  For a request without a
+body, C{RequestReader.end_empty_body()} takes its L{EndOfRequest} without
+another C{next_event()} round.  The writer half serializes a response head
+(L{serialize_response_head}, or L{serialize_checked_head} for field lines a
+L{web2.http_headers.Headers} already checked), chunks (L{encode_chunk},
 L{encode_last_chunk}), and L{decide_framing} chooses Content-Length,
 chunked or close-delimited framing and whether the connection persists.
 
@@ -28,7 +31,12 @@ from ._events import CLOSED, NEED_DATA, BodyData, EndOfRequest, RequestHead
 from ._framing import Framing, decide_framing
 from ._limits import Limits
 from ._reader import RequestReader
-from ._writer import encode_chunk, encode_last_chunk, serialize_response_head
+from ._writer import (
+    encode_chunk,
+    encode_last_chunk,
+    serialize_checked_head,
+    serialize_response_head,
+)
 
 __all__ = [
     "CLOSED",
@@ -43,5 +51,6 @@ __all__ = [
     "decide_framing",
     "encode_chunk",
     "encode_last_chunk",
+    "serialize_checked_head",
     "serialize_response_head",
 ]

@@ -60,18 +60,10 @@ def parse_head(line: str, block: bytes, limits: Limits) -> RequestHead:
     @param limits: the limits in force.
     @raise ProtocolError: the request is malformed or over a limit.
     """
-    match = REQUEST_LINE.fullmatch(line)
-    if match is None:
-        diagnose_request_line(line)
-    method, target, major, minor = match.groups()
-    version = _VERSIONS.get((major, minor))
-    if version is None:
-        version = _other_version(major)
-
-    if target[0] == "/" and method != "CONNECT":
-        target_host = None
-    else:
-        target_host = _target_authority(method, target)
+    parsed = _lines.get(line)
+    if parsed is None:
+        parsed = _parse_request_line(line)
+    method, target, version, target_host = parsed
 
     headers = parse_fields(block, limits.max_header_count) if block else []
 
@@ -82,6 +74,40 @@ def parse_head(line: str, block: bytes, limits: Limits) -> RequestHead:
                 found[name].append(value)
             else:
                 found[name] = [value]
+    hosts = found.get(b"host")
+    if hosts is not None and len(hosts) == 1 and len(found) <= 2:
+        # The common heads: one Host, no framing field, and at most one
+        # Connection field of one token; the same result as _interpret(),
+        # without its walk.
+        if len(found) == 1:
+            connection = _EMPTY
+            keep_alive = version == (1, 1)
+        else:
+            conn_values = found.get(b"connection")
+            if conn_values is None or len(conn_values) != 1 or b"," in conn_values[0]:
+                return _interpret(method, target, version, headers, found, target_host, limits)
+            token = conn_values[0].lower()
+            connection = frozenset((token,))
+            if version == (1, 1):
+                keep_alive = token != b"close"
+            else:
+                keep_alive = token == b"keep-alive"
+        host = hosts[0]
+        if not HOST.fullmatch(host):
+            raise ProtocolError(400, "invalid Host header")
+        return RequestHead(
+            method,
+            target,
+            version,
+            headers,
+            0,
+            False,
+            keep_alive,
+            False,
+            host if target_host is None else target_host,
+            connection,
+            None,
+        )
     if not found:
         if version == (1, 1):
             raise ProtocolError(400, "missing Host header")
@@ -99,6 +125,39 @@ def parse_head(line: str, block: bytes, limits: Limits) -> RequestHead:
             None,
         )
     return _interpret(method, target, version, headers, found, target_host, limits)
+
+
+# Request lines already parsed, and what they gave: a server sees the same
+# few again and again.  Bounded: emptied when full, so that a client sending
+# endless new ones costs a re-parse, never memory.
+_LINE_CACHE_SIZE = 1024
+_lines: dict[str, tuple] = {}
+
+
+def _parse_request_line(line: str) -> tuple:
+    """
+    Parse a request line into C{(method, target, version, target_host)},
+    and remember the result.
+
+    @raise ProtocolError: the line is malformed.
+    """
+    match = REQUEST_LINE.fullmatch(line)
+    if match is None:
+        diagnose_request_line(line)
+    method, target, major, minor = match.groups()
+    version = _VERSIONS.get((major, minor))
+    if version is None:
+        version = _other_version(major)
+    if target[0] == "/" and method != "CONNECT":
+        target_host = None
+    else:
+        target_host = _target_authority(method, target)
+    parsed = (method, target, version, target_host)
+    if len(line) <= 512:
+        if len(_lines) >= _LINE_CACHE_SIZE:
+            _lines.clear()
+        _lines[line] = parsed
+    return parsed
 
 
 def check_request_line(line: str) -> None:

@@ -42,7 +42,7 @@ C{bytearray}, compacted now and then, only when bytes are left over.
 from ._abnf import BARE_LINE_END
 from ._body import BODY_READERS, NoBody
 from ._errors import ProtocolError
-from ._events import CLOSED, NEED_DATA, BodyData, RequestHead
+from ._events import CLOSED, NEED_DATA, BodyData, EndOfRequest, RequestHead
 from ._head import check_request_line, parse_head
 from ._limits import DEFAULT_LIMITS, Limits
 
@@ -143,6 +143,26 @@ class RequestReader:
         if self._state == _BODY:
             self._discard = True
 
+    def end_empty_body(self):
+        """
+        Consume the L{EndOfRequest} of a request without a body (the head
+        said neither Content-Length nor chunked, or C{Content-Length: 0})
+        and return it: what L{next_event} would give next, without its
+        dispatch.  A shortcut for the common bodiless request.
+
+        @raise ValueError: the current request has a body (or none is
+            under way).
+        """
+        if self._state != _BODY or self._body is not _NO_BODY:
+            raise ValueError("the current request has a body")
+        self._body = None
+        if self._keep_alive:
+            self._state = _HEAD
+            self._scan = self._pos
+        else:
+            self._close()
+        return EndOfRequest([])
+
     def next_event(self):
         """
         Return the next event: a L{RequestHead}, L{BodyData},
@@ -174,6 +194,17 @@ class RequestReader:
     def _read_head(self) -> RequestHead:
         buf = self._buf
         pos = self._pos
+        if pos >= len(buf):
+            # Nothing buffered (between requests on a kept-alive
+            # connection): what _incomplete_head() would say, at once,
+            # and the consumed bytes are let go while the connection idles.
+            if self._eof:
+                self._close()
+                return CLOSED
+            if buf:
+                self._buf = b""
+                self._pos = self._scan = 0
+            return NEED_DATA
         if buf.startswith(b"\r\n", pos):
             pos = self._skip_empty_lines(buf, pos)
         end = buf.find(b"\r\n\r\n", self._scan)

@@ -75,6 +75,28 @@ def serialize_response_head(
     return line + _fields(headers) + b"\r\n"
 
 
+def serialize_checked_head(status: int, fields: str) -> bytes:
+    """
+    Serialize a response head whose field lines were checked by the caller
+    and joined as text: one encoding of the whole head, no pass over the
+    fields.
+
+    @param status: a three-digit status code (the registered reason
+        phrase is used).
+    @param fields: the field lines as C{str}, each C{"Name: value\\r\\n"};
+        the caller guarantees that every name is a token and that every
+        value is latin-1 text free of CTLs but HTAB (as
+        L{web2.http_headers.Headers} does).
+    @raise ValueError: the status is not three digits.
+    """
+    line = _STATUS_LINES.get(status) if type(status) is int else None
+    if line is None:
+        if type(status) is not int or not 100 <= status <= 999:
+            raise ValueError(f"invalid status {status!r}")
+        line = b"HTTP/1.1 %d \r\n" % status
+    return line + fields.encode("latin-1") + b"\r\n"
+
+
 def encode_chunk(data: bytes) -> bytes:
     """
     Frame C{data} as one chunk.  Empty data gives C{b""}, so that an empty

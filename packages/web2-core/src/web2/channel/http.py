@@ -113,11 +113,11 @@ class HTTPChannelRequest:
             headers.removeHeader("connection")
         if self.channel.draining:
             self.persistent = False
-        framing = _wire.decide_framing(
+        mode, persistent = _wire.decide_framing(
             head.method, head.version, self.persistent, code, length
         )
-        mode = self._framing = framing.mode
-        persistent = self.persistent = framing.keep_alive
+        self._framing = mode
+        self.persistent = persistent
         if "transfer-encoding" in raw:
             headers.removeHeader("transfer-encoding")
         fields = headers._fieldText()
@@ -172,7 +172,7 @@ class HTTPChannelRequest:
         if not _canSendfile or self._framing != "length" or self.finished:
             return None
         transport = self.channel.transport
-        if interfaces.ISSLTransport(transport, None) is not None:
+        if interfaces.ISSLTransport.providedBy(transport):
             return None
         try:
             socketFd = transport.getHandle().fileno()
@@ -456,7 +456,9 @@ class HTTPChannel(protocol.Protocol):
 
     def getHostInfo(self):
         if self._hostInfo is None:
-            secure = interfaces.ISSLTransport(self.transport, None) is not None
+            # providedBy, not adaptation: the question is what this
+            # transport is, and asking the adapter hooks costs far more.
+            secure = interfaces.ISSLTransport.providedBy(self.transport)
             self._hostInfo = (self.transport.getHost(), secure)
         return self._hostInfo
 
@@ -718,8 +720,8 @@ class HTTPChannel(protocol.Protocol):
         self._closing = True
         self._current = None
         self._resumeTransportForLinger()
-        half = interfaces.IHalfCloseableDescriptor(self.transport, None)
-        if half is not None and not self._readClosed:
+        half = interfaces.IHalfCloseableDescriptor.providedBy(self.transport)
+        if half and not self._readClosed:
             self.transport.loseWriteConnection()
             self._enterPhase("linger")
         else:
