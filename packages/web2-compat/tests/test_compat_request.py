@@ -95,7 +95,7 @@ def test_cookies():
 
     r, _ = probe(check, headers=[("Cookie", "a=1; b=two=2"), ("Cookie", "c=3")])
     assert r.body == repr([b"1", b"two=2", None]).encode()
-    cookies = r.all("set-cookie")
+    cookies = r.headerValues("set-cookie")
     assert cookies[0] == "plain=v"
     assert cookies[1] == ("text=v x Set-Cookie: evil; Expires=Wed, 01 Jan 2031 00:00:00 GMT; "
                           "Domain=example.com; Path=/; Max-Age=60; Comment=c; Secure; "
@@ -316,7 +316,7 @@ def test_filterAnswers304ForIgnoredCached():
 
     leaf = Stubborn()
     conn = Connection(leaf)
-    conn.send("/", headers=[("If-None-Match", '"v1"')])
+    conn.sendRequest("/", headers=[("If-None-Match", '"v1"')])
     assert conn.responses() == []
     leaf.request.write(b"streamed anyway")
     [r] = conn.responses()

@@ -202,7 +202,7 @@ def test_deferredRendering():
             return d
 
     conn = Connection(Slow())
-    conn.send("/")
+    conn.sendRequest("/")
     assert conn.transport.value() == b""
     d.callback(b"at last")
     [r] = conn.responses()
@@ -232,7 +232,7 @@ def test_notDoneYetWithLaterWrites():
             return server.NOT_DONE_YET
 
     conn = Connection(Streaming())
-    conn.send("/")
+    conn.sendRequest("/")
     assert conn.transport.value() == b""
     [request] = pending
     request.write(b"first ")
@@ -272,7 +272,7 @@ def test_finishWithoutWrites():
             return server.NOT_DONE_YET
 
     conn = Connection(Empty())
-    conn.send("/")
+    conn.sendRequest("/")
     pending[0].finish()
     [r] = conn.responses()
     assert (r.status, r.body, r.header("content-type")) == (204, b"", None)
@@ -290,7 +290,7 @@ def test_declaredLengthHeldTo():
             return server.NOT_DONE_YET
 
     conn = Connection(Liar())
-    conn.send("/")
+    conn.sendRequest("/")
     request = pending.pop()
     request.write(b"12345678")
     request.finish()
@@ -299,7 +299,7 @@ def test_declaredLengthHeldTo():
     assert not conn.transport.disconnecting
 
     conn = Connection(Liar())
-    conn.send("/")
+    conn.sendRequest("/")
     request = pending.pop()
     request.write(b"12")
     request.finish()
@@ -316,7 +316,7 @@ def test_headerInjectionIsNeutralised():
 
     r = get(Injector(), "/")
     assert r.status == 200
-    assert r.all("set-cookie") == []
+    assert r.headerValues("set-cookie") == []
 
 
 def test_writeAfterFinishRaises():

@@ -49,7 +49,7 @@ class Counting(resource.Resource):
 
 
 def _cookie(response):
-    [setCookie] = response.all("set-cookie")
+    [setCookie] = response.headerValues("set-cookie")
     return setCookie.split(";")[0], setCookie
 
 
@@ -70,7 +70,7 @@ def test_sessionAcrossRequests():
     assert "Path=/" in setCookie and "Secure" not in setCookie
     second = conn.request("/", headers=[("Cookie", cookie)])
     assert second.body == b"2 " + uid.encode()
-    assert second.all("set-cookie") == []
+    assert second.headerValues("set-cookie") == []
     assert list(store.sessions) == [uid.encode()]
 
 
@@ -177,7 +177,7 @@ def test_secureSessionCookie():
     conn = Connection(Secure(), sessionStore=_store())
     r = conn.request("/")
     secure, plain = r.body.split()
-    cookies = r.all("set-cookie")
+    cookies = r.headerValues("set-cookie")
     assert cookies[0].startswith("TWISTED_SECURE_SESSION=" + secure.decode())
     assert "; Secure" in cookies[0]
     assert cookies[1].startswith("TWISTED_SESSION=" + plain.decode())

@@ -77,7 +77,7 @@ class PullProducer:
 def test_notifyFinishSucceeds():
     leaf = Held()
     conn = Connection(leaf)
-    conn.send("/")
+    conn.sendRequest("/")
     request = leaf.requests[0]
     request.write(b"x")
     assert leaf.finishes == []
@@ -91,7 +91,7 @@ def test_notifyFinishSucceeds():
 def test_disconnectBeforeWrite():
     leaf = Held()
     conn = Connection(leaf)
-    conn.send("/")
+    conn.sendRequest("/")
     request = leaf.requests[0]
     conn.channel.connectionLost(Failure(error.ConnectionDone()))
     [failure] = leaf.finishes
@@ -107,7 +107,7 @@ def test_disconnectBeforeWrite():
 def test_disconnectMidStreamStopsProducer():
     leaf = Held()
     conn = Connection(leaf)
-    conn.send("/")
+    conn.sendRequest("/")
     request = leaf.requests[0]
     producer = PushProducer()
     request.registerProducer(producer, True)
@@ -123,7 +123,7 @@ def test_disconnectInTransportOrder():
     # StreamProducer, which closes the body), then tells the protocol.
     leaf = Held()
     conn = Connection(leaf)
-    conn.send("/")
+    conn.sendRequest("/")
     request = leaf.requests[0]
     producer = PushProducer()
     request.registerProducer(producer, True)
@@ -141,7 +141,7 @@ def test_disconnectInTransportOrder():
 def test_streamingProducerFlowControl():
     leaf = Held()
     conn = Connection(leaf)
-    conn.send("/")
+    conn.sendRequest("/")
     request = leaf.requests[0]
     producer = PushProducer()
     request.registerProducer(producer, True)
@@ -164,7 +164,7 @@ def test_streamingProducerFlowControl():
 def test_pullProducer():
     leaf = Held()
     conn = Connection(leaf)
-    conn.send("/")
+    conn.sendRequest("/")
     request = leaf.requests[0]
     producer = PullProducer(request, 5)
     request.registerProducer(producer, False)
@@ -177,7 +177,7 @@ def test_pullProducer():
 def test_registerProducerAfterDisconnectStopsIt():
     leaf = Held()
     conn = Connection(leaf)
-    conn.send("/")
+    conn.sendRequest("/")
     conn.channel.connectionLost(Failure(error.ConnectionDone()))
     producer = PushProducer()
     leaf.requests[0].registerProducer(producer, True)
@@ -187,11 +187,11 @@ def test_registerProducerAfterDisconnectStopsIt():
 def test_headOfStreamedResponse():
     leaf = Held()
     conn = Connection(leaf)
-    conn.send("/", method="HEAD")
+    conn.sendRequest("/", method="HEAD")
     request = leaf.requests[0]
     request.setHeader(b"content-length", b"10")
     request.write(b"0123")
-    [r] = conn.responses(head=True)
+    [r] = conn.responses(headRequests=(0,))
     assert (r.status, r.header("content-length")) == (200, "10")
     conn.clock.advance(0)
     assert leaf.finishes == [None]
@@ -214,7 +214,7 @@ def test_failureAfterRelease():
 
     leaf = Late()
     conn = Connection(leaf)
-    conn.send("/")
+    conn.sendRequest("/")
     leaf.request.write(b"begun")
     d.errback(RuntimeError("boom"))
     assert conn.transport.disconnecting or conn.transport.disconnected

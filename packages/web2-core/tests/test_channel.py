@@ -491,8 +491,106 @@ class PeerHalfCloseTests(SynchronousTestCase):
         directlyProvides(conn.transport, IHalfCloseableDescriptor)
         halfClosed = []
         conn.transport.loseWriteConnection = lambda: halfClosed.append(True)
-        conn.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        # The server, not the client, decides to close (a protocol error):
+        # the client may still be sending, so the channel lingers.
+        conn.send(b"GET / HTTP/1.1\r\nBad Header\r\n\r\n")
         self.assertEqual(halfClosed, [True])
         self.assertFalse(conn.transport.disconnecting)
         conn.clock.advance(6)
         self.assertTrue(conn.transport.disconnecting)
+
+
+class ClientCloseTests(SynchronousTestCase):
+    def test_clientAskedToCloseNoLinger(self):
+        """
+        A client that asked to close and sent nothing more gets an
+        immediate close: no half-close, no linger timer.
+        """
+        from zope.interface import directlyProvides
+
+        from twisted.internet.interfaces import IHalfCloseableDescriptor
+
+        conn = Connection(Root())
+        directlyProvides(conn.transport, IHalfCloseableDescriptor)
+        halfClosed = []
+        conn.transport.loseWriteConnection = lambda: halfClosed.append(True)
+        conn.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertEqual(halfClosed, [])
+        self.assertTrue(conn.transport.disconnecting)
+        self.assertEqual(conn.clock.getDelayedCalls(), [])
+
+
+class ReasonPhraseTests(SynchronousTestCase):
+    def reasonFor(self, reason):
+        class Custom(resource.Resource):
+            def render(self, request):
+                response = http.Response(200, None, b"x")
+                response.reason = reason
+                return response
+
+        conn = Connection(Custom())
+        conn.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        return conn.output().split(b"\r\n", 1)[0]
+
+    def test_customReason(self):
+        self.assertEqual(self.reasonFor("Everything Fine"), b"HTTP/1.1 200 Everything Fine")
+
+    def test_injectedReasonDropped(self):
+        """
+        A reason phrase that would split the response is replaced by the
+        registered one.
+        """
+        self.assertEqual(self.reasonFor("OK\r\nSet-Cookie: x=1"), b"HTTP/1.1 200 OK")
+
+
+class SendfileWaitTests(SynchronousTestCase):
+    def test_noCopyWhenSocketFull(self):
+        """
+        When the socket is full, the sendfile producer asks the transport to
+        watch for writability instead of copying bytes through Python.
+        """
+        import os
+        import tempfile
+
+        from web2.channel.http import _SendfileProducer
+
+        class Transport:
+            writes = []
+            started = []
+
+            def write(self, data):
+                self.writes.append(data)
+
+            def startWriting(self):
+                self.started.append(True)
+
+            def unregisterProducer(self):
+                pass
+
+        class Channel:
+            transport = Transport()
+            sendTimeout = 60
+            from twisted.internet.task import Clock
+
+            reactor = Clock()
+
+        fd, path = tempfile.mkstemp()
+        os.write(fd, b"x" * 1000)
+        os.close(fd)
+        self.addCleanup(os.unlink, path)
+        r, w = os.pipe()
+        os.set_blocking(w, False)
+        # Fill the pipe so sendfile meets EAGAIN.
+        try:
+            while True:
+                os.write(w, b"y" * 65536)
+        except BlockingIOError:
+            pass
+        with open(path, "rb") as f:
+            producer = _SendfileProducer(Channel(), w, f.fileno(), 0, 1000, b"")
+            producer.resumeProducing()
+        os.close(r)
+        os.close(w)
+        self.assertEqual(Channel.transport.started, [True])
+        self.assertEqual(Channel.transport.writes, [])
+        producer._cancelTimers()

@@ -1,74 +1,53 @@
 """
-Shared test helpers for web2-dav: a real web2 channel on a StringTransport
-(requests with bodies go through the whole Site), a response parser, a
-synchronous C{runInThread}, a tree builder and multistatus readers.
+Test helpers of web2-dav.  The in-memory channel, the response parser,
+C{runNow} and C{makeTree} come from the public L{web2.testing}; what is
+left here is about WebDAV: a client for a mounted L{web2.dav.DAVFile},
+multistatus readers and request bodies.
 """
 
 from __future__ import annotations
 
-import os
-
 from lxml import etree
-from twisted.internet import address, defer, task
-from twisted.internet.testing import StringTransport
+from twisted.internet import task
 
 from web2 import server
-from web2.channel import HTTPFactory
 from web2.resource import Resource
+from web2.testing import ChannelConnection, ParsedResponse, makeTree, runNow
+
+__all__ = [
+    "D",
+    "PROPFIND_ALL",
+    "Client",
+    "Response",
+    "davFile",
+    "lockBody",
+    "makeTree",
+    "propStatus",
+    "propfindBody",
+    "proppatchBody",
+    "responsesByHref",
+    "runNow",
+]
 
 D = "{DAV:}"
 
+#: Methods whose requests always say their (perhaps empty) body's length.
+_LENGTH_METHODS = frozenset({"PUT", "PROPPATCH", "PROPFIND", "LOCK", "MKCOL"})
 
-def runNow(f, *args):
+
+class Response(ParsedResponse):
     """
-    A synchronous C{runInThread}: call C{f} now; a fired Deferred.
+    A L{ParsedResponse} whose body may be read as XML.
     """
-    return defer.maybeDeferred(f, *args)
-
-
-class Response:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers
-        self.body = body
-
-    def header(self, name, default=None):
-        values = [v for n, v in self.headers if n.lower() == name.lower()]
-        return values[-1] if values else default
 
     def xml(self):
         return etree.fromstring(self.body)
 
-    def __repr__(self):
-        return f"<Response {self.status} {self.headers} {self.body[:300]!r}>"
-
-
-def parseResponse(data: bytes, head=False) -> Response:
-    top, _, rest = data.partition(b"\r\n\r\n")
-    lines = top.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ", 2)[1])
-    headers = [tuple(p.strip() for p in line.split(":", 1)) for line in lines[1:]]
-    names = {n.lower(): v for n, v in headers}
-    if head or status in (204, 304) or status < 200:
-        body = b""
-    elif names.get("transfer-encoding") == "chunked":
-        body = b""
-        while True:
-            sizeLine, _, rest = rest.partition(b"\r\n")
-            size = int(sizeLine, 16)
-            if size == 0:
-                break
-            body += rest[:size]
-            rest = rest[size + 2:]
-    else:
-        body = rest[: int(names.get("content-length", len(rest)))]
-    return Response(status, headers, body)
-
 
 class Client:
     """
-    Requests to C{root} (mounted at C{/dav} unless C{mount} is None), each
-    on a fresh channel over a L{StringTransport}.
+    Requests to C{resource} (mounted at C{/dav} unless C{mount} is None),
+    each on a fresh L{ChannelConnection}.
     """
 
     def __init__(self, resource, mount="dav", factoryArgs=None):
@@ -79,51 +58,28 @@ class Client:
         else:
             top = resource
             self.prefix = ""
-        self.site = server.Site(top, accessLogging=False)
+        self.site = server.Site(top)
         self.clock = task.Clock()
         self.factoryArgs = factoryArgs or {}
 
     def request(self, method, path, body=b"", headers=(), raw=None) -> Response:
-        factory = HTTPFactory(self.site, reactor=self.clock, **self.factoryArgs)
-        peer = address.IPv4Address("TCP", "127.0.0.1", 54321)
-        host = address.IPv4Address("TCP", "127.0.0.1", 8080)
-        channel = factory.buildProtocol(peer)
-        transport = StringTransport(hostAddress=host, peerAddress=peer)
-        channel.makeConnection(transport)
+        """
+        One request; C{path} is below the mount unless it is absolute.
+        C{raw} bytes, if given, are sent instead of the request built.
+        """
+        conn = ChannelConnection(site=self.site, clock=self.clock, **self.factoryArgs)
         if isinstance(body, str):
             body = body.encode("utf-8")
         target = path if path.startswith("http") or path == "*" else self.prefix + path
-        lines = [f"{method} {target} HTTP/1.1", "Host: example.com"]
-        lines += [f"{name}: {value}" for name, value in headers]
-        if body or method in ("PUT", "PROPPATCH", "PROPFIND", "LOCK", "MKCOL"):
-            lines.append(f"Content-Length: {len(body)}")
-        data = raw if raw is not None else ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body
-        channel.dataReceived(data)
-        for _ in range(50):
-            producer = transport.producer
-            if producer is None:
-                break
-            producer.resumeProducing()
-        return parseResponse(transport.value(), head=method == "HEAD")
+        framed = body or method in _LENGTH_METHODS
+        if raw is None:
+            response = conn.request(target, method, headers, body if framed else None)
+        else:
+            response = conn.exchange(raw, head=method == "HEAD")
+        return Response(**vars(response))
 
     def href(self, path):
         return self.prefix + path
-
-
-def makeTree(base, spec: dict):
-    """
-    Files and directories under C{base} from a nested dict: C{bytes} is a
-    file, a C{dict} a directory.
-    """
-    for name, value in spec.items():
-        path = os.path.join(base, name)
-        if isinstance(value, dict):
-            os.mkdir(path)
-            makeTree(path, value)
-        else:
-            with open(path, "wb") as f:
-                f.write(value)
-    return base
 
 
 def davFile(path, **kwargs):

@@ -75,7 +75,7 @@ def serialize_response_head(
     return line + _fields(headers) + b"\r\n"
 
 
-def serialize_checked_head(status: int, fields: str) -> bytes:
+def serialize_checked_head(status: int, fields: str, reason: bytes | None = None) -> bytes:
     """
     Serialize a response head whose field lines were checked by the caller
     and joined as text: one encoding of the whole head, no pass over the
@@ -87,8 +87,17 @@ def serialize_checked_head(status: int, fields: str) -> bytes:
         the caller guarantees that every name is a token and that every
         value is latin-1 text free of CTLs but HTAB (as
         L{web2.http_headers.Headers} does).
-    @raise ValueError: the status is not three digits.
+    @param reason: a reason phrase of the application's own (checked: it is
+        not trusted), or C{None} for the registered one.
+    @raise ValueError: the status is not three digits, or the reason could
+        split or corrupt the response.
     """
+    if reason is not None:
+        if type(status) is not int or not 100 <= status <= 999:
+            raise ValueError(f"invalid status {status!r}")
+        if not isinstance(reason, bytes) or not REASON_PHRASE.fullmatch(reason):
+            raise ValueError(f"invalid reason phrase {reason!r}")
+        return b"HTTP/1.1 %d %s\r\n" % (status, reason) + fields.encode("latin-1") + b"\r\n"
     line = _STATUS_LINES.get(status) if type(status) is int else None
     if line is None:
         if type(status) is not int or not 100 <= status <= 999:

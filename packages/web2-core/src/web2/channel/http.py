@@ -67,6 +67,7 @@ class HTTPChannelRequest:
 
     finished = False
     superseded = False
+    completed = False
     bytesSent = 0
     _framing = None
     _pendingHead = None
@@ -127,7 +128,18 @@ class HTTPChannelRequest:
             fields += "Connection: close\r\n"
         elif head.version < (1, 1):
             fields += "Connection: keep-alive\r\n"
-        self._pendingHead = _wire.serialize_checked_head(code, fields)
+        reason = getattr(getattr(request, "response", None), "reason", None)
+        if reason is not None:
+            # The application's own reason phrase (WSGI and CGI pass them on).
+            try:
+                reason = reason.encode("latin-1")
+            except (AttributeError, UnicodeEncodeError):
+                reason = None
+        try:
+            self._pendingHead = _wire.serialize_checked_head(code, fields, reason)
+        except ValueError:
+            log.info("Dropping an invalid reason phrase {reason!r}", reason=reason)
+            self._pendingHead = _wire.serialize_checked_head(code, fields)
 
     def write(self, data):
         if not data or self.finished:
@@ -150,6 +162,7 @@ class HTTPChannelRequest:
                 log.warn("finish() called twice on {request!r}", request=self)
             return
         self.finished = True
+        self.completed = True
         out = self._pendingHead or b""
         self._pendingHead = None
         if self._framing == "chunked":
@@ -278,13 +291,10 @@ class _SendfileProducer:
                 self.remaining -= count
                 sent += count
         except BlockingIOError:
-            chunk = os.pread(self.fileFd, min(self.remaining, self.fallbackChunk), self.offset)
-            if not chunk:
-                self._fail(Failure(OSError("the file is shorter than its announced length")))
-                return
-            self.offset += len(chunk)
-            self.remaining -= len(chunk)
-            transport.write(chunk)
+            # The socket is full.  Asking the transport to watch for
+            # writability with its buffer empty makes it resume us, as a
+            # pull producer, once the socket drains: no byte is copied.
+            transport.startWriting()
             self._waitForDrain()
             return
         except OSError:
@@ -447,7 +457,9 @@ class HTTPChannel(protocol.Protocol):
         self._closing = True
         self._cancelTimer()
         current = self._current
-        if current is not None and not current.finished and current.request is not None:
+        if current is not None and not current.completed and current.request is not None:
+            # Also after an abort: the request learns its response never
+            # arrived whole.
             current.request.connectionLost(reason)
         self._current = None
         factory = getattr(self, "factory", None)
@@ -654,6 +666,11 @@ class HTTPChannel(protocol.Protocol):
     def _closeAfterResponse(self, chan):
         self._current = None
         chan.request = None
+        if not chan.head.keep_alive and chan.bodyComplete and not self._reader.buffered:
+            # The client asked to close, its request was read whole and it
+            # sent nothing more: no input can arrive to make our close a
+            # reset, so there is nothing to linger for.
+            self._readClosed = True
         self._loseConnection()
 
     # Flow control
