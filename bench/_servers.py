@@ -65,7 +65,7 @@ def _web2(ctx, port, role):
     # stdout by default and has no switch to turn it off: /dev/null is the
     # closest), and no body cap, for the 100 MiB upload.
     options = ["--listen", f"tcp:{port}:interface=127.0.0.1", "--mount", mount,
-               "--access-log", os.devnull, "--max-body-size", "none"]
+               "--access-log", "off", "--max-body-size", "none"]
     if ctx.web2Via == "twistd":
         twistd = os.path.join(os.path.dirname(ctx.web2Python), "twistd")
         return [twistd, "-n", "--pidfile=", "web2", *options]
