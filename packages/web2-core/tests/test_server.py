@@ -433,3 +433,44 @@ class MidBodyFailureTests(SynchronousTestCase):
         self.assertNotIn(b"0\r\n\r\n", out)
         self.assertTrue(conn.transport.disconnecting)
         self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
+
+
+class AccessEventTests(SynchronousTestCase):
+    def test_siteObserverGetsEvent(self):
+        """
+        The site's access-log observer gets one complete twisted.logger
+        event per request, with the fields the formatters use.
+        """
+        from twisted.logger import LogLevel, formatEvent
+
+        events = []
+        conn = Connection(site=server.Site(Root(), accessLogObserver=events.append))
+        conn.send(b"GET /entity HTTP/1.1\r\nHost: example.com\r\nReferer: http://r/\r\n"
+                  b"User-Agent: tester\r\n\r\n")
+        [event] = events
+        self.assertEqual(event["log_namespace"], "web2.access")
+        self.assertEqual(event["log_level"], LogLevel.info)
+        self.assertEqual((event["method"], event["uri"], event["status"]), ("GET", "/entity", 200))
+        self.assertEqual(event["bytes"], len(BODY))
+        self.assertEqual((event["referer"], event["user_agent"]), ("http://r/", "tester"))
+        self.assertEqual(event["client"], "127.0.0.1")
+        self.assertEqual(event["protocol"], "HTTP/1.1")
+        self.assertEqual(formatEvent(event), "127.0.0.1 GET /entity 200")
+
+    def test_globalPublisher(self):
+        from twisted.logger import globalLogPublisher
+
+        events = []
+
+        def observer(event):
+            if event.get("log_namespace") == "web2.access":
+                events.append(event)
+
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        conn = Connection(site=server.Site(Root(), accessLogging=True))
+        conn.send(b"GET /missing HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual([e["status"] for e in events], [404])
+
+    def test_offByDefault(self):
+        self.assertIsNone(server.Site(Root())._accessLog)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+import re
 import time
 from collections.abc import Callable
 from typing import IO
@@ -47,12 +48,17 @@ _ESCAPES.update({ord('"'): '\\"', ord("\\"): "\\\\", ord("\t"): "\\t",
                  ord("\n"): "\\n", ord("\r"): "\\r"})
 
 
+_PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f]*').fullmatch
+
+
 def _escape(value) -> str:
     if value is None or value == "":
         return "-"
-    if isinstance(value, bytes):
-        value = value.decode("latin-1")
-    return str(value).translate(_ESCAPES)
+    if value.__class__ is not str:
+        value = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    if _PLAIN(value) is not None:
+        return value
+    return value.translate(_ESCAPES)
 
 
 def _client(record) -> str:
@@ -61,13 +67,20 @@ def _client(record) -> str:
     return _escape(client)
 
 
+_lastSecond = [None, ""]
+
+
 def _clfTime(record) -> str:
     stamp = record.get("timestamp", record.get("log_time"))
     if stamp is None:
         stamp = time.time()
-    t = time.gmtime(stamp)
-    return (f"[{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year:04d}:"
-            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000]")
+    second = int(stamp)
+    if _lastSecond[0] != second:
+        t = time.gmtime(second)
+        _lastSecond[1] = (f"[{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year:04d}:"
+                          f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000]")
+        _lastSecond[0] = second
+    return _lastSecond[1]
 
 
 def _protocol(record) -> str:

@@ -15,7 +15,7 @@ import time
 import urllib.parse
 
 from twisted.internet import defer
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel, globalLogPublisher
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -28,7 +28,8 @@ from web2.iweb import IResource, IResponse, ISite
 from web2.resource import StopTraversal
 
 log = Logger()
-accessLog = Logger(namespace="web2.access")
+_ACCESS_FORMAT = "{client} {method} {uri} {status}"
+_PROTOCOLS = {(1, 1): "HTTP/1.1", (1, 0): "HTTP/1.0"}
 
 #: The default C{Server} header.
 VERSION = f"web2/{__version__}"
@@ -220,9 +221,9 @@ class Site:
         self.accessLogging = accessLogging
         self.accessLogObserver = accessLogObserver
         if accessLogObserver is not None:
-            self._accessLog = Logger(namespace="web2.access", observer=accessLogObserver)
+            self._accessLog = accessLogObserver
         elif accessLogging:
-            self._accessLog = accessLog
+            self._accessLog = globalLogPublisher
         else:
             self._accessLog = None
 
@@ -699,25 +700,33 @@ class Request(http.Request):
                 d.addBoth(self._logAccess)
 
     def _logAccess(self, result):
-        response = self.response
+        """
+        Hand one C{web2.access} event to the site's access-log observer.
+        The event is built here rather than through L{Logger.info}: it is a
+        complete twisted.logger event either way, and this runs once per
+        request.
+        """
         headers = self.headers
-        referer = headers.getRawHeaders("referer")
-        agent = headers.getRawHeaders("user-agent")
         addr = getattr(self, "remoteAddr", None) or self.chanRequest.getRemoteHost()
-        self.site._accessLog.info(
-            "{client} {method} {uri} {status}",
-            client=getattr(addr, "host", str(addr)),
-            method=self.method,
-            uri=self.uri,
-            protocol="HTTP/%d.%d" % self.clientproto,
-            status=response.code,
-            bytes=getattr(self.chanRequest, "bytesSent", None),
-            duration=time.time() - self.startTime,
-            referer=referer[0] if referer else None,
-            user_agent=agent[0] if agent else None,
-            host=self.host,
-            timestamp=self.startTime,
-        )
+        now = time.time()
+        self.site._accessLog({
+            "log_namespace": "web2.access",
+            "log_level": LogLevel.info,
+            "log_format": _ACCESS_FORMAT,
+            "log_time": now,
+            "log_source": None,
+            "client": getattr(addr, "host", None) or str(addr),
+            "method": self.method,
+            "uri": self.uri,
+            "protocol": _PROTOCOLS.get(self.clientproto) or "HTTP/%d.%d" % self.clientproto,
+            "status": self.response.code,
+            "bytes": getattr(self.chanRequest, "bytesSent", None),
+            "duration": now - self.startTime,
+            "referer": headers._firstRaw("referer"),
+            "user_agent": headers._firstRaw("user-agent"),
+            "host": self.host,
+            "timestamp": self.startTime,
+        })
         return result
 
 
