@@ -61,16 +61,16 @@ class LiveStaticTests(TestCase):
     @defer.inlineCallbacks
     def test_largeFileWhole(self):
         sent = []
-        import web2.channel.http as channelModule
+        import os
 
-        realSendfile = getattr(channelModule.os, "sendfile", None)
+        realSendfile = getattr(os, "sendfile", None)
         if realSendfile is not None:
             def countingSendfile(*args):
                 count = realSendfile(*args)
                 sent.append(count)
                 return count
 
-            self.patch(channelModule.os, "sendfile", countingSendfile)
+            self.patch(os, "sendfile", countingSendfile)
         [(status, headers, body)] = yield threads.deferToThread(
             _fetch, self.portNumber, [("/big.bin", {})])
         self.assertEqual(status, 200)

@@ -1,0 +1,208 @@
+# -*- test-case-name: test_channel -*-
+"""
+L{HTTPChannelRequest}: the channel's side of one request, through which the
+request writes its response to the wire (L{web2.iweb.IChanRequest}).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from twisted.internet import interfaces
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from web2 import _wire
+from web2.channel._producers import _canSendfile, _SendfileProducer, _SendWatch
+from web2.iweb import IChanRequest
+
+if TYPE_CHECKING:
+    from web2.channel.http import HTTPChannel
+
+log = Logger()
+
+_CONTINUE_HEAD = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+@implementer(IChanRequest, interfaces.IPushProducer)
+class HTTPChannelRequest:
+    """
+    The channel's side of one request: the way the request writes its
+    response to the wire, and the producer that the request body stream
+    pauses when the application does not keep up.
+    """
+
+    finished = False
+    superseded = False
+    completed = False
+    bytesSent = 0
+    _framing = None
+    _pendingHead = None
+
+    def __init__(self, channel: HTTPChannel, head):
+        self.channel = channel
+        self.head = head
+        self.persistent = head.keep_alive and channel.allowPersistentConnections
+        self.bodyComplete = False
+        self.request = None
+        self.headersWritten = False
+
+    # IChanRequest
+
+    def writeIntermediateResponse(self, code, headers=None):
+        if self.headersWritten or self.head.version < (1, 1):
+            return
+        if code == 100 and not headers:
+            self.channel._send(_CONTINUE_HEAD, now=True)
+        else:
+            pairs = headers.toWire() if headers is not None else []
+            self.channel._send(_wire.serialize_response_head(code, pairs), now=True)
+
+    def writeHeaders(self, code, headers):
+        if self.finished:
+            return
+        if self.headersWritten:
+            raise RuntimeError("The response headers were already written")
+        self.headersWritten = True
+        head = self.head
+        request = self.request
+        if request is not None and getattr(request, "bodyContinueOwed", False):
+            # The client still waits for a 100 that will never come: it may
+            # or may not send the body, so this connection cannot continue.
+            self.persistent = False
+            self.channel._discardBody = True
+        raw = headers._rawDict()
+        lengthRaw = headers._firstRaw("content-length")
+        length = int(lengthRaw) if lengthRaw is not None else None
+        if "connection" in raw:
+            connection = headers.getRawHeaders("connection")
+            if any("close" in v.lower() for v in connection):
+                self.persistent = False
+            headers.removeHeader("connection")
+        if self.channel.draining:
+            self.persistent = False
+        mode, persistent = _wire.decide_framing(
+            head.method, head.version, self.persistent, code, length
+        )
+        self._framing = mode
+        self.persistent = persistent
+        if "transfer-encoding" in raw:
+            headers.removeHeader("transfer-encoding")
+        fields = headers._fieldText()
+        if mode == "chunked":
+            fields += "Transfer-Encoding: chunked\r\n"
+        if not persistent:
+            fields += "Connection: close\r\n"
+        elif head.version < (1, 1):
+            fields += "Connection: keep-alive\r\n"
+        reason = getattr(getattr(request, "response", None), "reason", None)
+        if reason is not None:
+            # The application's own reason phrase (WSGI and CGI pass them on).
+            try:
+                reason = reason.encode("latin-1")
+            except (AttributeError, UnicodeEncodeError):
+                reason = None
+        try:
+            self._pendingHead = _wire.serialize_checked_head(code, fields, reason)
+        except ValueError:
+            log.info("Dropping an invalid reason phrase {reason!r}", reason=reason)
+            self._pendingHead = _wire.serialize_checked_head(code, fields)
+
+    def write(self, data):
+        if not data or self.finished:
+            return
+        self.bytesSent += len(data)
+        mode = self._framing
+        if mode == "none":
+            return
+        if mode == "chunked":
+            data = _wire.encode_chunk(data)
+        pending = self._pendingHead
+        if pending is not None:
+            self._pendingHead = None
+            data = pending + data
+        self.channel._send(data)
+
+    def finish(self):
+        if self.finished:
+            if not self.superseded:
+                log.warn("finish() called twice on {request!r}", request=self)
+            return
+        self.finished = True
+        self.completed = True
+        out = self._pendingHead or b""
+        self._pendingHead = None
+        if self._framing == "chunked":
+            out += _wire.encode_last_chunk()
+        if out:
+            self.channel._send(out)
+        self.channel._requestFinished(self)
+
+    def writeFile(self, fileStream):
+        """
+        Send a L{web2.stream.FileStream} body with C{os.sendfile}, without
+        copying it through Python, where that is possible: a plain TCP
+        socket, a body framed by Content-Length, and a file with a real
+        descriptor.
+
+        @return: a Deferred that fires when the body has been sent, or
+            C{None} when this connection cannot send files directly (the
+            caller then streams the body the ordinary way).
+        """
+        if not _canSendfile or self._framing != "length" or self.finished:
+            return None
+        transport = self.channel.transport
+        if interfaces.ISSLTransport.providedBy(transport):
+            return None
+        try:
+            socketFd = transport.getHandle().fileno()
+            fileFd = fileStream.f.fileno()
+        except (AttributeError, OSError, ValueError):
+            return None
+        length = fileStream.length
+        self.bytesSent += length
+        producer = _SendfileProducer(
+            self.channel, socketFd, fileFd, fileStream.start, length,
+            self._pendingHead or b"",
+        )
+        self._pendingHead = None
+        self.channel._flush()
+        transport.registerProducer(producer, False)
+        return producer.done
+
+    def abortConnection(self):
+        self.finished = True
+        self.persistent = False
+        self.channel.abortConnection()
+
+    def registerProducer(self, producer, streaming):
+        if streaming:
+            producer = _SendWatch(producer, self.channel)
+        self.channel._flush()
+        self.channel.transport.registerProducer(producer, streaming)
+
+    def unregisterProducer(self):
+        self.channel.transport.unregisterProducer()
+
+    def getHostInfo(self):
+        return self.channel.getHostInfo()
+
+    def getRemoteHost(self):
+        return self.channel.transport.getPeer()
+
+    # IPushProducer, as the producer of the request body stream
+
+    def pauseProducing(self):
+        self.channel._pauseBody()
+
+    def resumeProducing(self):
+        self.channel._resumeBody()
+
+    def stopProducing(self):
+        # The application closed the body stream: what is left is drained
+        # or the connection closed once the response is done.
+        self.channel._discardBody = True
+        self.channel._resumeBody()
+
+    def __repr__(self) -> str:
+        return f"<HTTPChannelRequest {self.head.method} {self.head.target}>"
