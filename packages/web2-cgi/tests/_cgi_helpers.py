@@ -7,7 +7,6 @@ sockets.
 
 from __future__ import annotations
 
-import http.client
 import os
 import socket
 import struct
@@ -16,7 +15,7 @@ import sys
 from twisted.internet import reactor, threads
 
 from web2 import http as web2http
-from web2 import server
+from web2 import server, testing
 from web2.cgi import _fcgiwire as wire
 from web2.channel import HTTPFactory
 from web2.resource import Resource
@@ -47,22 +46,13 @@ def listen(testCase, root, **siteArgs):
     return port.getHost().port
 
 
-def _fetch(port, method, path, body, headers):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        data = response.read()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, data
-    finally:
-        conn.close()
-
-
 def fetch(port, path, method="GET", body=None, headers=None):
     """
     A Deferred of C{(status, headers, body)}, headers keyed in lower case.
     """
-    return threads.deferToThread(_fetch, port, method, path, body, headers)
+    return threads.deferToThread(
+        testing.fetch, port, path, method=method, body=body, headers=headers, timeout=20
+    )
 
 
 def scgiRequest(variables, body=b"") -> bytes:

@@ -386,15 +386,7 @@ class _PostTruncaterStream(SimpleStream):
         waiting, self._waiting = self._waiting, None
         if waiting is None:
             return
-        try:
-            result = self.read()
-        except BaseException:
-            waiting.errback(Failure())
-            return
-        if isinstance(result, Deferred):
-            result.chainDeferred(waiting)
-        else:
-            waiting.callback(result)
+        readInto(self, waiting)
 
     def _truncaterDone(self, rest, eof=False):
         """
@@ -471,3 +463,20 @@ class _NoClose:
 
     def close(self):
         pass
+
+
+def readInto(stream, waiting: Deferred) -> None:
+    """
+    Read C{stream} once more and hand the result, whenever it comes, to the
+    reader's C{waiting} Deferred: the step every stream takes when data it
+    was waiting for has arrived.
+    """
+    try:
+        result = stream.read()
+    except BaseException:
+        waiting.errback(Failure())
+        return
+    if isinstance(result, Deferred):
+        result.chainDeferred(waiting)
+    else:
+        waiting.callback(result)

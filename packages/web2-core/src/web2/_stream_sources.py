@@ -14,6 +14,7 @@ from web2._stream_base import (
     SimpleStream,
     checkSplitPoint,
     fallbackSplit,
+    readInto,
     whenReady,
 )
 from web2.iweb import IByteStream
@@ -313,15 +314,7 @@ class CompoundStream(SimpleStream):
             return
         if self.buckets:
             self.buckets.pop(0)
-        try:
-            result = self.read()
-        except BaseException:
-            waiting.errback(Failure())
-            return
-        if isinstance(result, Deferred):
-            result.chainDeferred(waiting)
-        else:
-            waiting.callback(result)
+        readInto(self, waiting)
 
     def split(self, point):
         """
