@@ -108,8 +108,15 @@ class DigestedCredentials:
     A Digest response, checkable against a plain password.
     """
 
-    def __init__(self, username: bytes, method: str, realm: str, fields: dict, algorithm: str):
+    def __init__(self, username: bytes, method: str, realm: str, fields: dict, algorithm: str,
+                 nonceState=None):
+        """
+        @param nonceState: the issuing factory's C{[issued, client, count]}
+            record of the nonce; the count is advanced only by an answer
+            whose password checks out, so a forged answer cannot use it up.
+        """
         self.username = username
+        self.nonceState = nonceState
         self.method = method
         self.realm = realm
         self.fields = fields
@@ -127,7 +134,15 @@ class DigestedCredentials:
         expected = self._hash(
             f"{ha1}:{f['nonce']}:{f['nc']}:{f['cnonce']}:{f['qop']}:{ha2}"
         )
-        return hmac.compare_digest(expected, f.get("response", ""))
+        if not hmac.compare_digest(expected, f.get("response", "")):
+            return False
+        state = self.nonceState
+        if state is not None:
+            count = int(f["nc"], 16)
+            if count <= state[2]:
+                return False  # replayed while this answer was being checked
+            state[2] = count
+        return True
 
 
 @implementer(ICredentialFactory)
@@ -215,9 +230,9 @@ class DigestCredentialFactory:
             raise error.LoginFailed("Malformed nonce count") from None
         if count <= state[2]:
             raise error.LoginFailed("Replayed nonce count")
-        state[2] = count
         return DigestedCredentials(
-            fields["username"].encode("utf-8"), request.method, self.realm, fields, self.algorithm
+            fields["username"].encode("utf-8"), request.method, self.realm, fields,
+            self.algorithm, state,
         )
 
 

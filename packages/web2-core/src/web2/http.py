@@ -247,8 +247,9 @@ def checkPreconditions(
         if not _matches(ifMatch, etag, True, entityExists):
             raise HTTPError(responsecode.PRECONDITION_FAILED)
     else:
+        # Ignored without a modification date to compare (RFC 9110 13.1.4).
         ius = _header(request, "if-unmodified-since")
-        if ius is not None and (lastModified is None or lastModified > ius):
+        if ius is not None and lastModified is not None and lastModified > ius:
             raise HTTPError(responsecode.PRECONDITION_FAILED)
 
     ifNoneMatch = _header(request, "if-none-match")

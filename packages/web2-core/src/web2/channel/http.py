@@ -76,6 +76,7 @@ class HTTPChannel(protocol.Protocol):
     draining = False
     _current = None
     _timer = None
+    _abortCall = None
     _outgoing = None
     _phase = "idle"
     _phaseStart = 0.0
@@ -133,6 +134,8 @@ class HTTPChannel(protocol.Protocol):
     def connectionLost(self, reason):
         self._closing = True
         self._cancelTimer()
+        if self._abortCall is not None and self._abortCall.active():
+            self._abortCall.cancel()
         current = self._current
         if current is not None and not current.completed and current.request is not None:
             # Also after an abort: the request learns its response never
@@ -292,7 +295,14 @@ class HTTPChannel(protocol.Protocol):
         if self._discardBody or chan.finished:
             self._drained += len(data)
             if self._drained > self.maxDrainBytes:
-                self._loseConnection()
+                if chan.finished:
+                    self._loseConnection()
+                else:
+                    # The response is still being written: stop reading
+                    # and close once it is done, never cut it short.
+                    chan.persistent = False
+                    self._phase = "busy"  # no bodyTimeout: input is paused
+                    self._pauseBody()
             return
         self._phaseStart = self.reactor.seconds() if self._phase == "body" else self._phaseStart
         chan.request.handleContentChunk(data)
@@ -504,7 +514,7 @@ class HTTPChannel(protocol.Protocol):
         # still flushes our output; a peer that does not read it either is
         # cut off after sendTimeout.
         self.transport.loseConnection()
-        self.reactor.callLater(self.sendTimeout, self._abortIfOpen)
+        self._abortCall = self.reactor.callLater(self.sendTimeout, self._abortIfOpen)
 
     def _abortIfOpen(self):
         if self.transport.connected:

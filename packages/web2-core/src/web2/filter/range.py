@@ -92,7 +92,9 @@ def rangefilter(request, response):
         return response
     headers = response.headers
     headers._setTrusted("accept-ranges", "bytes")
-    if not request.headers.hasHeader("range"):
+    # Range handling is defined for GET only; HEAD must ignore the field
+    # (RFC 9110 14.2) while still advertising Accept-Ranges as GET would.
+    if request.method != "GET" or not request.headers.hasHeader("range"):
         return response
     try:
         unit, ranges = request.headers.getHeader("range")
