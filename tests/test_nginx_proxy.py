@@ -108,7 +108,8 @@ def _web2(*extra):
 
 
 def test_trustedProxy(nginx):
-    server, upstream = _web2("--trusted-proxy", "127.0.0.1")
+    server, upstream = _web2("--trusted-proxy", "127.0.0.1",
+                             "--trusted-proxy-fields", "for,proto,prefix")
     with server:
         port = nginx(upstream)
         status, _, body = _fetchFrom("127.0.0.2", port, "/app/", {"Host": "www.example.test"})

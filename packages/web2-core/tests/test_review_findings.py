@@ -5,7 +5,6 @@ test names the defect it pins down.
 
 from __future__ import annotations
 
-import pytest
 from twisted.trial.unittest import SynchronousTestCase
 
 from web2 import http, resource, stream
@@ -153,7 +152,6 @@ class ForwardedSpoofingTests(SynchronousTestCase):
     defaults (trust one header family, named by the operator).
     """
 
-    @pytest.mark.xfail(strict=True, reason="review finding, not fixed")
     def test_clientForwardedBehindXForwardedProxy(self):
         from test_vhost_proxy import Named, fetch
 

@@ -77,8 +77,9 @@ class VHostURIRewriteTests(SynchronousTestCase):
 
 
 class TrustedProxyTests(SynchronousTestCase):
-    def root(self, trusted=("127.0.0.1",)):
-        return TrustedProxyResource(Named("app"), TrustedProxies(trusted))
+    def root(self, trusted=("127.0.0.1",), header="x-forwarded",
+             fields=("for", "proto", "host", "prefix")):
+        return TrustedProxyResource(Named("app"), TrustedProxies(trusted, header, fields))
 
     def test_xForwardedFromTrustedPeer(self):
         r = fetch(self.root(), b"GET / HTTP/1.1\r\nHost: internal\r\n"
@@ -106,7 +107,7 @@ class TrustedProxyTests(SynchronousTestCase):
         self.assertTrue(r.body.endswith(b" 203.0.113.9"))
 
     def test_forwardedRFC7239(self):
-        r = fetch(self.root(), b"GET / HTTP/1.1\r\nHost: internal\r\n"
+        r = fetch(self.root(header="forwarded"), b"GET / HTTP/1.1\r\nHost: internal\r\n"
                   b'Forwarded: for="[2001:db8:cafe::17]:4711";proto=https;host=example.org\r\n\r\n')
         self.assertEqual(r.body, b"app https://example.org:443 2001:db8:cafe::17")
 
@@ -114,6 +115,35 @@ class TrustedProxyTests(SynchronousTestCase):
         r = fetch(self.root(), b"GET /dir HTTP/1.1\r\nHost: internal\r\n"
                   b"X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Prefix: /myapp\r\n\r\n")
         self.assertEqual(r.header("location"), "http://internal/myapp/dir/")
+
+    def test_defaultFieldsIgnoreHost(self):
+        """
+        By default only for and proto are believed: a client's own
+        X-Forwarded-Host passes through a proxy that does not set it, so it
+        is not trusted unless the operator says the proxy sets it.
+        """
+        root = TrustedProxyResource(Named("app"), TrustedProxies(("127.0.0.1",)))
+        r = fetch(root, b"GET / HTTP/1.1\r\nHost: internal\r\n"
+                  b"X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Host: evil.example\r\n"
+                  b"X-Forwarded-Proto: https\r\n\r\n")
+        self.assertEqual(r.body, b"app https://internal:443 203.0.113.7")
+
+    def test_otherFamilyIgnored(self):
+        """
+        With the X-Forwarded family chosen, a Forwarded header (which a
+        client can send through a proxy that does not write it) changes
+        nothing, and the other way round.
+        """
+        r = fetch(self.root(), b"GET / HTTP/1.1\r\nHost: internal\r\n"
+                  b"Forwarded: for=10.1.1.1;host=evil.example;proto=https\r\n\r\n")
+        self.assertEqual(r.body, b"app http://internal:80 127.0.0.1")
+        r = fetch(self.root(header="forwarded"), b"GET / HTTP/1.1\r\nHost: internal\r\n"
+                  b"X-Forwarded-For: 203.0.113.7\r\n\r\n")
+        self.assertEqual(r.body, b"app http://internal:80 127.0.0.1")
+
+    def test_badSettings(self):
+        self.assertRaises(ValueError, TrustedProxies, header="both")
+        self.assertRaises(ValueError, TrustedProxies, fields=("for", "cookie"))
 
     def test_offByDefault(self):
         """

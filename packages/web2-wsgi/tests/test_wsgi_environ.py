@@ -179,7 +179,7 @@ def test_chunkedBodyHasNoLength():
 
 
 def _proxied(root):
-    return TrustedProxyResource(root, TrustedProxies(["127.0.0.1"]))
+    return TrustedProxyResource(root, TrustedProxies(["127.0.0.1"], fields=("for", "proto", "host", "prefix")))
 
 
 _FORWARDED = [

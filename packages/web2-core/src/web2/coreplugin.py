@@ -131,6 +131,18 @@ def web2_options():
                  "range (e.g. 127.0.0.1, 10.0.0.0/8, unix); repeatable. Off by default.",
         ),
         Option(
+            "trusted-proxy-header", default="x-forwarded",
+            help="The one forwarding header family the trusted proxy writes: "
+                 "x-forwarded (X-Forwarded-For and friends, the default) or forwarded "
+                 "(RFC 7239). The other is never believed.",
+        ),
+        Option(
+            "trusted-proxy-fields", default="for,proto",
+            help="Comma-separated fields the trusted proxy sets and web2 may believe: "
+                 "for, proto, host, port, prefix (default for,proto). A field the proxy "
+                 "does not overwrite would pass the client's own value through.",
+        ),
+        Option(
             "gzip", flag=True,
             help="Compress textual responses with gzip or deflate when the client "
                  "accepts it.",
@@ -152,7 +164,6 @@ def web2_wrap_root(root, config):
     vhosts = options.get("vhost") or []
     if vhosts:
         from web2 import vhost as vhostModule
-        from web2.mount import MountTree
 
         hosts = vhostModule.NameVirtualHost(default=root)
         for spec in vhosts:
@@ -165,8 +176,13 @@ def web2_wrap_root(root, config):
     if trusted:
         from web2.proxy import TrustedProxies, TrustedProxyResource
 
+        fields = [f.strip() for f in str(options.get("trusted-proxy-fields") or "for,proto").split(",") if f.strip()]
         try:
-            proxies = TrustedProxies(trusted)
+            proxies = TrustedProxies(
+                trusted,
+                header=options.get("trusted-proxy-header") or "x-forwarded",
+                fields=fields,
+            )
         except ValueError as e:
             raise ConfigError(f"--trusted-proxy: {e}") from None
         root = TrustedProxyResource(root, proxies)

@@ -11,6 +11,13 @@ headers from any other peer are ignored (and left in the request headers
 for the application to see, untouched), so a client cannot spoof them.  The
 values the proxy replaced stay available as C{request.originalRemoteAddr},
 C{originalScheme}, C{originalHost} and C{originalPort}.
+
+Even behind a trusted proxy, a client can send forwarding headers of its
+own, and a proxy passes on whatever it does not set itself.  So the operator
+names exactly one header family, the one the proxy writes (C{x-forwarded},
+the default, or C{forwarded}), and the fields the proxy sets (by default
+only C{for} and C{proto}; C{host}, C{port} and C{prefix} must be asked for):
+nothing else is believed.
 """
 
 from __future__ import annotations
@@ -43,16 +50,33 @@ def parseNetworks(specs):
     return networks
 
 
+#: The header families a proxy may write.
+HEADER_FAMILIES = ("x-forwarded", "forwarded")
+
+#: The fields a proxy can report.
+FIELDS = ("for", "proto", "host", "port", "prefix")
+
+
 class TrustedProxies:
     """
     The set of proxies to trust, and the rewriting of a request that came
     through them.
+
+    @ivar header: the one header family believed: C{"x-forwarded"}
+        (X-Forwarded-For and friends) or C{"forwarded"} (RFC 7239).
+    @ivar fields: the fields believed, a subset of L{FIELDS}.
     """
 
-    def __init__(self, networks=("127.0.0.1", "::1"), useForwarded=True, useXForwarded=True):
+    def __init__(self, networks=("127.0.0.1", "::1"), header="x-forwarded",
+                 fields=("for", "proto")):
+        if header not in HEADER_FAMILIES:
+            raise ValueError(f"header must be one of {', '.join(HEADER_FAMILIES)}, not {header!r}")
+        unknown = set(fields) - set(FIELDS)
+        if unknown:
+            raise ValueError(f"unknown forwarded fields {sorted(unknown)} (known: {', '.join(FIELDS)})")
         self.networks = parseNetworks(networks)
-        self.useForwarded = useForwarded
-        self.useXForwarded = useXForwarded
+        self.header = header
+        self.fields = frozenset(fields)
 
     def isTrusted(self, host) -> bool:
         if host is None:
@@ -71,13 +95,15 @@ class TrustedProxies:
         peerHost = getattr(peer, "host", None) if not isinstance(peer, address.UNIXAddress) else None
         if not self.isTrusted(peerHost):
             return
-        hops = None
-        if self.useForwarded and request.headers.hasHeader("forwarded"):
+        if self.header == "forwarded":
             hops = self._fromForwarded(request)
-        elif self.useXForwarded:
+        else:
             hops = self._fromXForwarded(request)
         if not hops:
             return
+        fields = self.fields
+        nearest = {k: v for k, v in hops[-1].items() if k == "for" or k in fields}
+        hops[-1] = nearest
         # Walk from the nearest proxy towards the client while the hop that
         # reported it is trusted: the first untrusted address is the client.
         chosen = hops[-1]
@@ -89,7 +115,7 @@ class TrustedProxies:
         request.originalScheme = request.scheme
         request.originalHost = request.host
         request.originalPort = request.port
-        client = chosen.get("for")
+        client = chosen.get("for") if "for" in fields else None
         if client:
             request.remoteAddr = address.IPv4Address("TCP", client, 0) if ":" not in client else address.IPv6Address("TCP", client, 0)
         nearest = hops[-1]
@@ -114,6 +140,8 @@ class TrustedProxies:
             elements = request.headers.getHeader("forwarded")
         except HeaderParseError as e:
             log.info("Ignoring a malformed Forwarded header: {e}", e=e)
+            return None
+        if not elements:
             return None
         hops = []
         for element in elements:
