@@ -162,3 +162,60 @@ class ForwardedSpoofingTests(SynchronousTestCase):
                   b"Forwarded: for=10.1.1.1;host=evil.example\r\n"
                   b"X-Forwarded-For: 203.0.113.7\r\n\r\n")
         self.assertEqual(r.body, b"app http://internal:80 203.0.113.7")
+
+
+class MoreReviewFindingsTests(SynchronousTestCase):
+    """
+    Findings of the second reading confirmed afterwards.
+    """
+
+    def test_absoluteTargetDoesNotSetScheme(self):
+        """
+        An absolute-form target's scheme is the client's claim: over plain
+        HTTP the request's scheme stays http.
+        """
+        from web2 import resource
+
+        class Show(resource.Resource):
+            def render(self, request):
+                return request.scheme
+
+        conn = ChannelConnection(Show())
+        conn.send(b"GET https://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        [response] = conn.responses()
+        self.assertEqual(response.body, b"http")
+
+    def test_noContentLengthOn204(self):
+        from web2 import http, resource
+
+        class Empty(resource.Resource):
+            def render(self, request):
+                response = http.Response(204)
+                response.headers.setRawHeaders("content-length", ["0"])
+                return response
+
+        conn = ChannelConnection(Empty())
+        conn.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        [response] = conn.responses()
+        self.assertEqual(response.status, 204)
+        self.assertIsNone(response.header("content-length"))
+
+    def test_invalidAppContentLengthDropped(self):
+        """
+        A garbage Content-Length set on a 304 by an application is dropped,
+        not turned into an exception after the head was committed.
+        """
+        from web2 import http, resource
+
+        class Bad(resource.Resource):
+            def render(self, request):
+                response = http.Response(304)
+                response.headers.setRawHeaders("content-length", ["lots"])
+                return response
+
+        conn = ChannelConnection(Bad())
+        conn.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        [response] = conn.responses()
+        self.assertEqual(response.status, 304)
+        self.assertIsNone(response.header("content-length"))
+        self.flushLoggedErrors()

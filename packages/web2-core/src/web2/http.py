@@ -418,6 +418,9 @@ class Request:
                 headers.removeHeader("content-length")
             else:
                 headers._setTrusted("content-length", str(length))
+        elif code == 204:
+            # RFC 9110 8.6: no Content-Length on a 204.
+            headers.removeHeader("content-length")
         chan.writeHeaders(code, headers)
         if body is None or self.method == "HEAD" or code in NO_BODY_CODES:
             if body is not None:

@@ -323,9 +323,10 @@ class Request(http.Request):
         elif target == "*":
             path = "*"
         else:
-            # absolute-form, already validated by the wire reader
+            # absolute-form, already validated by the wire reader.  Its
+            # scheme is the client's claim, not a fact: the scheme comes
+            # from the connection (or a trusted proxy) only.
             parts = urllib.parse.urlsplit(target)
-            self.scheme = parts.scheme.lower()
             path = target[len(parts.scheme) + 3 + len(parts.netloc):] or "/"
         path, sep, query = path.partition("?")
         self.path = path

@@ -73,7 +73,15 @@ class HTTPChannelRequest:
             self.channel._discardBody = True
         raw = headers._rawDict()
         lengthRaw = headers._firstRaw("content-length")
-        length = int(lengthRaw) if lengthRaw is not None else None
+        length = None
+        if lengthRaw is not None:
+            if lengthRaw.isdigit():
+                length = int(lengthRaw)
+            else:
+                # Not a length (an application's mistake): frame the body
+                # ourselves rather than send a broken header.
+                log.warn("Dropping an invalid Content-Length {value!r}", value=lengthRaw)
+                headers.removeHeader("content-length")
         if "connection" in raw:
             connection = headers.getRawHeaders("connection")
             if any("close" in v.lower() for v in connection):
