@@ -71,7 +71,7 @@ def defaultErrorHandler(request, response):
         f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>'
         f"{response.code} {phrase}</title></head><body><h1>{phrase}</h1>"
         f"<p>{body}</p></body></html>\n"
-    ).encode("utf-8")
+    ).encode()
     from web2 import stream
 
     response.stream = stream.MemoryStream(page)

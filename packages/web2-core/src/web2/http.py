@@ -16,7 +16,8 @@ from twisted.logger import Logger
 from twisted.python import components
 from zope.interface import implementer
 
-from web2 import responsecode, stream as stream_mod
+from web2 import responsecode
+from web2 import stream as stream_mod
 from web2.http_headers import HeaderParseError, Headers, MimeType
 from web2.iweb import IByteStream, IChanRequestCallbacks, IRequest, IResponse
 
@@ -101,11 +102,9 @@ class Response:
 
 def _statusPage(code: int, title: str, description: str) -> bytes:
     return (
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{code} {title}"
-        "</title></head><body><h1>{title}</h1><p>{description}</p></body></html>\n"
-    ).format(code=code, title=html.escape(title), description=description).encode(
-        "utf-8"
-    )
+        f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{code} {html.escape(title)}"
+        f"</title></head><body><h1>{html.escape(title)}</h1><p>{description}</p></body></html>\n"
+    ).encode()
 
 
 class StatusResponse(Response):
@@ -209,7 +208,7 @@ def _header(request, name):
     except HeaderParseError as e:
         if name in ("if-modified-since", "if-unmodified-since"):
             return None
-        raise HTTPError(responsecode.BAD_REQUEST, f"Malformed {name} header: {e}")
+        raise HTTPError(responsecode.BAD_REQUEST, f"Malformed {name} header: {e}") from None
 
 
 def _matches(etags, etag, strong: bool, entityExists: bool) -> bool:

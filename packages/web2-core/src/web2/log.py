@@ -14,8 +14,8 @@ and L{AccessLogService}, the observer C{twistd web2} gives its site.
 from __future__ import annotations
 
 import json
-import sys
 import re
+import sys
 import time
 from collections.abc import Callable
 from typing import IO

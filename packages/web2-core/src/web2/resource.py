@@ -32,7 +32,7 @@ StopTraversal = _StopTraversal()
 def _allowedMethods(cls) -> tuple[str, ...]:
     methods = []
     for klass in cls.__mro__:
-        for name, value in vars(klass).items():
+        for name in vars(klass):
             if name.startswith("http_") and name[5:] not in methods:
                 methods.append(name[5:])
     allowed = []

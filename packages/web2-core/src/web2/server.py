@@ -445,7 +445,7 @@ class Request(http.Request):
         """
         from web2.resource import quoteSegment
 
-        for visited, depth in zip(self.resources, self._depths):
+        for visited, depth in zip(self.resources, self._depths, strict=False):
             if visited is resource:
                 return self.pathPrefix + "/" + "/".join(
                     quoteSegment(s) for s in self.prepath[:depth]
@@ -480,7 +480,7 @@ class Request(http.Request):
                 result = resource.locateChild(probe, tuple(segments))
                 if _isAsync(result):
                     return _asDeferred(result).addCallback(
-                        lambda r: _continue(r, segments)
+                        lambda r, segments=segments: _continue(r, segments)
                     )
                 child, rest = result
                 if child is None:
