@@ -719,7 +719,7 @@ class Request(http.Request):
             "client": getattr(addr, "host", None) or str(addr),
             "method": self.method,
             "uri": self.uri,
-            "protocol": _PROTOCOLS.get(self.clientproto) or "HTTP/%d.%d" % self.clientproto,
+            "protocol": _PROTOCOLS.get(self.clientproto) or "HTTP/{}.{}".format(*self.clientproto),
             "status": self.response.code,
             "bytes": getattr(self.chanRequest, "bytesSent", None),
             "duration": now - self.startTime,
