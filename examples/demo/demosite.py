@@ -90,7 +90,7 @@ def wsgiApplication(environ, start_response):
         "<body><h1>Hello from WSGI</h1>"
         f"<p>SCRIPT_NAME={environ['SCRIPT_NAME']!r} PATH_INFO={environ['PATH_INFO']!r}</p>"
         "</body></html>"
-    ).encode("utf-8")
+    ).encode()
     start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
                               ("Content-Length", str(len(body)))])
     return [body]
@@ -112,8 +112,9 @@ def twistedWebDemo():
     A resource written for twisted.web, served through web2-compat.
     """
     try:
-        import web2.compat  # noqa: F401  (registers the adapter)
         from twisted.web import resource as twresource
+
+        import web2.compat  # noqa: F401  (registers the adapter)
     except ImportError:
         return _Missing("twisted.web", "web2-compat")
 

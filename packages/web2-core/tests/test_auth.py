@@ -8,12 +8,12 @@ from __future__ import annotations
 import base64
 import hashlib
 
+from _core_helpers import Connection
 from twisted.cred import checkers, portal
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
-from _core_helpers import Connection
 from web2 import auth, resource
 from web2.iweb import IResource
 

@@ -6,11 +6,11 @@ StringTransport driven by a Clock.
 
 from __future__ import annotations
 
+from _core_helpers import Connection
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from _core_helpers import Connection
 from web2 import http, resource, stream
 from web2.channel.http import HTTPChannelRequest
 from web2.iweb import IChanRequest
@@ -454,6 +454,9 @@ class CapAndDrainTests(SynchronousTestCase):
         d = conn.factory.drain(3)
         conn.clock.advance(4)
         self.assertTrue(conn.transport.disconnecting)
+        self.assertNoResult(d)
+        conn.lose()
+        self.successResultOf(d)
 
 
 class PeerHalfCloseTests(SynchronousTestCase):
@@ -462,9 +465,8 @@ class PeerHalfCloseTests(SynchronousTestCase):
         When the client has already shut its side, the connection closes
         as soon as the response is written, with no linger timer left.
         """
-        from zope.interface import directlyProvides
-
         from twisted.internet.interfaces import IHalfCloseableDescriptor
+        from zope.interface import directlyProvides
 
         root = Root()
         conn = Connection(root)
@@ -483,9 +485,8 @@ class PeerHalfCloseTests(SynchronousTestCase):
         Without the peer's half-close, the channel half-closes and lingers,
         bounded by lingerTimeout.
         """
-        from zope.interface import directlyProvides
-
         from twisted.internet.interfaces import IHalfCloseableDescriptor
+        from zope.interface import directlyProvides
 
         conn = Connection(Root(), lingerTimeout=5)
         directlyProvides(conn.transport, IHalfCloseableDescriptor)
@@ -506,9 +507,8 @@ class ClientCloseTests(SynchronousTestCase):
         A client that asked to close and sent nothing more gets an
         immediate close: no half-close, no linger timer.
         """
-        from zope.interface import directlyProvides
-
         from twisted.internet.interfaces import IHalfCloseableDescriptor
+        from zope.interface import directlyProvides
 
         conn = Connection(Root())
         directlyProvides(conn.transport, IHalfCloseableDescriptor)

@@ -10,10 +10,10 @@ import os
 import socket
 import tempfile
 
+from _core_helpers import LiveServer, inThread
 from twisted.internet import defer
 from twisted.trial.unittest import TestCase
 
-from _core_helpers import LiveServer, inThread
 from web2 import http, resource, stream
 
 SIZE = 1024 * 1024

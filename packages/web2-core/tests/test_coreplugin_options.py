@@ -8,7 +8,6 @@ from __future__ import annotations
 import gzip
 
 import pytest
-
 from _core_helpers import Connection
 from twisted.internet import address
 from twisted.internet.testing import StringTransport

@@ -7,19 +7,20 @@ from __future__ import annotations
 import gzip
 import zlib
 
+from _core_helpers import Connection
 from twisted.trial.unittest import SynchronousTestCase
 
-from _core_helpers import Connection
 from web2 import http, resource, stream
 from web2.filter.gzip import gzipfilter
 from web2.filter.location import addLocation
 from web2.http_headers import ETag, MimeType
 
 TEXT = b"web2 compresses text. " * 200
+HTML = MimeType("text", "html")
 
 
 class Page(resource.Resource):
-    def __init__(self, body=TEXT, mime=MimeType("text", "html"), code=200, streaming=False):
+    def __init__(self, body=TEXT, mime=HTML, code=200, streaming=False):
         self.body, self.mime, self.code, self.streaming = body, mime, code, streaming
 
     def render(self, request):

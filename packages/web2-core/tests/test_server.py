@@ -6,11 +6,11 @@ Date) and error handling, through a real channel on a StringTransport.
 
 from __future__ import annotations
 
+from _core_helpers import Connection, parseResponses
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from _core_helpers import Connection, parseResponses
 from web2 import http, resource, responsecode, server
 from web2.http_headers import ETag, generateDateTime
 from web2.iweb import IResource, IResponse

@@ -11,10 +11,10 @@ import os
 import socket
 import tempfile
 
+from _core_helpers import LiveServer, inThread, parseResponses, rawExchange
 from twisted.internet import defer
 from twisted.trial.unittest import TestCase
 
-from _core_helpers import LiveServer, inThread, parseResponses, rawExchange
 from web2 import http, resource, stream
 
 

@@ -5,12 +5,12 @@ public URLs, and forwarding headers trusted only from trusted peers.
 
 from __future__ import annotations
 
+from _core_helpers import Connection
 from twisted.internet import address
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
-from _core_helpers import Connection
-from web2 import http, resource, server, vhost
+from web2 import resource, vhost
 from web2.proxy import TrustedProxies, TrustedProxyResource
 
 
