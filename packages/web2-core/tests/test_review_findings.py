@@ -219,3 +219,43 @@ class MoreReviewFindingsTests(SynchronousTestCase):
         self.assertEqual(response.status, 304)
         self.assertIsNone(response.header("content-length"))
         self.flushLoggedErrors()
+
+
+class IfRangeDateTests(SynchronousTestCase):
+    """
+    RFC 9110 13.1.5: an If-Range date is honoured only when Last-Modified
+    is strong (at least a second before the response's Date).
+    """
+
+    def fetchRange(self, lastModified):
+        import time as timeModule
+
+        from web2.http_headers import generateDateTime
+
+        class Page(resource.Resource):
+            def render(self, request):
+                response = http.Response(200, None, b"0123456789")
+                response.headers.setHeader("last-modified", lastModified)
+                return response
+
+        conn = ChannelConnection(Page())
+        stamp = generateDateTime(lastModified).encode()
+        conn.send(b"GET / HTTP/1.1\r\nHost: x\r\nRange: bytes=0-1\r\nIf-Range: " + stamp + b"\r\n\r\n")
+        [response] = conn.responses()
+        return response.status, timeModule
+
+    def test_strongDateHonoured(self):
+        import time
+
+        status, _ = self.fetchRange(int(time.time()) - 3600)
+        self.assertEqual(status, 206)
+
+    def test_weakDateIgnored(self):
+        """
+        A Last-Modified of this very second is weak: the whole
+        representation is sent instead of a range.
+        """
+        import time
+
+        status, _ = self.fetchRange(int(time.time()) + 5)
+        self.assertEqual(status, 200)

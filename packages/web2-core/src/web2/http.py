@@ -272,7 +272,9 @@ def checkIfRange(request, response) -> bool:
     """
     Whether a Range request may be honoured for C{response} (RFC 9110
     13.1.5): true without If-Range, and otherwise only when the validator
-    given matches strongly (an ETag) or exactly (a Last-Modified date).
+    given matches strongly (an ETag) or exactly (a Last-Modified date that
+    is itself strong: at least a second older than the response's Date, so
+    that two versions written within one second cannot be spliced).
     """
     try:
         ifRange = request.headers.getHeader("if-range")
@@ -281,7 +283,14 @@ def checkIfRange(request, response) -> bool:
     if ifRange is None:
         return True
     if isinstance(ifRange, int):
-        return ifRange == response.headers.getHeader("last-modified")
+        lastModified = response.headers.getHeader("last-modified")
+        if lastModified is None or ifRange != lastModified:
+            return False
+        try:
+            date = response.headers.getHeader("date")
+        except HeaderParseError:
+            date = None
+        return (time.time() if date is None else date) - lastModified >= 1
     etag = response.headers.getHeader("etag")
     return etag is not None and ifRange.match(etag, True)
 
