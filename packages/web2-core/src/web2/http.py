@@ -354,10 +354,7 @@ class Request:
     response = None
     startedWriting = False
 
-    def __init__(
-        self, chanRequest, method, uri, version, contentLength, headers,
-        expectContinue=False,
-    ):
+    def __init__(self, chanRequest, method, uri, version, contentLength, headers):
         self.chanRequest = chanRequest
         self.method = method
         self.uri = uri
@@ -368,7 +365,7 @@ class Request:
         else:
             body = _RequestBodyStream(contentLength)
             body.chanRequest = chanRequest
-            body.continueOwed = expectContinue and version >= (1, 1)
+            body.continueOwed = getattr(chanRequest, "continueExpected", False)
             if chanRequest is not None:
                 body.registerProducer(chanRequest, True)
             self.stream = body

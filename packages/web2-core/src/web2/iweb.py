@@ -119,6 +119,12 @@ class IChanRequest(Interface):
         "C{Connection: close}."
     )
 
+    continueExpected = Attribute(
+        "Whether the client waits for a C{100 Continue} before it sends the "
+        "body (an HTTP/1.1 C{Expect: 100-continue}).  Optional: a transport "
+        "without interim responses leaves it out, which means C{False}."
+    )
+
     def writeIntermediateResponse(code, headers=None):
         """
         Send a 1xx response (a no-op on transports that cannot).

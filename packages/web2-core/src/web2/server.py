@@ -294,12 +294,10 @@ class Request(http.Request):
     remoteAddr = _Lazy(lambda self: self.chanRequest.getRemoteHost())
 
     def __init__(
-        self, chanRequest, method, uri, version, contentLength, headers,
-        expectContinue=False, site=None,
+        self, chanRequest, method, uri, version, contentLength, headers, site=None,
     ):
         http.Request.__init__(
             self, chanRequest, method, uri, version, contentLength, headers,
-            expectContinue,
         )
         self.site = site
         self.responseFilters = site.filterChain()

@@ -43,6 +43,7 @@ class HTTPChannelRequest:
         self.channel = channel
         self.head = head
         self.persistent = head.keep_alive and channel.allowPersistentConnections
+        self.continueExpected = head.expect_continue and head.version >= (1, 1)
         self.bodyComplete = False
         self.request = None
         self.headersWritten = False

@@ -272,8 +272,6 @@ class HTTPChannel(protocol.Protocol):
             chan, head.method, head.target, head.version, length, headers,
         )
         chan.request = request
-        if head.expect_continue and hasattr(request, "stream"):
-            request.stream.continueOwed = head.version >= (1, 1)
         if length == 0:
             # No body: take its EndOfRequest now, so that a response
             # finished during process() moves straight on to the next
