@@ -474,3 +474,24 @@ class AccessEventTests(SynchronousTestCase):
 
     def test_offByDefault(self):
         self.assertIsNone(server.Site(Root())._accessLog)
+
+
+class RunawayTraversalTests(SynchronousTestCase):
+    def test_growingPathBounded(self):
+        """
+        A resource that keeps handing back a longer path (a rewriting bug)
+        ends in a logged 500 after a bounded number of steps, not a hang.
+        """
+        from zope.interface import implementer
+
+        @implementer(IResource)
+        class Grow:
+            def locateChild(self, request, segments):
+                return Grow(), ("x",) + tuple(segments)
+
+            def renderHTTP(self, request):
+                return b"never"
+
+        response = request("/a", root=Grow())
+        self.assertEqual(response.status, 500)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
