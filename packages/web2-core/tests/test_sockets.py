@@ -135,6 +135,60 @@ class SocketTests(TestCase):
         self.assertIsNotNone(response.header("retry-after"))
 
     @defer.inlineCallbacks
+    def test_noDelay(self):
+        """
+        Accepted connections have Nagle's algorithm off, so that a response
+        written in pieces is not held back waiting for the client's delayed
+        acknowledgement; the second connection too (on Linux it inherits
+        the option from the listening socket).
+        """
+        def client(port):
+            socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(2)]
+            for sock in socks:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+                sock.recv(65536)
+            return socks
+
+        socks = yield inThread(client, self.server.portNumber)
+        try:
+            channels = list(self.server.factory.connections)
+            self.assertEqual(len(channels), 2)
+            for channel in channels:
+                handle = channel.transport.getHandle()
+                self.assertEqual(
+                    handle.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), 1
+                )
+        finally:
+            for sock in socks:
+                sock.close()
+
+    @defer.inlineCallbacks
+    def test_closeAfterResponse(self):
+        """
+        With C{Connection: close}, the response arrives whole and then the
+        server closes, whether the response was finished while the request
+        was being read or later; the channel is forgotten either way.
+        """
+        def client(port, path):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            out = b""
+            while chunk := sock.recv(65536):
+                out += chunk
+            sock.close()
+            return out
+
+        out = yield inThread(client, self.server.portNumber, b"/")
+        [response] = parseResponses(out)
+        self.assertEqual(response.body, b"<html>Hello, web2!</html>")
+        self.assertEqual(response.header("connection"), "close")
+
+        out = yield inThread(client, self.server.portNumber, b"/big")
+        [response] = parseResponses(out)
+        self.assertEqual(len(response.body), 3 * 1024 * 1024 + 17)
+        self.assertEqual(self.server.factory.connections, set())
+
+    @defer.inlineCallbacks
     def test_keepAliveHttpClient(self):
         def client(port):
             conn = httpclient.HTTPConnection("127.0.0.1", port, timeout=5)

@@ -170,6 +170,13 @@ class IChanRequest(Interface):
             connection is encrypted.  Never does a DNS lookup.
         """
 
+    def isSecure():
+        """
+        @return: whether the connection is encrypted; unlike
+            L{getHostInfo}, answered without asking the operating system
+            for the local address (every request needs this, few need that).
+        """
+
     def getRemoteHost():
         """
         @return: the peer's L{IAddress}.

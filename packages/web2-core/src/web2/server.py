@@ -343,8 +343,7 @@ class Request(http.Request):
 
     def _parseHost(self):
         chan = self.chanRequest
-        local, secure = chan.getHostInfo()
-        if secure:
+        if chan.isSecure():
             self.scheme = "https"
         defaultPort = 443 if self.scheme == "https" else 80
         if self.uri[0] not in "/*":
@@ -361,6 +360,7 @@ class Request(http.Request):
                 _hostCache[key] = hostPort
             host, port = hostPort
         else:
+            local = chan.getHostInfo()[0]
             host = getattr(local, "host", "localhost")
             port = getattr(local, "port", defaultPort)
         self.host = host

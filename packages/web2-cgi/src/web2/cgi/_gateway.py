@@ -363,6 +363,9 @@ class GatewayChannelRequest:
     def getHostInfo(self):
         return self.info["host"], self.info["secure"]
 
+    def isSecure(self):
+        return self.info["secure"]
+
     def getRemoteHost(self):
         return self.info["remote"]
 

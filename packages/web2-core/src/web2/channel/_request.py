@@ -196,6 +196,9 @@ class HTTPChannelRequest:
     def getHostInfo(self):
         return self.channel.getHostInfo()
 
+    def isSecure(self):
+        return self.channel.isSecure()
+
     def getRemoteHost(self):
         return self.channel.transport.getPeer()
 

@@ -23,9 +23,14 @@ Rules of this module, in the order they matter:
 
 from __future__ import annotations
 
-from twisted.internet import defer, interfaces, protocol
+import socket
+import sys
+import weakref
+
+from twisted.internet import defer, interfaces, main, protocol
 from twisted.internet.tcp import Server as _TCPServer
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from web2 import _wire
@@ -40,6 +45,7 @@ _BODY_DATA = _wire.BodyData
 _END = _wire.EndOfRequest
 _NEED_DATA = _wire.NEED_DATA
 _CLOSED = _wire.CLOSED
+_CONNECTION_DONE = Failure(main.CONNECTION_DONE)
 
 __all__ = ["HTTPChannel", "HTTPChannelRequest", "HTTPFactory"]
 
@@ -53,6 +59,32 @@ def _errorResponse(status: int, reason: str, extraHeaders=()) -> bytes:
         *extraHeaders,
     ]
     return _wire.serialize_response_head(status, headers) + body
+
+
+_noDelayPorts: weakref.WeakSet = weakref.WeakSet()
+_NODELAY_INHERITED = sys.platform.startswith("linux")
+
+
+def _noDelay(transport):
+    """
+    Turn Nagle's algorithm off for a TCP connection (directly, or under
+    TLS): a response written in pieces must not wait for the client's
+    delayed acknowledgement.  On Linux an accepted socket inherits the
+    option from its listening socket, so it is set once per port there.
+    """
+    tcp = transport if transport.__class__ is _TCPServer else getattr(transport, "transport", None)
+    if tcp.__class__ is not _TCPServer:
+        return
+    port = tcp.server
+    if _NODELAY_INHERITED and port in _noDelayPorts:
+        return
+    try:
+        tcp.setTcpNoDelay(True)
+        if _NODELAY_INHERITED:
+            port.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            _noDelayPorts.add(port)
+    except (OSError, AttributeError):
+        pass
 
 
 @implementer(interfaces.IHalfCloseableProtocol)
@@ -83,11 +115,13 @@ class HTTPChannel(protocol.Protocol):
     _paused = False
     _bodyPaused = False
     _inLoop = False
+    _closeAfterLoop = False
     _discardBody = False
     _drained = 0
     _closing = False
     _readClosed = False
     _hostInfo = None
+    _secure = None
 
     site = None
     reactor = None
@@ -102,6 +136,7 @@ class HTTPChannel(protocol.Protocol):
 
     def connectionMade(self):
         self._reader = _wire.RequestReader(self.limits)
+        _noDelay(self.transport)
         self._enterPhase("head")
 
     def dataReceived(self, data):
@@ -148,11 +183,16 @@ class HTTPChannel(protocol.Protocol):
 
     def getHostInfo(self):
         if self._hostInfo is None:
+            self._hostInfo = (self.transport.getHost(), self.isSecure())
+        return self._hostInfo
+
+    def isSecure(self):
+        secure = self._secure
+        if secure is None:
             # providedBy, not adaptation: the question is what this
             # transport is, and asking the adapter hooks costs far more.
-            secure = interfaces.ISSLTransport.providedBy(self.transport)
-            self._hostInfo = (self.transport.getHost(), secure)
-        return self._hostInfo
+            secure = self._secure = interfaces.ISSLTransport.providedBy(self.transport)
+        return secure
 
     def _send(self, data, now=False):
         """
@@ -231,6 +271,9 @@ class HTTPChannel(protocol.Protocol):
             self._inLoop = False
             if self._outgoing:
                 self._flush()
+            if self._closeAfterLoop:
+                self._closeAfterLoop = False
+                self._closeSocketNow()
 
     def _runEvents(self):
         reader = self._reader
@@ -430,7 +473,33 @@ class HTTPChannel(protocol.Protocol):
             # Nothing to linger for: the peer has closed its side already
             # (or the transport cannot half-close).
             self._cancelTimer()
+            if self._inLoop and self.transport.__class__ is _TCPServer:
+                # Closed at the end of this round of events (see
+                # _closeAfterLoop), not from deep inside it.
+                self._closeAfterLoop = True
+                return
             self.transport.loseConnection()
+
+    def _closeSocketNow(self):
+        """
+        Close a plain TCP connection whose output all went to the socket
+        at once, as the reactor would on its next round, saving that round
+        and two changes to the epoll set; otherwise let the transport
+        finish writing first.
+        """
+        transport = self.transport
+        if (
+            not transport.dataBuffer
+            and not transport._tempDataBuffer
+            and transport.producer is None
+            and transport.connected
+            and not transport.disconnecting
+        ):
+            transport.stopReading()
+            transport.stopWriting()
+            transport.connectionLost(_CONNECTION_DONE)
+        else:
+            transport.loseConnection()
 
     def _resumeTransportForLinger(self):
         self._bodyPaused = False
