@@ -323,3 +323,49 @@ def test_noEscapeAndNo500(links, segments):
     assert r.status != 500, (target, r)
     assert SECRET not in r.body, target
     assert b"LEAKED-NAME" not in r.body, target
+
+
+def test_rememberedChildrenFollowTheDisk(tree):
+    """
+    A directory remembers the File it made for each plain entry, so a
+    later request costs one lstat; the entry is still checked every time:
+    deleted, it is 404; replaced by a link out of the root, it is refused;
+    rewritten, its new content and validators are served; and a policy
+    change (hidden files, here) is never bypassed by a remembered child.
+    """
+    www = tree / "www"
+    root = _www(tree)
+    first = root.locateChild(None, ("public.txt",))[0]
+    assert root.locateChild(None, ("public.txt",))[0] is first
+    r = get(root, "/public.txt")
+    assert (r.status, r.body) == (200, b"public")
+    etag = r.header("etag")
+
+    (www / "public.txt").write_bytes(b"rewritten, and longer")
+    r = get(root, "/public.txt")
+    assert (r.status, r.body) == (200, b"rewritten, and longer")
+    assert r.header("etag") != etag
+
+    os.unlink(www / "public.txt")
+    assert get(root, "/public.txt").status == 404
+
+    os.symlink(tree / "secret.txt", www / "public.txt")
+    r = get(root, "/public.txt")
+    assert r.status == 404
+    assert SECRET not in r.body
+
+    os.unlink(www / "public.txt")
+    os.mkdir(www / "public.txt")
+    (www / "public.txt" / "inner.txt").write_bytes(b"now a directory")
+    assert get(root, "/public.txt/inner.txt").body == b"now a directory"
+    assert get(root, "/public.txt").status == 301
+
+
+def test_rememberedChildrenHonourPolicyChanges(tree):
+    root = _www(tree)
+    assert get(root, "/sub/inner.txt").status == 200
+    root.showHidden = False
+    (tree / "www" / "sub" / ".hidden").write_bytes(SECRET)
+    assert get(root, "/sub/.hidden").status == 404
+    root.listing = True
+    assert get(root, "/sub/").status == 200

@@ -514,7 +514,17 @@ class Headers:
         The field lines of header C{name}, a new C{list} of latin-1 decoded
         C{str}, or C{default} when absent.
         """
-        values = self._lines(name.lower())
+        lower = name.lower()
+        if self._raw is None:
+            # Still in wire form: an absent header (most of those a server
+            # asks about) is answered without grouping the fields.
+            key = _wireKey(lower)
+            for wireName, _ in self._wire:
+                if wireName == key:
+                    break
+            else:
+                return default
+        values = self._lines(lower)
         if values is None:
             return default
         return list(values)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import stat as stat_mod
 import time
+import weakref
 
 from twisted.logger import Logger
 
@@ -70,6 +71,23 @@ def _etagFor(st, coding=None) -> str:
     return "W/" + tag if _isCoarseAndRecent(st) else tag
 
 
+#: How many children of one directory are remembered between requests.
+_KNOWN_CHILDREN = 1024
+
+
+def _noRequest():
+    return None
+
+
+def _stampFor(request, st):
+    """
+    The C{stat} of a File as seen while answering C{request}: reused for
+    that request only, and holding no reference that keeps it alive (a
+    File may be remembered between requests).
+    """
+    return (_noRequest if request is None else weakref.ref(request), st)
+
+
 def _policySetting(name: str, doc: str):
     def get(self):
         return getattr(self._policy, name)
@@ -106,6 +124,9 @@ class File(StaticRenderMixin):
     contentTypes = _policySetting("contentTypes", "The extension -> type table.")
     precompressed = _policySetting("precompressed", "(coding, suffix) variants.")
     cache = _policySetting("cache", "The L{FileCache}, or None.")
+
+    # (policy, Content-Type) of this file, worked out once per policy.
+    _typeFor = (None, None)
 
     def __init__(
         self,
@@ -192,6 +213,7 @@ class File(StaticRenderMixin):
         self._real = real
         self._stamp = None
         self.children = {}
+        self._known = {}
 
     def __repr__(self) -> str:
         return f"<{self.__class__.__name__} {self.path!r}>"
@@ -212,6 +234,8 @@ class File(StaticRenderMixin):
         child._real = os.path.realpath(path) if realPath is None else realPath
         child._stamp = None
         child.children = {}
+        child._known = {}
+        child._typeFor = (None, None)
         return child
 
     def putChild(self, name: str, child):
@@ -250,6 +274,11 @@ class File(StaticRenderMixin):
         when policy refuses the name or nothing can be below it.
         """
         policy = self._policy
+        known = self._known.get(name)
+        if known is not None:
+            child = self._knownChild(request, name, known, policy)
+            if child is not None:
+                return child
         if not isSafeSegment(name):
             return None
         if (
@@ -281,8 +310,41 @@ class File(StaticRenderMixin):
             # could block the reactor.
             return None
         child = self.createSimilarFile(os.path.join(self.path, name), real)
-        child._stamp = (request, st)
+        child._stamp = _stampFor(request, st)
+        if (
+            st is not None
+            and not isHidden(name)
+            and real == os.path.join(self._real, name)
+            and self._processorFor(name) is None
+        ):
+            # Neither hidden nor reached through a link: the same File can
+            # answer this name next time, after one lstat (_knownChild).
+            known = self._known
+            if len(known) >= _KNOWN_CHILDREN:
+                known.clear()
+            known[name] = (policy, child)
         return child
+
+    def _knownChild(self, request, name, known, policy):
+        """
+        The File made earlier for the entry C{name}, if the policy is the
+        same and the entry is still a plain file or directory (not a link,
+        which must be checked against the root again); else C{None}, and
+        the entry is forgotten.
+        """
+        knownPolicy, child = known
+        if knownPolicy is policy:
+            try:
+                st = os.lstat(child._real)
+            except OSError:
+                st = None
+            if st is not None:
+                mode = st.st_mode
+                if stat_mod.S_ISREG(mode) or stat_mod.S_ISDIR(mode):
+                    child._stamp = _stampFor(request, st)
+                    return child
+        del self._known[name]
+        return None
 
     def _siblingSearch(self, name, real, st):
         policy = self._policy
@@ -330,7 +392,7 @@ class File(StaticRenderMixin):
 
     def _currentStat(self, request=None):
         stamp = self._stamp
-        if stamp is not None and request is not None and stamp[0] is request:
+        if stamp is not None and request is not None and stamp[0]() is request:
             return stamp[1]
         try:
             return os.stat(self._real)
@@ -400,7 +462,12 @@ class File(StaticRenderMixin):
 
     def _renderFile(self, request, st):
         policy = self._policy
-        contentType = mime.contentTypeFor(self.path, policy.contentTypes, policy.defaultType)
+        typeFor = self._typeFor
+        if typeFor[0] is policy:
+            contentType = typeFor[1]
+        else:
+            contentType = mime.contentTypeFor(self.path, policy.contentTypes, policy.defaultType)
+            self._typeFor = (policy, contentType)
         real = self._real
         coding = None
         vary = False
