@@ -52,6 +52,41 @@ def test_fromWireDecodesLatin1AndGroups():
     assert [c.name for c in h.getHeader("cookie")] == ["a", "b"]
 
 
+def test_absentHeaderLeavesWireFormAlone():
+    """
+    Asking for a header that is not there does not group the wire pairs.
+    """
+    h = Headers.fromWire(list(WIRE))
+    assert h.getRawHeaders("range") is None
+    assert h.getRawHeaders("if-none-match", ["default"]) == ["default"]
+    assert h._raw is None
+    assert h.getRawHeaders("Cookie") == ["a=1", "b=2"]
+
+
+def test_fieldLines():
+    """
+    fieldLines gives every line as (lower-cased name, str value): in
+    arrival order straight from the wire, and after changes from the
+    grouped form, generated values included.
+    """
+    expected = [(n.decode(), v.decode("latin-1")) for n, v in WIRE]
+    h = Headers.fromWire(list(WIRE))
+    assert h.fieldLines() == expected
+    assert h._raw is None
+    h.setRawHeaders("X-Custom", ["new"])
+    h.setHeader("Content-Length", 5)
+    h.removeHeader("accept")
+    assert h.fieldLines() == [
+        ("host", "example.com"),
+        ("user-agent", "curl/8.0"),
+        ("cookie", "a=1"),
+        ("cookie", "b=2"),
+        ("x-custom", "new"),
+        ("content-length", "5"),
+    ]
+    assert Headers().fieldLines() == []
+
+
 def test_untouchedToWirePassesBytesThrough():
     """
     An untouched container writes the same values back, names canonical.

@@ -551,6 +551,23 @@ class Headers:
         self._parsed[name] = value
         return value
 
+    def fieldLines(self) -> list[tuple[str, str]]:
+        """
+        Every field line as a C{(lower-cased name, value)} pair of C{str},
+        received headers in the order they arrived: the cheap way to walk
+        all of a request's headers (nothing is grouped, parsed or copied
+        beyond the pairs themselves), as a gateway building a CGI or WSGI
+        environment does.
+        """
+        if self._raw is None:
+            return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self._wire]
+        out = []
+        for name in list(self._raw):
+            values = self._lines(name)
+            if values:
+                out.extend([(name, value) for value in values])
+        return out
+
     def getAllRawHeaders(self):
         """
         Yield C{(canonicalName, [str, ...])} for every header.

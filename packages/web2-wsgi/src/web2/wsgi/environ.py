@@ -36,6 +36,12 @@ DROPPED_HEADERS = frozenset(("proxy", "content-type", "content-length"))
 # come in every request.
 _KEYS: dict[str, str | None] = {}
 _KEYS_MAX = 512
+_UNKNOWN = object()
+
+# The keys every environ has with the same values, by (multithread,
+# serverSoftware); each environ starts as a copy.
+_BASES: dict = {}
+_PROTOCOLS = {(1, 1): "HTTP/1.1", (1, 0): "HTTP/1.0"}
 
 
 def headerKey(name: str) -> str | None:
@@ -128,42 +134,47 @@ def makeEnviron(request, inputStream, errors, *, multithread=True, serverSoftwar
     script, pathInfo = splitScriptName(request)
     remoteHost, remotePort = _remote(request.remoteAddr)
     scheme = request.scheme
-    environ = {
-        "REQUEST_METHOD": request.method,
-        "SCRIPT_NAME": script,
-        "PATH_INFO": pathInfo,
-        "QUERY_STRING": request.querystring,
-        "SERVER_NAME": request.host or "localhost",
-        "SERVER_PORT": str(request.port),
-        "SERVER_PROTOCOL": "HTTP/{}.{}".format(*request.clientproto),
-        "SERVER_SOFTWARE": serverSoftware,
-        "REMOTE_ADDR": remoteHost,
-        "REMOTE_PORT": remotePort,
-        "REQUEST_URI": request.uri,
-        "RAW_URI": request.uri,
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": scheme,
-        "wsgi.input": inputStream,
-        "wsgi.errors": errors,
-        "wsgi.multithread": multithread,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-        "wsgi.file_wrapper": FileWrapper,
-        # The input ends at the end of the body even when its length is
-        # unknown (chunked): frameworks may read it to the end.
-        "wsgi.input_terminated": True,
-    }
+    base = _BASES.get((multithread, serverSoftware))
+    if base is None:
+        base = _BASES[multithread, serverSoftware] = {
+            "SERVER_SOFTWARE": serverSoftware,
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": multithread,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+            "wsgi.file_wrapper": FileWrapper,
+            # The input ends at the end of the body even when its length
+            # is unknown (chunked): frameworks may read it to the end.
+            "wsgi.input_terminated": True,
+        }
+    environ = base.copy()
+    environ["REQUEST_METHOD"] = request.method
+    environ["SCRIPT_NAME"] = script
+    environ["PATH_INFO"] = pathInfo
+    environ["QUERY_STRING"] = request.querystring
+    environ["SERVER_NAME"] = request.host or "localhost"
+    environ["SERVER_PORT"] = str(request.port)
+    version = request.clientproto
+    environ["SERVER_PROTOCOL"] = _PROTOCOLS.get(version) or "HTTP/{}.{}".format(*version)
+    environ["REMOTE_ADDR"] = remoteHost
+    environ["REMOTE_PORT"] = remotePort
+    environ["REQUEST_URI"] = environ["RAW_URI"] = request.uri
+    environ["wsgi.url_scheme"] = scheme
+    environ["wsgi.input"] = inputStream
+    environ["wsgi.errors"] = errors
     if scheme == "https":
         environ["HTTPS"] = "on"
     headers = request.headers
-    for name, values in headers.getAllRawHeaders():
-        key = headerKey(name)
+    for name, value in headers.fieldLines():
+        key = _KEYS.get(name, _UNKNOWN)
+        if key is _UNKNOWN:
+            key = headerKey(name)
         if key is None:
             continue
-        if len(values) == 1:
-            environ[key] = values[0]
-        else:
-            environ[key] = ("; " if key == "HTTP_COOKIE" else ", ").join(values)
+        if key in environ:
+            # A repeated field: its lines joined as one value, in order.
+            value = environ[key] + ("; " if key == "HTTP_COOKIE" else ", ") + value
+        environ[key] = value
     if "originalHost" in request.__dict__:
         # A trusted proxy reported the host the client asked for: make
         # HTTP_HOST say the same, as frameworks build URLs from it first.

@@ -82,8 +82,13 @@ class WSGIResource:
         return self, StopTraversal
 
     def renderHTTP(self, request):
-        request.responseFilters = [
-            f for f in request.responseFilters if f not in _APPLICATION_DECIDES]
+        chain = request.responseFilters
+        if chain is not self._chainSeen:
+            # Most requests carry their site's own chain, unchanged: the
+            # filtered copy is made once for it.
+            self._chainSeen = chain
+            self._chainKept = [f for f in chain if f not in _APPLICATION_DECIDES]
+        request.responseFilters = list(self._chainKept)
         pool = self.pool
         if pool.saturated:
             return self._busy(request)
@@ -100,6 +105,8 @@ class WSGIResource:
         return deferred
 
     _lastBusyLog = float("-inf")
+    _chainSeen = None
+    _chainKept = None
 
     def _busy(self, request):
         now = self.reactor.seconds()
