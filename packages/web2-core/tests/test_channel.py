@@ -594,3 +594,69 @@ class SendfileWaitTests(SynchronousTestCase):
         self.assertEqual(Channel.transport.started, [True])
         self.assertEqual(Channel.transport.writes, [])
         producer._cancelTimers()
+
+    def test_sendfileStallTimeout(self):
+        """
+        A file response whose client stops reading fails with
+        ConnectionLost once the socket has not drained for sendTimeout; a
+        drain in the meantime starts the count again, with one timer
+        throughout rather than one per wait.
+        """
+        import os
+        import tempfile
+
+        from twisted.internet.error import ConnectionLost
+        from twisted.internet.task import Clock
+
+        from web2.channel.http import _SendfileProducer
+
+        clock = Clock()
+
+        class Transport:
+            dataBuffer = b""
+            _tempDataBuffer = ()
+
+            def write(self, data):
+                pass
+
+            def startWriting(self):
+                pass
+
+            def unregisterProducer(self):
+                pass
+
+        class Channel:
+            transport = Transport()
+            sendTimeout = 60
+            reactor = clock
+
+        fd, path = tempfile.mkstemp()
+        os.write(fd, b"x" * 1000)
+        os.close(fd)
+        self.addCleanup(os.unlink, path)
+        r, w = os.pipe()
+        self.addCleanup(os.close, r)
+        self.addCleanup(os.close, w)
+        os.set_blocking(w, False)
+        try:
+            while True:
+                os.write(w, b"y" * 65536)
+        except BlockingIOError:
+            pass
+        f = open(path, "rb")
+        self.addCleanup(f.close)
+        producer = _SendfileProducer(Channel(), w, f.fileno(), 0, 1000, b"")
+        failures = []
+        producer.done.addErrback(failures.append)
+        producer.resumeProducing()
+        self.assertEqual(len(clock.getDelayedCalls()), 1)
+        clock.advance(59)
+        producer.resumeProducing()  # drained a little, full again
+        self.assertEqual(len(clock.getDelayedCalls()), 1)
+        clock.advance(2)
+        self.assertEqual(failures, [])
+        self.assertEqual(len(clock.getDelayedCalls()), 1)
+        clock.advance(58)
+        self.assertEqual(len(failures), 1)
+        self.assertIsInstance(failures[0].value, ConnectionLost)
+        self.assertEqual(clock.getDelayedCalls(), [])

@@ -8,6 +8,7 @@ client that stops reading.
 from __future__ import annotations
 
 import os
+import socket
 
 from twisted.internet import defer, error, interfaces
 from twisted.logger import Logger
@@ -17,6 +18,8 @@ from zope.interface import implementer
 log = Logger()
 
 _canSendfile = hasattr(os, "sendfile")
+# Linux: hold a short write back to join the data that follows it.
+_MSG_MORE = getattr(socket, "MSG_MORE", 0)
 
 
 @implementer(interfaces.IPullProducer)
@@ -45,15 +48,33 @@ class _SendfileProducer:
         self.done = defer.Deferred()
         self._timer = None
         self._scheduled = None
+        self._waitingSince = None
 
     def resumeProducing(self):
-        self._cancelTimers()
+        self._waitingSince = None
+        scheduled = self._scheduled
+        if scheduled is not None:
+            self._scheduled = None
+            if scheduled.active():
+                scheduled.cancel()
         transport = self.channel.transport
         if self.head:
             head, self.head = self.head, b""
-            transport.write(head)
-            self._waitForDrain()
-            return
+            if not transport.dataBuffer and not transport._tempDataBuffer:
+                # Straight to the socket, held back (MSG_MORE) to leave in
+                # one segment with the start of the file.
+                try:
+                    sent = transport.socket.send(head, _MSG_MORE)
+                except BlockingIOError:
+                    sent = 0
+                except OSError:
+                    self._fail(Failure())
+                    return
+                head = head[sent:]
+            if head:
+                transport.write(head)
+                self._waitForDrain()
+                return
         sent = 0
         try:
             while self.remaining and sent < self.burst:
@@ -76,15 +97,36 @@ class _SendfileProducer:
             self._fail(Failure())
             return
         if not self.remaining:
+            self._cancelTimers()
             transport.unregisterProducer()
             self.done.callback(None)
         else:
             self._scheduled = self.channel.reactor.callLater(0, self.resumeProducing)
 
     def _waitForDrain(self):
-        self._timer = self.channel.reactor.callLater(
-            self.channel.sendTimeout, self._stalled
-        )
+        """
+        Note when waiting for the socket began; one timer, re-armed only
+        when it fires early, bounds every wait by C{sendTimeout} (rather
+        than a timer made and cancelled per wait).
+        """
+        reactor = self.channel.reactor
+        self._waitingSince = reactor.seconds()
+        if self._timer is None:
+            self._timer = reactor.callLater(self.channel.sendTimeout, self._checkStalled)
+
+    def _checkStalled(self):
+        self._timer = None
+        since = self._waitingSince
+        if since is None:
+            # Not waiting now: nothing to bound until the next wait.
+            return
+        reactor = self.channel.reactor
+        left = since + self.channel.sendTimeout - reactor.seconds()
+        if left > 0:
+            self._timer = reactor.callLater(left, self._checkStalled)
+            return
+        log.info("Client stopped reading a file response; aborting")
+        self._fail(Failure(error.ConnectionLost("send timeout")))
 
     def _cancelTimers(self):
         for name in ("_timer", "_scheduled"):
@@ -92,11 +134,6 @@ class _SendfileProducer:
             if timer is not None and timer.active():
                 timer.cancel()
             setattr(self, name, None)
-
-    def _stalled(self):
-        self._timer = None
-        log.info("Client stopped reading a file response; aborting")
-        self._fail(Failure(error.ConnectionLost("send timeout")))
 
     def _fail(self, failure):
         self._cancelTimers()
