@@ -46,8 +46,19 @@ class BigFile(resource.LeafResource):
         return http.Response(200, None, stream.FileStream(f))
 
 
+class Big(resource.LeafResource):
+    """
+    A large body from memory, different for each request.
+    """
+
+    def render(self, request):
+        n = int(request.args.get("n", ["0"])[0])
+        return http.Response(200, None, bytes([n]) * 300_000)
+
+
 class Root(Simple):
     child_echo = Echo()
+    child_memory = Big()
 
 
 ERRORS = [
@@ -187,6 +198,33 @@ class SocketTests(TestCase):
         [response] = parseResponses(out)
         self.assertEqual(len(response.body), 3 * 1024 * 1024 + 17)
         self.assertEqual(self.server.factory.connections, set())
+
+    @defer.inlineCallbacks
+    def test_largeMemoryBodiesToASlowReader(self):
+        """
+        Large bodies from memory leave with their heads gathered by the
+        socket; a client that reads only after all its pipelined requests
+        are answered still gets every byte, in order.
+        """
+        import time
+
+        def client(port):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(b"".join(
+                b"GET /memory?n=%d HTTP/1.1\r\nHost: a\r\n\r\n" % n for n in (1, 2, 3)
+            ) + b"GET /memory?n=4 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            time.sleep(0.5)
+            out = b""
+            while chunk := sock.recv(65536):
+                out += chunk
+            sock.close()
+            return out
+
+        out = yield inThread(client, self.server.portNumber)
+        responses = parseResponses(out)
+        self.assertEqual([r.status for r in responses], [200] * 4)
+        for n, response in zip((1, 2, 3, 4), responses):
+            self.assertEqual(response.body, bytes([n]) * 300_000)
 
     @defer.inlineCallbacks
     def test_keepAliveHttpClient(self):

@@ -23,6 +23,9 @@ log = Logger()
 
 _CONTINUE_HEAD = b"HTTP/1.1 100 Continue\r\n\r\n"
 
+# A first piece of body larger than this is not joined to the head.
+_JOIN_LIMIT = 16384
+
 
 @implementer(IChanRequest, interfaces.IPushProducer)
 class HTTPChannelRequest:
@@ -129,6 +132,10 @@ class HTTPChannelRequest:
         pending = self._pendingHead
         if pending is not None:
             self._pendingHead = None
+            if len(data) > _JOIN_LIMIT:
+                # Gathered by the socket rather than copied here.
+                self.channel._sendPair(pending, data)
+                return
             data = pending + data
         self.channel._send(data)
 

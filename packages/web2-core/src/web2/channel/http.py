@@ -217,6 +217,45 @@ class HTTPChannel(protocol.Protocol):
             return
         self._write(data)
 
+    def _sendPair(self, head, body):
+        """
+        Send a response head and a large body now, without joining them
+        (a copy of the body): one C{sendmsg} gathers both on a plain TCP
+        connection.
+        """
+        if self._outgoing:
+            self._flush()
+        transport = self.transport
+        if self._directOK(transport):
+            try:
+                sent = transport.socket.sendmsg((head, body))
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                sent = 0
+            if sent >= len(head):
+                rest = body[sent - len(head):] if sent - len(head) < len(body) else b""
+                if rest:
+                    transport.write(rest)
+                return
+            head = head[sent:]
+        transport.writeSequence((head, body))
+
+    @staticmethod
+    def _directOK(transport):
+        """
+        Whether bytes may go straight to C{transport}'s socket: a plain TCP
+        connection, open, with nothing queued that they would overtake.
+        """
+        return (
+            transport.__class__ is _TCPServer
+            and not transport.dataBuffer
+            and not transport._tempDataBuffer
+            and transport.producer is None
+            and transport.connected
+            and not transport.disconnecting
+        )
+
     def _flush(self):
         """
         Send what the event loop collected.
@@ -237,14 +276,7 @@ class HTTPChannel(protocol.Protocol):
         ordering is kept.
         """
         transport = self.transport
-        if (
-            transport.__class__ is _TCPServer
-            and not transport.dataBuffer
-            and not transport._tempDataBuffer
-            and transport.producer is None
-            and transport.connected
-            and not transport.disconnecting
-        ):
+        if self._directOK(transport):
             try:
                 sent = transport.socket.send(data)
             except (BlockingIOError, InterruptedError):
