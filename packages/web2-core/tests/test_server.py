@@ -6,6 +6,8 @@ Date) and error handling, through a real channel on a StringTransport.
 
 from __future__ import annotations
 
+import re
+
 from _core_helpers import Connection, parseResponses
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
@@ -495,3 +497,58 @@ class RunawayTraversalTests(SynchronousTestCase):
         response = request("/a", root=Grow())
         self.assertEqual(response.status, 500)
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+
+class PlainFilterPathTests(SynchronousTestCase):
+    """
+    A 200 to a GET or HEAD without preconditions or Range takes a one-step
+    path through the default filters; it must give exactly what the
+    general filter loop gives.
+    """
+
+    def _both(self, target, method=b"GET", headers=b""):
+        def identity(request, response):
+            return response
+
+        plain = server.Site(Root())
+        general = server.Site(Root(), responseFilters=[identity])
+        data = method + b" " + target + b" HTTP/1.1\r\nHost: h\r\n" + headers + b"\r\n"
+        outputs = []
+        for site in (plain, general):
+            conn = Connection(site=site)
+            conn.send(data)
+            # The Date may tick between the two.
+            outputs.append(re.sub(rb"Date: [^\r]*\r\n", b"", conn.transport.value()))
+        return outputs
+
+    def test_sameAsTheGeneralLoop(self):
+        for target, method, headers in [
+            (b"/entity", b"GET", b""),
+            (b"/entity", b"HEAD", b""),
+            (b"/entity", b"GET", b"Range: bytes=0-1\r\n"),
+            (b"/entity", b"GET", b'If-None-Match: "v1"\r\n'),
+            (b"/entity", b"HEAD", b"Range: bytes=0-1\r\n"),
+            (b"/big", b"GET", b""),
+            (b"/missing", b"GET", b""),
+            (b"/methods", b"POST", b"Content-Length: 0\r\n"),
+        ]:
+            plain, general = self._both(target, method, headers)
+            self.assertEqual(plain, general, (target, method, headers))
+            self.assertTrue(plain.startswith(b"HTTP/1.1 "))
+
+    def test_acceptRangesOnlyForAKnownLength(self):
+        plain, general = self._both(b"/entity")
+        self.assertIn(b"Accept-Ranges: bytes\r\n", plain)
+
+    def test_customErrorHandlerOrFiltersTakeTheGeneralLoop(self):
+        site = server.Site(Root())
+        self.assertIs(site._plainChain, None)
+        site.filterChain()
+        self.assertIsNotNone(site._plainChain)
+        site.errorHandler = lambda request, response: response
+        site.filterChain()
+        self.assertIs(site._plainChain, None)
+        site.errorHandler = server.defaultErrorHandler
+        site.responseFilters.append(lambda request, response: response)
+        site.filterChain()
+        self.assertIs(site._plainChain, None)

@@ -223,7 +223,7 @@ class SocketTests(TestCase):
         out = yield inThread(client, self.server.portNumber)
         responses = parseResponses(out)
         self.assertEqual([r.status for r in responses], [200] * 4)
-        for n, response in zip((1, 2, 3, 4), responses):
+        for n, response in zip((1, 2, 3, 4), responses, strict=True):
             self.assertEqual(response.body, bytes([n]) * 300_000)
 
     @defer.inlineCallbacks
