@@ -118,7 +118,10 @@ def test_fullFile(tmp_path):
                     logFormats=("combined", "json"))
     assert config.listeners == ["tcp:0:interface=127.0.0.1", "unix:/tmp/x.sock"]
     assert config.shutdownTimeout == 3.0
-    assert config.accessLog == "access.log" and config.logFormat == "json"
+    # Paths in a site file are relative to the file, wherever it is read from.
+    assert config.accessLog == str(tmp_path / "access.log") and config.logFormat == "json"
+    assert {m.path: m.base for m in config.mounts} == dict.fromkeys(
+        ["/", "/old", "/files"], str(tmp_path))
     assert config.factoryOptions == {"maxConnections": 5, "idleTimeout": 2.5}
     assert config.limits == {"max_body_size": 1000, "max_header_count": 20}
     mounts = {m.path: (m.kind, m.argument, m.options) for m in config.mounts}

@@ -3,6 +3,8 @@ Tests for L{web2.mount}: dispatch by mounted path, and turning mount
 specifications into resources with precise errors.
 """
 
+import os
+
 import pytest
 from _core_helpers import Connection
 
@@ -175,3 +177,33 @@ def test_providesIResource():
     from zope.interface.verify import verifyObject
 
     assert verifyObject(IResource, MountTree())
+
+
+def test_pathArgumentsFromASiteFileAreRelativeToIt(tmp_path):
+    """
+    A kind that declares a path argument gets a site file's relative path
+    joined to the file's directory; absolute paths, home-relative paths,
+    command-line mounts and kinds without the declaration are untouched.
+    """
+    seen = []
+
+    def files(argument, config):
+        seen.append(argument)
+        return Echo(argument)
+
+    files.pathArgument = True
+
+    def other(argument, config):
+        seen.append(argument)
+        return Echo(argument)
+
+    base = str(tmp_path)
+    specs = [
+        MountSpec("/a", "files", "www/pub", {}, "file", base),
+        MountSpec("/b", "files", "/abs/www", {}, "file", base),
+        MountSpec("/c", "files", "~/www", {}, "file", base),
+        MountSpec("/d", "other", "www/pub", {}, "file", base),
+        parseMount("/e=files:www/pub"),
+    ]
+    resolveMounts(specs, {"files": files, "other": other}, SiteConfig())
+    assert seen == [os.path.join(base, "www", "pub"), "/abs/www", "~/www", "www/pub", "www/pub"]

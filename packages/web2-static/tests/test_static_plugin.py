@@ -250,3 +250,21 @@ def test_noPathNoMount():
     from web2.config import SiteConfig
 
     assert plugin.web2_mounts(SiteConfig()) == []
+
+
+def test_siteFilePathsAreRelativeToTheFile(public, tmp_path, monkeypatch):
+    """
+    C{"/" = "static:public"} in a site file serves the directory beside
+    the file, whatever the working directory.
+    """
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = """
+[mounts]
+"/" = "static:public"
+"/page" = "file:public/page.html"
+"""
+    root = _service([], tmp_path, config).site.resource
+    assert get(root, "/").body == b"<h1>home</h1>"
+    assert get(root, "/page").body == b"page"

@@ -10,7 +10,7 @@ A site file is TOML; every key is optional::
     python-path = ["."]        # relative to this file's directory
 
     [access-log]
-    path = "access.log"        # "-" for standard output
+    path = "access.log"        # "-" for standard output; relative to this file
     format = "combined"        # combined, common, json (or a plugin's)
 
     [server]                   # limits and timeouts, as on the command line
@@ -23,7 +23,7 @@ A site file is TOML; every key is optional::
     "/old" = "redirect:/new"
     [mounts."/files"]
     kind = "static"
-    argument = "./public"
+    argument = "public"        # paths are relative to this file's directory
     # any other key is an option of that mount, passed to its factory
 
     [options]                  # plugins' options, by their long name
@@ -54,6 +54,7 @@ __all__ = [
     "loadConfigFile",
     "normalizeMountPath",
     "parseMount",
+    "resolvePath",
 ]
 
 DEFAULT_LISTEN = "tcp:8080"
@@ -140,6 +141,10 @@ class MountSpec:
 
     @ivar options: the mount's extra options (from a site file table).
     @ivar source: where it was declared, for error messages.
+    @ivar base: the directory a relative file-system path in C{argument} is
+        taken from (for kinds whose argument is a path, see
+        L{web2.hookspecs.web2_mount_kinds}): the site file's directory for
+        its mounts, C{""} (the working directory) for the command line's.
     """
 
     path: str
@@ -147,6 +152,7 @@ class MountSpec:
     argument: str = ""
     options: dict = field(default_factory=dict)
     source: str = ""
+    base: str = ""
 
 
 @dataclass
@@ -186,6 +192,16 @@ class SiteConfig:
         @return: the value of the plugin option C{name}, or C{default}.
         """
         return self.options.get(name, default)
+
+
+def resolvePath(path: str, base: str) -> str:
+    """
+    A file-system path from a site file, made absolute against C{base}
+    (the file's directory) unless it is absolute or starts with C{~}.
+    """
+    if not path or not base or os.path.isabs(path) or path.startswith("~"):
+        return path
+    return os.path.normpath(os.path.join(base, path))
 
 
 def normalizeMountPath(path: str, where: str) -> str:
@@ -266,7 +282,7 @@ def _coerceSetting(setting: ServerSetting, value, where: str):
         raise ConfigError(f"{where}: {setting.name}: {e}") from None
 
 
-def _fileMounts(table, where: str) -> list[MountSpec]:
+def _fileMounts(table, where: str, base: str = "") -> list[MountSpec]:
     _expect(table, (dict,), where, "a table of PATH = \"KIND:ARGUMENT\"")
     mounts = []
     for path, value in table.items():
@@ -282,6 +298,7 @@ def _fileMounts(table, where: str) -> list[MountSpec]:
                                "a string")
             extra = {k: v for k, v in value.items() if k not in ("kind", "argument")}
             spec = MountSpec(normalizeMountPath(path, here), kind, argument, extra, here)
+        spec.base = base
         mounts.append(spec)
     _checkDuplicates(mounts)
     return mounts
@@ -380,9 +397,12 @@ def buildSiteConfig(
     where = f"{fileName}: [access-log]"
     _expect(accessLog, (dict,), where, "a table with keys path and format")
     _checkKeys(accessLog, ("path", "format"), where)
-    config.accessLog = cli.get("access-log") or (
-        _expect(accessLog["path"], (str,), f"{where} path", "a string")
-        if "path" in accessLog else None)
+    fileLog = (_expect(accessLog["path"], (str,), f"{where} path", "a string")
+               if "path" in accessLog else None)
+    if fileLog not in (None, "-", "off"):
+        # Like every path in a site file: relative to the file.
+        fileLog = resolvePath(fileLog, base)
+    config.accessLog = cli.get("access-log") or fileLog
     logFormat = cli.get("log-format") or (
         _expect(accessLog["format"], (str,), f"{where} format", "a string")
         if "format" in accessLog else DEFAULT_LOG_FORMAT)
@@ -406,7 +426,7 @@ def buildSiteConfig(
         target = config.factoryOptions if setting.target == "factory" else config.limits
         target[setting.attribute] = value
 
-    mounts = _fileMounts(data.get("mounts", {}), f"{fileName}: [mounts]")
+    mounts = _fileMounts(data.get("mounts", {}), f"{fileName}: [mounts]", base)
     cliMounts = [m if isinstance(m, MountSpec) else parseMount(m)
                  for m in cli.get("mount") or ()]
     _checkDuplicates(cliMounts)

@@ -121,6 +121,12 @@ def web2_mount_kinds():
     message when the argument is wrong; the host reports it as a
     configuration error naming the mount.
 
+    A factory whose argument is a file-system path says so with an
+    attribute C{pathArgument = True}: the host then hands it a relative
+    path from a site file already joined to that file's directory (as
+    users expect of a file that may be read from anywhere), and one from
+    the command line as given, relative to the working directory.
+
     Two plugins registering the same kind is an error at startup.
 
     @return: a C{dict} mapping a kind name (C{str}) to a factory returning an

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from zope.interface import implementer
 
 from web2 import responsecode
-from web2.config import ConfigError, MountSpec, normalizeMountPath
+from web2.config import ConfigError, MountSpec, normalizeMountPath, resolvePath
 from web2.iweb import IResource
 
 __all__ = ["KIND_PROVIDERS", "MountTree", "buildRoot", "resolveMounts"]
@@ -106,8 +106,11 @@ def _unknownKind(spec: MountSpec, kinds: Mapping) -> ConfigError:
 
 
 def _make(spec: MountSpec, factory, config):
+    argument = spec.argument
+    if getattr(factory, "pathArgument", False):
+        argument = resolvePath(argument, spec.base)
     try:
-        inspect.signature(factory).bind(spec.argument, config, **spec.options)
+        inspect.signature(factory).bind(argument, config, **spec.options)
     except TypeError:
         raise ConfigError(
             f"{spec.source}: mount kind {spec.kind!r} does not accept the options "
@@ -115,7 +118,7 @@ def _make(spec: MountSpec, factory, config):
     except ValueError:
         pass  # no signature to check (a builtin): let the call decide
     try:
-        resource = factory(spec.argument, config, **spec.options)
+        resource = factory(argument, config, **spec.options)
     except (ValueError, ConfigError, ImportError, AttributeError) as e:
         raise ConfigError(f"{spec.source}: {e}") from None
     if IResource(resource, None) is None:

@@ -155,6 +155,9 @@ def makeCGIDirectory(directory: str, config=None, **options) -> CGIDirectory:
     return CGIDirectory(directory, **_scriptOptions(config, options))
 
 
+makeCGIDirectory.pathArgument = True
+
+
 def makeCGIScript(filename: str, config=None, **options) -> CGIScript:
     """
     The resource of a C{cgi-script:FILE} mount.
@@ -174,6 +177,9 @@ def makeCGIScript(filename: str, config=None, **options) -> CGIScript:
     if not os.access(filename, os.X_OK):
         raise ValueError(f"{filename} is not executable (or give an interpreter)")
     return CGIScript(filename, **settings)
+
+
+makeCGIScript.pathArgument = True
 
 
 def web2_mount_kinds():

@@ -170,6 +170,9 @@ def _rpyMount(argument: str, config, reload: bool = False):
     return adapt(loadResourceScript(argument, reload), config)
 
 
+_rpyMount.pathArgument = True
+
+
 def web2_mount_kinds():
     return {
         "twistedweb": _twistedWebMount,

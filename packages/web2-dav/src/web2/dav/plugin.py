@@ -72,6 +72,9 @@ def _davMount(argument: str, config, **options):
     return makeDAV(argument, config, **options)
 
 
+_davMount.pathArgument = True
+
+
 def web2_mount_kinds():
     return {"dav": _davMount}
 

@@ -211,10 +211,16 @@ def _staticMount(argument: str, config, **options):
     return makeStatic(argument, config, **options)
 
 
+_staticMount.pathArgument = True
+
+
 def _fileMount(argument: str, config, **options):
     if argument and not os.path.isfile(os.path.expanduser(argument)):
         raise ValueError(f"file: {argument} is not a regular file")
     return makeStatic(argument, config, **options)
+
+
+_fileMount.pathArgument = True
 
 
 def _dataMount(argument: str, config, **options):
