@@ -185,3 +185,95 @@ def test_listPluginsAndVersion():
     assert "core  (web2-core 0.1.0)  web2.coreplugin" in result.stdout
     result = runToEnd(twistdWeb2("--version"))
     assert result.returncode == 0 and result.stdout.startswith("web2 0.1.0 (Twisted ")
+
+
+def test_systemdSocketActivation(tmp_path):
+    """
+    C{--listen systemd:domain=INET:index=0} serves on a listening socket
+    handed over as systemd does (descriptor 3, C{LISTEN_FDS=1},
+    C{LISTEN_FDNAMES} and C{LISTEN_PID} naming the server's own process),
+    without binding one of its own; without the handover, the error says
+    what is missing.
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = listener.getsockname()[1]
+    fd = listener.fileno()
+    # What systemd does before it runs the service: the socket becomes
+    # descriptor 3 and the variables name this very process.
+    handOver = (
+        "import os, sys\n"
+        "os.dup2(int(sys.argv[1]), 3)\n"
+        "os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS='1',"
+        " LISTEN_FDNAMES='web2')\n"
+        "os.execv(sys.argv[2], sys.argv[2:])\n"
+    )
+    command = [
+        sys.executable, "-c", handOver, str(fd),
+        *twistdWeb2("--listen", "systemd:domain=INET:index=0",
+                    "--mount", "/=text:socket-activated"),
+    ]
+    try:
+        with Server(command, cwd=tmp_path, passFds=(fd,)) as server:
+            # Not waitForPort: the handed-over socket accepts (into its
+            # backlog) before the server runs.
+            assert server.waitForListeners()[0][1] == port
+            status, _, body = fetch(port, "/")
+            assert (status, body) == (200, b"socket-activated")
+            result = server.stop()
+    finally:
+        listener.close()
+    assertStoppedCleanly(result)
+    assertNoTraceback(result.output)
+
+    alone = runToEnd(twistdWeb2("--listen", "systemd:domain=INET:index=0",
+                                "--mount", "/=text:x"), cwd=tmp_path)
+    assert alone.returncode != 0
+    assert "LISTEN_FDS" in alone.output
+    assertNoTraceback(alone.output)
+
+
+def test_daemonMode(tmp_path):
+    """
+    Without C{-n}, C{twistd web2} detaches: the command returns at once,
+    the daemon writes its pid file and log file, serves, and on SIGTERM
+    drains, stops and removes its pid file.
+    """
+    import os
+    import re
+    import signal
+    import time
+
+    pidfile = tmp_path / "web2.pid"
+    logfile = tmp_path / "web2.log"
+    command = twistdWeb2("--listen", LOCAL, "--mount", "/=text:detached")
+    command.remove("-n")
+    command[command.index("--pidfile=")] = f"--pidfile={pidfile}"
+    command.insert(command.index("web2"), f"--logfile={logfile}")
+    started = runToEnd(command, cwd=tmp_path)
+    assert started.returncode == 0, started.output
+
+    def logged(pattern, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = logfile.read_text() if logfile.exists() else ""
+            match = re.search(pattern, text)
+            if match:
+                return match
+            time.sleep(0.1)
+        raise AssertionError(f"{pattern!r} not logged:\n{text}")
+
+    port = int(logged(r"web2 listening on 127\.0\.0\.1:(\d+)").group(1))
+    pid = int(pidfile.read_text())
+    try:
+        status, _, body = fetch(port, "/")
+        assert (status, body) == (200, b"detached")
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    logged(r"Server Shut Down")
+    deadline = time.monotonic() + 20
+    while pidfile.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not pidfile.exists()
+    assertNoTraceback(logfile.read_text())

@@ -130,8 +130,12 @@ class ServerProcess:
         C{None} for its port).
     """
 
-    def __init__(self, command, *, env=None, cwd=None, startTimeout=30.0, stopTimeout=30.0):
+    def __init__(self, command, *, env=None, cwd=None, startTimeout=30.0, stopTimeout=30.0,
+                 passFds=()):
         """
+        @param passFds: descriptors the server inherits (as
+            C{subprocess.Popen}'s C{pass_fds}): a listening socket handed
+            over the way systemd does, say.
         @param startTimeout: default seconds to wait for listeners or a port.
         @param stopTimeout: default seconds to wait for the end after
             SIGTERM, or for some output.
@@ -145,7 +149,8 @@ class ServerProcess:
         self._terminated = False
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, text=True, env=_environment(env), cwd=cwd)
+            stdin=subprocess.DEVNULL, text=True, env=_environment(env), cwd=cwd,
+            pass_fds=tuple(passFds))
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 

@@ -464,8 +464,13 @@ def buildService(options, reactor=None, defaultAccessLog=None) -> Web2Service:
         try:
             endpoint = endpoints.serverFromString(reactor, description)
         except Exception as e:
-            raise ConfigError(f"bad endpoint {description!r}: "
-                              f"{type(e).__name__}: {e}") from None
+            message = f"bad endpoint {description!r}: {type(e).__name__}: {e}"
+            if description.startswith("systemd:"):
+                message += (
+                    " (no such socket was handed over: systemd sets LISTEN_FDS, "
+                    "LISTEN_PID and LISTEN_FDNAMES when it starts web2 from a "
+                    ".socket unit)")
+            raise ConfigError(message) from None
         listeners.append(_Listener(description, endpoint, factory))
     services = [s for _, result in _each(pm.hook.web2_services, config=config, site=site)
                 for s in result or ()]
