@@ -404,6 +404,78 @@ class TimeoutTests(SynchronousTestCase):
         [response] = conn.responses()
         self.assertEqual(response.status, 408)
 
+    def test_bodyTooSlow(self):
+        """
+        A body trickled a byte at a time, never silent for bodyTimeout, is
+        still cut off with 408 once it falls below minBodyRate: after
+        bodyTimeout seconds each minBodyRate bytes buy one more second.
+        """
+        conn = Connection(Root(), bodyTimeout=10, minBodyRate=100)
+        conn.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
+        steps = 0
+        while not conn.closed and steps < 10:
+            conn.clock.advance(9)
+            conn.send(b"x")
+            steps += 1
+        self.assertTrue(conn.closed)
+        self.assertEqual(steps, 2)
+        [response] = conn.responses()
+        self.assertEqual(response.status, 408)
+        self.assertIn(b"too slow", response.body)
+
+    def test_steadyBodyWithinRate(self):
+        """
+        A long upload above minBodyRate is never cut off, however long it
+        takes in all; with the rule off, a trickle is bounded only by the
+        silence timeout.
+        """
+        conn = Connection(Root(), bodyTimeout=10, minBodyRate=100)
+        conn.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 24000\r\n\r\n")
+        for _ in range(120):
+            conn.clock.advance(1)
+            conn.send(b"y" * 200)
+        self.assertFalse(conn.closed)
+        [response] = conn.responses()
+        self.assertEqual((response.status, response.body), (200, b"y" * 24000))
+
+        conn = Connection(Root(), bodyTimeout=10, minBodyRate=0)
+        conn.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+        for _ in range(20):
+            conn.clock.advance(9)
+            conn.send(b"z")
+        self.assertFalse(conn.closed)
+
+    def test_bodyPausedByTheApplicationIsNotTimed(self):
+        """
+        While the application leaves the body unread (the channel has
+        paused the socket), neither the silence nor the rate rule runs:
+        the client is not the one being slow.  Reading again restarts the
+        count.
+        """
+        held = []
+
+        class Holder(resource.LeafResource):
+            def http_POST(self, request):
+                d = defer.Deferred()
+                held.append((request, d))
+                return d
+
+        conn = Connection(Holder(), bodyTimeout=10, minBodyRate=100)
+        conn.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 600000\r\n\r\n")
+        conn.send(b"a" * 300000)
+        self.assertTrue(conn.channel._bodyPaused)
+        conn.clock.advance(1000)
+        self.assertFalse(conn.closed)
+        request, d = held[0]
+        failures = []
+        stream.readStream(request.stream, lambda data: None).addErrback(failures.append)
+        conn.clock.advance(11)
+        self.assertTrue(conn.closed)
+        [response] = conn.responses()
+        self.assertEqual(response.status, 408)
+        # The application's read learns that the body will not come.
+        self.assertEqual(len(failures), 1)
+
     def test_slowHandlerNotTimedOut(self):
         root = Root()
         conn = Connection(root, idleTimeout=5, bodyTimeout=5, headerTimeout=5)

@@ -85,6 +85,13 @@ def _positiveFloat(text) -> float:
     return value
 
 
+def _rate(text) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise ValueError(f"must be a number of bytes per second, 0 or more, not {text}")
+    return value
+
+
 def _count(text) -> int:
     value = int(text)
     if value <= 0:
@@ -117,6 +124,9 @@ SERVER_SETTINGS: tuple[ServerSetting, ...] = (
                   "Seconds for a request head to arrive."),
     ServerSetting("body-timeout", "factory", "bodyTimeout", _positiveFloat,
                   "Seconds of silence allowed inside a request body."),
+    ServerSetting("min-body-rate", "factory", "minBodyRate", _rate,
+                  "Bytes per second a request body must average after "
+                  "body-timeout seconds (408 below; 0: no minimum)."),
     ServerSetting("idle-timeout", "factory", "idleTimeout", _positiveFloat,
                   "Seconds a kept-alive connection may stay idle."),
     ServerSetting("send-timeout", "factory", "sendTimeout", _positiveFloat,

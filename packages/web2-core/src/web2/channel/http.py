@@ -17,8 +17,11 @@ Rules of this module, in the order they matter:
     write side and discards input for at most C{lingerTimeout} seconds.
  4. Each phase has its own timeout: C{headerTimeout} from the first byte of a
     request until its head is complete (408), C{bodyTimeout} between pieces
-    of a body (408), C{idleTimeout} between requests (silent close), and
-    C{sendTimeout} while the client does not read our output (abort).
+    of a body and C{minBodyRate} over the whole of it (408), C{idleTimeout}
+    between requests (silent close), and C{sendTimeout} while the client
+    does not read our output (abort).  A body timer runs only while the
+    server waits for the client, never while the application holds the
+    body paused.
 """
 
 from __future__ import annotations
@@ -99,6 +102,7 @@ class HTTPChannel(protocol.Protocol):
     maxDrainBytes = 1024 * 1024
     headerTimeout = 20.0
     bodyTimeout = 60.0
+    minBodyRate = 500.0
     idleTimeout = 60.0
     sendTimeout = 60.0
     lingerTimeout = 5.0
@@ -112,12 +116,15 @@ class HTTPChannel(protocol.Protocol):
     _outgoing = None
     _phase = "idle"
     _phaseStart = 0.0
+    _bodyWaitStart = 0.0
     _paused = False
     _bodyPaused = False
     _inLoop = False
     _closeAfterLoop = False
     _discardBody = False
     _drained = 0
+    _bodyReceived = 0
+    _bodyWaited = 0.0
     _closing = False
     _readClosed = False
     _hostInfo = None
@@ -338,6 +345,8 @@ class HTTPChannel(protocol.Protocol):
     def _startRequest(self, head):
         self._discardBody = False
         self._drained = 0
+        self._bodyReceived = 0
+        self._bodyWaited = 0.0
         chan = self.chanRequestFactory(self, head)
         self._current = chan
         self._phase = "busy"
@@ -377,11 +386,14 @@ class HTTPChannel(protocol.Protocol):
                     self._phase = "busy"  # no bodyTimeout: input is paused
                     self._pauseBody()
             return
-        self._phaseStart = self.reactor.seconds() if self._phase == "body" else self._phaseStart
+        self._bodyReceived += len(data)
+        if self._phase == "body":
+            self._phaseStart = self.reactor.seconds()
         chan.request.handleContentChunk(data)
 
     def _bodyEnd(self, chan, trailers):
         chan.bodyComplete = True
+        self._leaveBodyWait()
         if not self._discardBody and not chan.finished:
             chan.request.handleContentComplete(trailers)
         if chan.finished:
@@ -448,6 +460,15 @@ class HTTPChannel(protocol.Protocol):
     def _pauseBody(self):
         self._bodyPaused = True
         self._pauseTransport()
+        # The application stopped reading: the client's silence from now
+        # on is not the client's fault, so no body timer runs until the
+        # application reads again (the phase restarts then).
+        self._leaveBodyWait()
+
+    def _leaveBodyWait(self):
+        if self._phase == "body":
+            self._bodyWaited += self.reactor.seconds() - self._bodyWaitStart
+            self._phase = "busy"
 
     def _resumeBody(self):
         if self._bodyPaused:
@@ -566,6 +587,8 @@ class HTTPChannel(protocol.Protocol):
         now = self.reactor.seconds()
         self._phase = phase
         self._phaseStart = now
+        if phase == "body":
+            self._bodyWaitStart = now
         if limit is None:
             return
         timer = self._timer
@@ -579,11 +602,26 @@ class HTTPChannel(protocol.Protocol):
         limit = self._phaseLimit(self._phase)
         if limit is None:
             return
-        remaining = self._phaseStart + limit - self.reactor.seconds()
+        now = self.reactor.seconds()
+        remaining = self._phaseStart + limit - now
+        if self._phase == "body" and self.minBodyRate:
+            remaining = min(remaining, self._bodyRateLeft(now))
         if remaining > 0:
             self._timer = self.reactor.callLater(remaining, self._checkTimeout)
             return
         getattr(self, "_timedOut_" + self._phase)()
+
+    def _bodyRateLeft(self, now):
+        """
+        Seconds left before the body falls below C{minBodyRate}: like
+        Apache's mod_reqtimeout, a body may take C{bodyTimeout} seconds of
+        waiting plus one second per C{minBodyRate} bytes received, so a
+        client trickling a byte now and then cannot hold the connection
+        for ever.  Only time spent waiting for the client counts.
+        """
+        waited = self._bodyWaited + (now - self._bodyWaitStart)
+        allowed = self.bodyTimeout + self._bodyReceived / self.minBodyRate
+        return allowed - waited
 
     def _cancelTimer(self):
         timer = self._timer
@@ -606,7 +644,9 @@ class HTTPChannel(protocol.Protocol):
             log.info("Request body stalled after the response started; aborting")
             self.abortConnection()
             return
-        self._protocolError(_wire.ProtocolError(408, "request body stalled"))
+        slow = self.minBodyRate and self._bodyRateLeft(self.reactor.seconds()) <= 0
+        self._protocolError(_wire.ProtocolError(
+            408, "request body too slow" if slow else "request body stalled"))
 
     def _timedOut_linger(self):
         # The peer did not close: stop discarding its input.  loseConnection
@@ -669,6 +709,7 @@ class HTTPFactory(protocol.ServerFactory):
         maxDrainBytes: int = 1024 * 1024,
         headerTimeout: float = 20.0,
         bodyTimeout: float = 60.0,
+        minBodyRate: float = 500.0,
         idleTimeout: float = 60.0,
         sendTimeout: float = 60.0,
         lingerTimeout: float = 5.0,
@@ -685,6 +726,10 @@ class HTTPFactory(protocol.ServerFactory):
             discarded to keep the connection; beyond it the connection closes.
         @param headerTimeout: seconds for a request head to arrive (408).
         @param bodyTimeout: seconds of silence allowed inside a body (408).
+        @param minBodyRate: bytes per second a body must average once its
+            first C{bodyTimeout} seconds are spent (each C{minBodyRate}
+            bytes buys a second more); slower is 408.  C{0} turns the rule
+            off.  Time the application is not reading does not count.
         @param idleTimeout: seconds a kept-alive connection may sit idle.
         @param sendTimeout: seconds a client may leave our output unread.
         @param lingerTimeout: seconds to discard input after a close.
@@ -702,6 +747,7 @@ class HTTPFactory(protocol.ServerFactory):
             maxDrainBytes=maxDrainBytes,
             headerTimeout=headerTimeout,
             bodyTimeout=bodyTimeout,
+            minBodyRate=minBodyRate,
             idleTimeout=idleTimeout,
             sendTimeout=sendTimeout,
             lingerTimeout=lingerTimeout,
