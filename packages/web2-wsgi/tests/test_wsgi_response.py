@@ -121,3 +121,19 @@ def test_fileWrapperRegion(tmp_path):
     with open(path) as text:
         assert FileWrapper(text).region() is None
     assert FileWrapper(io.BytesIO(b"x")).region() is None
+
+
+def test_rememberedNamesAreCheckedTheSameEveryTime():
+    """
+    Header names are remembered between responses; a refused name stays
+    refused, a Content-Length stays apart, whatever came before.
+    """
+    for _ in range(3):
+        head = parseResponseHead("200 OK", [("X-A", "1"), ("Content-Length", "3")])
+        assert (head.pairs, head.length) == ([(b"x-a", b"1")], 3)
+        with pytest.raises(WSGIResponseError, match="hop-by-hop"):
+            parseResponseHead("200 OK", [("Connection", "close")])
+        with pytest.raises(WSGIResponseError, match="invalid header name"):
+            parseResponseHead("200 OK", [("Bad Name", "x")])
+        with pytest.raises(WSGIResponseError, match="invalid header name"):
+            parseResponseHead("200 OK", [(b"X-A", "x")])

@@ -207,7 +207,7 @@ class HTTPChannelRequest:
         return self.channel.isSecure()
 
     def getRemoteHost(self):
-        return self.channel.transport.getPeer()
+        return self.channel.getPeer()
 
     # IPushProducer, as the producer of the request body stream
 

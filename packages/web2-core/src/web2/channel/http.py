@@ -128,6 +128,7 @@ class HTTPChannel(protocol.Protocol):
     _closing = False
     _readClosed = False
     _hostInfo = None
+    _peer = None
     _secure = None
 
     site = None
@@ -192,6 +193,16 @@ class HTTPChannel(protocol.Protocol):
         if self._hostInfo is None:
             self._hostInfo = (self.transport.getHost(), self.isSecure())
         return self._hostInfo
+
+    def getPeer(self):
+        """
+        The client's address, asked of the transport once per connection
+        (a TCP transport makes a new address object at every call).
+        """
+        peer = self._peer
+        if peer is None:
+            peer = self._peer = self.transport.getPeer()
+        return peer
 
     def isSecure(self):
         secure = self._secure

@@ -94,8 +94,10 @@ def parseResponseHead(status, headers) -> ResponseHead:
         if type(item) is not tuple or len(item) != 2:
             raise WSGIResponseError(f"header {item!r} is not a (name, value) tuple")
         name, value = item
-        if type(name) is not str or _TOKEN.fullmatch(name) is None:
-            raise WSGIResponseError(f"invalid header name {name!r}")
+        known = _names.get(name) if type(name) is str else None
+        if known is None:
+            known = _checkName(name)
+        wireName, lower = known
         if type(value) is not str:
             raise WSGIResponseError(
                 f"the value of {name} must be a str, not {type(value).__name__}")
@@ -105,16 +107,33 @@ def parseResponseHead(status, headers) -> ResponseHead:
             raw = value.strip(" \t").encode("latin-1")
         except UnicodeEncodeError:
             raise WSGIResponseError(f"the value of {name} is not latin-1 text") from None
-        lower = name.lower()
-        if lower in HOP_BY_HOP:
-            raise WSGIResponseError(f"hop-by-hop header {name} is the server's to send")
-        if lower == "content-length":
+        if wireName is None:
+            if lower in HOP_BY_HOP:
+                raise WSGIResponseError(f"hop-by-hop header {name} is the server's to send")
             if not raw.isdigit() or (length is not None and int(raw) != length):
                 raise WSGIResponseError(f"invalid Content-Length {value!r}")
             length = int(raw)
             continue
-        pairs.append((lower.encode("latin-1"), raw))
+        pairs.append((wireName, raw))
     return ResponseHead(code, reason, pairs, length)
+
+
+# Header name -> (lower-cased bytes for the wire, or None for a name that
+# needs a second look: hop-by-hop or Content-Length; lower-cased str).
+# Applications send the same few names again and again.
+_names: dict[str, tuple] = {}
+
+
+def _checkName(name):
+    if type(name) is not str or _TOKEN.fullmatch(name) is None:
+        raise WSGIResponseError(f"invalid header name {name!r}")
+    lower = name.lower()
+    special = lower in HOP_BY_HOP or lower == "content-length"
+    known = (None if special else lower.encode("latin-1"), lower)
+    if len(_names) >= 512:
+        _names.clear()
+    _names[name] = known
+    return known
 
 
 class WSGIResponse(Response):
