@@ -69,6 +69,9 @@ class Response:
     code = responsecode.OK
     headers = None
     stream = None
+    #: A reason phrase to send instead of the standard one (C{bytes}), as
+    #: gateways pass on an application's; C{None} for the standard one.
+    reason = None
 
     def __init__(self, code=None, headers=None, stream=None):
         """

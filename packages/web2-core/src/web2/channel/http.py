@@ -247,9 +247,9 @@ class HTTPChannel(protocol.Protocol):
         if self._directOK(transport):
             try:
                 sent = transport.socket.sendmsg((head, body))
-            except (BlockingIOError, InterruptedError):
-                sent = 0
             except OSError:
+                # Full (EAGAIN), or an error the transport will meet and
+                # report its own way.
                 sent = 0
             if sent >= len(head):
                 rest = body[sent - len(head):] if sent - len(head) < len(body) else b""
@@ -552,13 +552,7 @@ class HTTPChannel(protocol.Protocol):
         finish writing first.
         """
         transport = self.transport
-        if (
-            not transport.dataBuffer
-            and not transport._tempDataBuffer
-            and transport.producer is None
-            and transport.connected
-            and not transport.disconnecting
-        ):
+        if self._directOK(transport):
             transport.stopReading()
             transport.stopWriting()
             transport.connectionLost(_CONNECTION_DONE)
