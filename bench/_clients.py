@@ -5,6 +5,10 @@ run by the harness as C{python3 -m bench._clients ...} pinned to the load CPU.
 C{upload PORT SIZE}: POST C{SIZE} bytes with a Content-Length and print one
 JSON line with the seconds until the whole response arrived.
 
+C{download PORT COUNT SECONDS PATH}: start C{COUNT} downloads of C{PATH} at
+once, read them as fast as possible for C{SECONDS}, close them, and print one
+JSON line with the bytes received and the rate.
+
 C{idle PORT COUNT}: open C{COUNT} keep-alive connections, make one request on
 each and read its response, print C{READY <open connections>}, hold them open
 until a line arrives on standard input (or 60 seconds pass), then close them.
@@ -51,6 +55,47 @@ def upload(port, size, timeout=120.0):
     return {"seconds": seconds, "status": status, "echoed": body.strip().decode()}
 
 
+def download(port, count, seconds, path):
+    """
+    Read C{count} concurrent downloads of C{path} for C{seconds}.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    request = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path.encode()
+    selector = selectors.DefaultSelector()
+    opened = 0
+    for _ in range(count):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(request)
+        s.setblocking(False)
+        selector.register(s, selectors.EVENT_READ)
+        opened += 1
+    buffer = bytearray(1 << 18)
+    received = 0
+    closed = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while time.perf_counter() < deadline and closed < opened:
+        for key, _ in selector.select(0.5):
+            try:
+                n = key.fileobj.recv_into(buffer)
+            except BlockingIOError:
+                continue
+            except OSError:
+                n = 0
+            if not n:
+                selector.unregister(key.fileobj)
+                key.fileobj.close()
+                closed += 1
+                continue
+            received += n
+    elapsed = time.perf_counter() - start
+    for key in list(selector.get_map().values()):
+        key.fileobj.close()
+    return {"bytes": received, "mbps": received / elapsed / 1e6, "opened": opened,
+            "errors": (count - opened) + closed}
+
+
 def idle(port, count, hold=60.0):
     """
     Open C{count} connections that each made one request, and keep them.
@@ -94,7 +139,9 @@ def idle(port, count, hold=60.0):
 
 def main(argv):
     command, port, number = argv[0], int(argv[1]), int(argv[2])
-    if command == "upload":
+    if command == "download":
+        print(json.dumps(download(port, number, float(argv[3]), argv[4])), flush=True)
+    elif command == "upload":
         print(json.dumps(upload(port, number)), flush=True)
     else:
         idle(port, number)

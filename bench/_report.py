@@ -59,11 +59,18 @@ def targets(scenario):
     """
     medians = {r["server"]: r.get("median") for r in summarize(scenario)}
     out = []
+    lower = scenario.get("better", "higher") == "lower"
     for server, reference, wanted in scenario.get("targets", ()):
-        got = ratio(scenario, medians.get(server), medians.get(reference))
+        if reference is None:
+            # An absolute bound on the metric itself (a memory ceiling).
+            got = medians.get(server)
+            met = None if got is None else (got <= wanted if lower else got >= wanted)
+        else:
+            got = ratio(scenario, medians.get(server), medians.get(reference))
+            met = None if got is None else got >= wanted
         out.append({"scenario": scenario["name"], "server": server,
                     "reference": reference, "wanted": wanted, "got": got,
-                    "met": None if got is None else got >= wanted})  # fmt: skip
+                    "met": met, "lower": lower})  # fmt: skip
     return out
 
 
@@ -102,8 +109,13 @@ def _targetRows(doc):
         for t in targets(scenario):
             got = "-" if t["got"] is None else f"{t['got']:.2f}"
             met = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]
-            rows.append([t["scenario"], f"{t['server']} / {t['reference']}",
-                         f">= {t['wanted']}", got, met])  # fmt: skip
+            if t["reference"] is None:
+                what = f"{t['server']} {scenario['metric']}"
+                bound = f"{'<=' if t['lower'] else '>='} {t['wanted']}"
+            else:
+                what = f"{t['server']} / {t['reference']}"
+                bound = f">= {t['wanted']}"
+            rows.append([t["scenario"], what, bound, got, met])  # fmt: skip
     return ["scenario", "ratio", "target", "measured", "status"], rows
 
 

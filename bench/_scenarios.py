@@ -91,6 +91,10 @@ SCENARIOS = [
     Scenario("static-10m", "Static file, 10 MiB (wrk -c16)", "wrk", ("static",),
              STATIC_SERVERS, "mbps", "MB/s", params={"connections": 16, "path": "/10m.bin"},
              targets=(("web2", "nginx", 0.9),), extra=("rps",)),
+    Scenario("download-1g", "Peak memory during 64 concurrent downloads of a 1 GiB file",
+             "download", ("static",), STATIC_SERVERS, "peak_rss_mb", "MB peak RSS",
+             better="lower", params={"connections": 64, "path": "/1g.bin"},
+             targets=(("web2", None, 100),), extra=("mbps",)),
     Scenario("wsgi", "WSGI hello world (wrk -c64)", "wrk", ("wsgi",), WSGI_SERVERS,
              "rps", "req/s", params={"connections": 64},
              targets=(("web2", "twisted.web", 2.0), ("web2", "gunicorn", 2.0)),
@@ -149,6 +153,8 @@ def sample(scenario, running, settings, ctx):
         )  # fmt: skip
     if scenario.kind == "upload":
         return _upload(running, settings)
+    if scenario.kind == "download":
+        return _download(running, p["connections"], p["path"], settings)
     raise ValueError(scenario.kind)
 
 
@@ -160,7 +166,8 @@ def warm(scenario, running, settings, ctx):
     if settings.warmup <= 0:
         return
     _loadgen.wrk(
-        running.url(), scenario.params.get("path", "/") if scenario.kind == "wrk" else "/",
+        running.url(), scenario.params.get("path", "/") if scenario.kind == "wrk"
+        else scenario.readyPath,
         8, settings.warmup, cpu=settings.loadCPU, tmp=ctx.tmp,
     )  # fmt: skip
 
@@ -182,6 +189,24 @@ def _upload(running, settings):
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["peak_rss_mb"] = running.peakRSS() / 1e6
     result["errors"] = 0 if result["status"] == "200" else 1
+    return result
+
+
+def _download(running, connections, path, settings):
+    """
+    The server's peak memory (its whole process tree) while it serves
+    C{connections} downloads of a large file at once, read as fast as the
+    client can for one sample's time.
+    """
+    running.resetPeak()
+    argv, env = _client(settings, "download", running.port, connections,
+                        settings.seconds, path)  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, env=env,
+                          timeout=settings.seconds + 60)  # fmt: skip
+    if done.returncode:
+        raise RuntimeError(done.stderr[-800:])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["peak_rss_mb"] = running.peakRSS() / 1e6
     return result
 
 

@@ -19,7 +19,10 @@ from dataclasses import dataclass, field
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
 HELLO = b"Hello, world!\n"
-STATIC_FILES = {"1k.bin": 1024, "100k.bin": 100 * 1024, "10m.bin": 10 * 1024 * 1024}
+STATIC_FILES = {"1k.bin": 1024, "100k.bin": 100 * 1024, "10m.bin": 10 * 1024 * 1024,
+                "1g.bin": 1 << 30}
+# Files this large are made sparse (all zeros, no disk used).
+_SPARSE_FROM = 64 * 1024 * 1024
 
 
 @dataclass
@@ -48,7 +51,10 @@ class Context:
             os.makedirs(path)
             for name, size in STATIC_FILES.items():
                 with open(os.path.join(path, name), "wb") as f:
-                    f.write(os.urandom(size))
+                    if size >= _SPARSE_FROM:
+                        f.truncate(size)
+                    else:
+                        f.write(os.urandom(size))
             with open(os.path.join(path, "hello.txt"), "wb") as f:
                 f.write(HELLO)
             os.chmod(self.tmp, 0o755)
