@@ -150,11 +150,12 @@ class SocketTests(TestCase):
         """
         Accepted connections have Nagle's algorithm off, so that a response
         written in pieces is not held back waiting for the client's delayed
-        acknowledgement; the second connection too (on Linux it inherits
-        the option from the listening socket).
+        acknowledgement; every connection, also those that waited in the
+        accept queue.
         """
         def client(port):
-            socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(2)]
+            # Several connected at once: some wait in the accept queue.
+            socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(6)]
             for sock in socks:
                 sock.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
                 sock.recv(65536)
@@ -163,7 +164,7 @@ class SocketTests(TestCase):
         socks = yield inThread(client, self.server.portNumber)
         try:
             channels = list(self.server.factory.connections)
-            self.assertEqual(len(channels), 2)
+            self.assertEqual(len(channels), 6)
             for channel in channels:
                 handle = channel.transport.getHandle()
                 self.assertEqual(
@@ -225,6 +226,43 @@ class SocketTests(TestCase):
         self.assertEqual([r.status for r in responses], [200] * 4)
         for n, response in zip((1, 2, 3, 4), responses, strict=True):
             self.assertEqual(response.body, bytes([n]) * 300_000)
+
+    @defer.inlineCallbacks
+    def test_closeNeverRunsUnderApplicationCode(self):
+        """
+        A response finished from a Deferred lets a pipelined
+        C{Connection: close} request behind it be answered at once; the
+        connection still closes only after the application's call returns,
+        never inside it (code after C{callback} still has its transport).
+        """
+        from twisted.internet import reactor
+
+        seen = []
+
+        class Later(resource.LeafResource):
+            def render(self, request):
+                d = defer.Deferred()
+
+                def answer():
+                    d.callback(http.Response(200, None, b"one"))
+                    transport = request.chanRequest.channel.transport
+                    seen.append(transport.connected)
+                    seen.append(request.chanRequest.getHostInfo()[0].port)
+
+                reactor.callLater(0.05, answer)
+                return d
+
+        root = Root()
+        root.putChild("later", Later())
+        server = LiveServer(root)
+        self.addCleanup(server.stop)
+        out = yield inThread(
+            rawExchange, server.portNumber,
+            b"GET /later HTTP/1.1\r\nHost: a\r\n\r\n"
+            b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        )
+        self.assertEqual([r.status for r in parseResponses(out)], [200, 200])
+        self.assertEqual(seen, [1, server.portNumber])
 
     @defer.inlineCallbacks
     def test_keepAliveHttpClient(self):

@@ -118,3 +118,38 @@ def test_clear(tmp_path):
     cache.get(path, st)
     cache.clear()
     assert (len(cache), cache.size) == (0, 0)
+
+
+def test_knownChildrenBoundedForTheWholeTree(tmp_path):
+    """
+    The Files remembered between requests are bounded for the whole tree
+    (not per directory): walking more names than the bound keeps at most
+    that many, and every answer stays right.
+    """
+    from _static_helpers import get, makeTree, static
+
+    makeTree(tmp_path, {f"d{i}": {f"f{j}.txt": b"%d-%d" % (i, j) for j in range(5)}
+                        for i in range(4)})
+    root = static(tmp_path)
+    known = root._policy.knownChildren
+    known.maxEntries = 8
+    for _ in range(2):
+        for i in range(4):
+            for j in range(5):
+                r = get(root, f"/d{i}/f{j}.txt")
+                assert (r.status, r.body) == (200, b"%d-%d" % (i, j))
+                assert len(known) <= 8
+    assert len(known) > 0
+
+
+def test_knownChildrenTable():
+    from web2.static.cache import KnownChildren
+
+    known = KnownChildren(maxEntries=16)
+    for n in range(40):
+        known.remember("/d", str(n), n)
+        assert len(known) <= 16
+    assert known.get("/d", "39") == 39
+    assert known.get("/d", "0") is None
+    known.forget("/d", "39")
+    assert known.get("/d", "39") is None

@@ -367,7 +367,10 @@ class Request(http.Request):
 
     def _parseHost(self):
         chan = self.chanRequest
-        if chan.isSecure():
+        isSecure = getattr(chan, "isSecure", None)
+        if isSecure() if isSecure is not None else chan.getHostInfo()[1]:
+            # (An IChanRequest written before isSecure existed is asked
+            # the old way.)
             self.scheme = "https"
         defaultPort = 443 if self.scheme == "https" else 80
         if self.uri[0] not in "/*":

@@ -26,10 +26,6 @@ Rules of this module, in the order they matter:
 
 from __future__ import annotations
 
-import socket
-import sys
-import weakref
-
 from twisted.internet import defer, interfaces, main, protocol
 from twisted.internet.tcp import Server as _TCPServer
 from twisted.logger import Logger
@@ -48,7 +44,6 @@ _BODY_DATA = _wire.BodyData
 _END = _wire.EndOfRequest
 _NEED_DATA = _wire.NEED_DATA
 _CLOSED = _wire.CLOSED
-_CONNECTION_DONE = Failure(main.CONNECTION_DONE)
 
 __all__ = ["HTTPChannel", "HTTPChannelRequest", "HTTPFactory"]
 
@@ -64,29 +59,19 @@ def _errorResponse(status: int, reason: str, extraHeaders=()) -> bytes:
     return _wire.serialize_response_head(status, headers) + body
 
 
-_noDelayPorts: weakref.WeakSet = weakref.WeakSet()
-_NODELAY_INHERITED = sys.platform.startswith("linux")
-
-
 def _noDelay(transport):
     """
     Turn Nagle's algorithm off for a TCP connection (directly, or under
     TLS): a response written in pieces must not wait for the client's
-    delayed acknowledgement.  On Linux an accepted socket inherits the
-    option from its listening socket, so it is set once per port there.
+    delayed acknowledgement.  Set on each connection: one inherited from
+    the listening socket would miss those already queued when it was set.
     """
     tcp = transport if transport.__class__ is _TCPServer else getattr(transport, "transport", None)
     if tcp.__class__ is not _TCPServer:
         return
-    port = tcp.server
-    if _NODELAY_INHERITED and port in _noDelayPorts:
-        return
     try:
         tcp.setTcpNoDelay(True)
-        if _NODELAY_INHERITED:
-            port.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            _noDelayPorts.add(port)
-    except (OSError, AttributeError):
+    except OSError:
         pass
 
 
@@ -121,6 +106,7 @@ class HTTPChannel(protocol.Protocol):
     _bodyPaused = False
     _inLoop = False
     _closeAfterLoop = False
+    _fromReactor = False
     _discardBody = False
     _drained = 0
     _bodyReceived = 0
@@ -151,7 +137,11 @@ class HTTPChannel(protocol.Protocol):
         if self._closing:
             return
         self._reader.receive(data)
-        self._processEvents()
+        self._fromReactor = True
+        try:
+            self._processEvents()
+        finally:
+            self._fromReactor = False
         if self._current is None and not self._closing and self._phase == "idle":
             if self._reader.buffered:
                 # Part of a new request: its head must now be complete
@@ -165,7 +155,11 @@ class HTTPChannel(protocol.Protocol):
             self.transport.loseConnection()
             return
         self._reader.receive_eof()
-        self._processEvents()
+        self._fromReactor = True
+        try:
+            self._processEvents()
+        finally:
+            self._fromReactor = False
 
     def writeConnectionLost(self):
         # Our own write side finished closing after _loseConnection: the
@@ -537,9 +531,15 @@ class HTTPChannel(protocol.Protocol):
             # Nothing to linger for: the peer has closed its side already
             # (or the transport cannot half-close).
             self._cancelTimer()
-            if self._inLoop and self.transport.__class__ is _TCPServer:
-                # Closed at the end of this round of events (see
-                # _closeAfterLoop), not from deep inside it.
+            if (
+                self._fromReactor
+                and self._inLoop
+                and self.transport.__class__ is _TCPServer
+            ):
+                # Closed at the end of the reactor's call, when nothing of
+                # the application is running any more (see _closeAfterLoop);
+                # from inside application code (a response finished by a
+                # Deferred), the transport closes on its next round.
                 self._closeAfterLoop = True
                 return
             self.transport.loseConnection()
@@ -555,7 +555,7 @@ class HTTPChannel(protocol.Protocol):
         if self._directOK(transport):
             transport.stopReading()
             transport.stopWriting()
-            transport.connectionLost(_CONNECTION_DONE)
+            transport.connectionLost(Failure(main.CONNECTION_DONE))
         else:
             transport.loseConnection()
 

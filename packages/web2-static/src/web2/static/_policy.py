@@ -79,6 +79,12 @@ def _headerTemplates():
     return HeaderTemplates()
 
 
+def _knownChildren():
+    from web2.static.cache import KnownChildren
+
+    return KnownChildren()
+
+
 def _variantFinder():
     from web2.static.variants import VariantFinder
 
@@ -115,13 +121,16 @@ class Policy:
     maxListingEntries: int = 10000
     headerTemplates: Any = field(default_factory=_headerTemplates, compare=False)
     variantFinder: Any = field(default_factory=_variantFinder, compare=False)
+    knownChildren: Any = field(default_factory=_knownChildren, compare=False)
 
     def changed(self, **changes) -> Policy:
         """
         A copy with C{changes} applied (normalized like the constructor's),
-        with its own header templates, which depend on the settings.
+        with its own header templates and remembered children, which
+        depend on the settings.
         """
-        return replace(self, headerTemplates=_headerTemplates(), **normalize(changes))
+        return replace(self, headerTemplates=_headerTemplates(),
+                       knownChildren=_knownChildren(), **normalize(changes))
 
 
 def normalize(settings: dict) -> dict:

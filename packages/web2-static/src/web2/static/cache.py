@@ -16,6 +16,7 @@ the reactor thread, and a file that keeps changing is simply never cached.
 from __future__ import annotations
 
 from collections import OrderedDict
+from itertools import islice
 
 from twisted.logger import Logger
 
@@ -177,3 +178,39 @@ class HeaderTemplates:
         else:
             self._entries.move_to_end(key)
         return entry[1].copy()
+
+
+class KnownChildren:
+    """
+    The Files a static tree made for its plain directory entries, kept
+    between requests so that serving a known name costs one C{lstat}
+    rather than a new File (see L{web2.static.File}).
+
+    Bounded for the whole tree, not per directory: a crawler walking a
+    large tree holds at most C{maxEntries} Files (about a kilobyte each);
+    when full, the oldest eighth is let go.
+    """
+
+    def __init__(self, maxEntries: int = 4096):
+        self.maxEntries = maxEntries
+        self._entries: dict = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, parent: str, name: str):
+        """
+        What was remembered for the entry C{name} of the real directory
+        C{parent}, or C{None}.
+        """
+        return self._entries.get((parent, name))
+
+    def remember(self, parent: str, name: str, value) -> None:
+        entries = self._entries
+        if len(entries) >= self.maxEntries:
+            for key in list(islice(entries, max(1, self.maxEntries // 8))):
+                del entries[key]
+        entries[parent, name] = value
+
+    def forget(self, parent: str, name: str) -> None:
+        self._entries.pop((parent, name), None)

@@ -71,10 +71,6 @@ def _etagFor(st, coding=None) -> str:
     return "W/" + tag if _isCoarseAndRecent(st) else tag
 
 
-#: How many children of one directory are remembered between requests.
-_KNOWN_CHILDREN = 1024
-
-
 def _noRequest():
     return None
 
@@ -213,7 +209,6 @@ class File(StaticRenderMixin):
         self._real = real
         self._stamp = None
         self.children = {}
-        self._known = {}
 
     def __repr__(self) -> str:
         return f"<{self.__class__.__name__} {self.path!r}>"
@@ -234,7 +229,6 @@ class File(StaticRenderMixin):
         child._real = os.path.realpath(path) if realPath is None else realPath
         child._stamp = None
         child.children = {}
-        child._known = {}
         child._typeFor = (None, None)
         return child
 
@@ -274,7 +268,7 @@ class File(StaticRenderMixin):
         when policy refuses the name or nothing can be below it.
         """
         policy = self._policy
-        known = self._known.get(name)
+        known = policy.knownChildren.get(self._real, name)
         if known is not None:
             child = self._knownChild(request, name, known, policy)
             if child is not None:
@@ -319,10 +313,7 @@ class File(StaticRenderMixin):
         ):
             # Neither hidden nor reached through a link: the same File can
             # answer this name next time, after one lstat (_knownChild).
-            known = self._known
-            if len(known) >= _KNOWN_CHILDREN:
-                known.clear()
-            known[name] = (policy, child)
+            policy.knownChildren.remember(self._real, name, (policy, child))
         return child
 
     def _knownChild(self, request, name, known, policy):
@@ -343,7 +334,7 @@ class File(StaticRenderMixin):
                 if stat_mod.S_ISREG(mode) or stat_mod.S_ISDIR(mode):
                     child._stamp = _stampFor(request, st)
                     return child
-        del self._known[name]
+        policy.knownChildren.forget(self._real, name)
         return None
 
     def _siblingSearch(self, name, real, st):
