@@ -74,7 +74,8 @@ def _web2(ctx, port, role):
                "--access-log", "off", "--max-body-size", "none"]
     if ctx.web2Via == "twistd":
         twistd = os.path.join(os.path.dirname(ctx.web2Python), "twistd")
-        return [twistd, "-n", "--pidfile=", "web2", *options]
+        # The reactor python -m web2 picks by default.
+        return [twistd, "-n", "--pidfile=", "--reactor=web2", "web2", *options]
     return [ctx.web2Python, "-m", "web2", *options]
 
 

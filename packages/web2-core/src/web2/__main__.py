@@ -9,6 +9,10 @@ Errors in the command line, the configuration or the plugins, and a
 listener that cannot bind, end the process with a one-line message on
 standard error and a non-zero status: 2 for a command-line error, 1 for
 the others.
+
+The reactor is web2's own epoll reactor (L{web2.epollreactor}) where epoll
+exists, Twisted's default elsewhere; C{--reactor NAME} picks any reactor
+C{twistd --help-reactors} lists, or C{web2}.
 """
 
 import sys
@@ -27,6 +31,7 @@ def main(argv=None) -> None:
     """
     from twisted.logger import (
         FilteringLogObserver,
+        Logger,
         LogLevelFilterPredicate,
         PredicateResult,
         globalLogBeginner,
@@ -39,13 +44,22 @@ def main(argv=None) -> None:
     from web2.plugins import PluginError
 
     argv = sys.argv[1:] if argv is None else list(argv)
-    Options = tap.makeOptionsClass()
-    Options.synopsis = "Usage: web2 [options]"
+
+    class Options(tap.makeOptionsClass()):
+        synopsis = "Usage: web2 [options]"
+        optParameters = [
+            ["reactor", None, None,
+             "The reactor: web2 (epoll without a logging context per event; "
+             "the default where epoll exists), or a name twistd --help-reactors "
+             "lists (epoll, poll, select, asyncio, ...)."],
+        ]
+
     options = Options()
     try:
         options.parseOptions(argv)
     except usage.UsageError as e:
         _fail(f"web2: error: {e}\nTry 'web2 --help' for the options.", 2)
+    _installReactor(options["reactor"])
 
     def notAccess(event):
         # Access events have their own log; keep them out of this one.
@@ -59,6 +73,7 @@ def main(argv=None) -> None:
         redirectStandardIO=False)
     from twisted.internet import reactor
 
+    Logger("web2.tap").info("reactor class: {cls}", cls=reactor.__class__.__qualname__)
     try:
         web2Service = tap.buildService(options, reactor, defaultAccessLog="-")
     except (ConfigError, PluginError) as e:
@@ -70,6 +85,35 @@ def main(argv=None) -> None:
     web2Service.startService()
     reactor.addSystemEventTrigger("before", "shutdown", web2Service.stopService)
     reactor.run()
+
+
+def _installReactor(name) -> None:
+    """
+    Install the reactor called C{name}; with C{None}, web2's epoll reactor
+    if this platform has epoll and no reactor is installed yet.
+    """
+    if name is None:
+        if "twisted.internet.reactor" in sys.modules:
+            return
+        import select
+
+        if not hasattr(select, "epoll"):
+            return
+        name = "web2"
+    elif "twisted.internet.reactor" in sys.modules:
+        _fail(f"web2: error: --reactor {name}: a reactor is already installed", 2)
+    if name == "web2":
+        from web2 import epollreactor
+
+        epollreactor.install()
+        return
+    from twisted.application.reactors import NoSuchReactor, installReactor
+
+    try:
+        installReactor(name)
+    except NoSuchReactor:
+        _fail(f"web2: error: no reactor named {name!r}; "
+              "try 'twistd --help-reactors'", 2)
 
 
 if __name__ == "__main__":

@@ -153,7 +153,8 @@ def makeOptionsClass(pm: Web2PluginManager | None = None) -> type[usage.Options]
     if pm is None:
         pm = _plugins.build_plugin_manager(skip_broken=True, onFailure=lambda f: None)
     taken = {o[0] for o in _BaseOptions.optParameters + _BaseOptions.optFlags}
-    taken |= {"listen", "mount", "python-path", "list-plugins", "version", "help"}
+    # "reactor" is python -m web2's (twistd has its own).
+    taken |= {"listen", "mount", "python-path", "list-plugins", "version", "help", "reactor"}
     shorts: set[str] = {"h"}
     flags, params, extra, multiple = [], [], {}, []
     owners: dict[str, str] = {}

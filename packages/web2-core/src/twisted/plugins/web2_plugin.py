@@ -1,11 +1,12 @@
 """
-The twistd dropin of web2: makes C{twistd web2} (and C{twist web2}) run
-L{web2.tap}.
+The twistd dropins of web2: C{twistd web2} (and C{twist web2}) runs
+L{web2.tap}; C{twistd --reactor=web2} installs L{web2.epollreactor}.
 
 This directory is part of Twisted's C{twisted.plugins} namespace: it must
 never contain an C{__init__.py}.
 """
 
+from twisted.application.reactors import Reactor
 from twisted.application.service import ServiceMaker
 
 web2 = ServiceMaker(
@@ -13,4 +14,10 @@ web2 = ServiceMaker(
     "web2.tap",
     "An HTTP/1.1 server and web framework: serve a site assembled from web2 plugins.",
     "web2",
+)
+
+web2Reactor = Reactor(
+    "web2",
+    "web2.epollreactor",
+    "epoll without a logging context per event (web2's default, Linux only)",
 )
