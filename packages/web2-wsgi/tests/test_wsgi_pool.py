@@ -46,6 +46,70 @@ def test_mailboxRingsOnce():
     assert len(rung) == 1
 
 
+class _ClockReactor:
+    """
+    Enough of a reactor for a pool driven by hand: C{callLater} on a
+    L{task.Clock}, C{callFromThread} collected.
+    """
+
+    def __init__(self):
+        from twisted.internet import task
+
+        self.clock = task.Clock()
+        self.callLater = self.clock.callLater
+        self.seconds = self.clock.seconds
+        self.fromThreads = []
+
+    def callFromThread(self, f, *args):
+        self.fromThreads.append((f, args))
+
+
+class _Job:
+    def __init__(self, ran):
+        self.ran = ran
+
+    def run(self):
+        self.ran.put(self)
+
+    def abort(self, reason):
+        pass
+
+
+def test_idleThreadWokenAfterTheRound():
+    """
+    Jobs submitted during one round of events wake an idle thread once,
+    when the round ends (the reactor's next C{callLater(0)}), not each at
+    its submission; then every one of them runs.
+    """
+    import queue
+    import time
+
+    reactor = _ClockReactor()
+    pool = WSGIThreadPool(maxThreads=2, minThreads=2, reactor=reactor)
+    pool.startService()
+    try:
+        deadline = time.monotonic() + WAIT
+        while pool._idle < 2 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert pool._idle == 2
+        ran = queue.Queue()
+        jobs = [_Job(ran) for _ in range(3)]
+        for job in jobs:
+            assert pool.submit(job)
+        assert len(reactor.clock.getDelayedCalls()) == 1
+        time.sleep(0.05)
+        assert ran.empty(), "a thread was woken before the round ended"
+        reactor.clock.advance(0)
+        done = {ran.get(timeout=WAIT) for _ in jobs}
+        assert done == set(jobs)
+        # The next round schedules its own wake-up.
+        assert pool.submit(_Job(ran))
+        assert len(reactor.clock.getDelayedCalls()) <= 1
+    finally:
+        reactor.clock.advance(0)
+        pool._stopNow()
+
+
 class PoolTests(TestCase):
 
     def serve(self, app, pool):
