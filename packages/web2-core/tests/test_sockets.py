@@ -13,7 +13,7 @@ import tempfile
 
 from _core_helpers import LiveServer, inThread, parseResponses, rawExchange
 from twisted.internet import defer
-from twisted.trial.unittest import TestCase
+from twisted.trial.unittest import SkipTest, TestCase
 
 from web2 import http, resource, stream
 
@@ -170,6 +170,57 @@ class SocketTests(TestCase):
                 self.assertEqual(
                     handle.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), 1
                 )
+        finally:
+            for sock in socks:
+                sock.close()
+
+    @defer.inlineCallbacks
+    def test_noDelayInherited(self):
+        """
+        On Linux, once the connections that could have been queued before
+        the listening socket got TCP_NODELAY are accepted (here: none may
+        be), later ones inherit it without a system call of their own.
+        """
+        import sys
+
+        from twisted.internet import tcp
+
+        from web2.channel import http as channelModule
+
+        if not sys.platform.startswith("linux"):
+            raise SkipTest("inheritance of TCP_NODELAY is Linux's behaviour")
+        self.patch(channelModule, "_ACCEPT_QUEUE_BOUND", 0)
+        calls = []
+        original = tcp.Server.setTcpNoDelay
+
+        def counting(transport, enabled):
+            calls.append(enabled)
+            return original(transport, enabled)
+
+        self.patch(tcp.Server, "setTcpNoDelay", counting)
+        server = LiveServer(Root())
+        self.addCleanup(server.stop)
+
+        def client(port):
+            # One after the other: each handshake after the option was set.
+            socks = []
+            for _ in range(4):
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+                sock.recv(65536)
+                socks.append(sock)
+            return socks
+
+        socks = yield inThread(client, server.portNumber)
+        try:
+            channels = list(server.factory.connections)
+            self.assertEqual(len(channels), 4)
+            for channel in channels:
+                handle = channel.transport.getHandle()
+                self.assertEqual(
+                    handle.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), 1
+                )
+            self.assertEqual(calls, [True])
         finally:
             for sock in socks:
                 sock.close()

@@ -26,6 +26,10 @@ Rules of this module, in the order they matter:
 
 from __future__ import annotations
 
+import socket
+import sys
+import weakref
+
 from twisted.internet import defer, interfaces, main, protocol
 from twisted.internet.tcp import Server as _TCPServer
 from twisted.logger import Logger
@@ -62,18 +66,58 @@ def _errorResponse(status: int, reason: str, extraHeaders=()) -> bytes:
     return _wire.serialize_response_head(status, headers) + body
 
 
+#: Listening sockets given TCP_NODELAY, each with how many of the
+#: connections accepted next may still lack the option (see _noDelay).
+_noDelayListeners: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_NODELAY_INHERITED = sys.platform.startswith("linux")
+
+
+def _acceptQueueBound() -> int:
+    """
+    The most connections a Linux listening socket can hold unaccepted:
+    its backlog is capped at C{net.core.somaxconn} (the one to assume for a
+    socket someone else listened on, as systemd does).
+    """
+    try:
+        with open("/proc/sys/net/core/somaxconn") as f:
+            return int(f.read()) + 1
+    except (OSError, ValueError):
+        return 65536
+
+
+_ACCEPT_QUEUE_BOUND = _acceptQueueBound() if _NODELAY_INHERITED else 0
+
+
 def _noDelay(transport):
     """
     Turn Nagle's algorithm off for a TCP connection (directly, or under
     TLS): a response written in pieces must not wait for the client's
-    delayed acknowledgement.  Set on each connection: one inherited from
-    the listening socket would miss those already queued when it was set.
+    delayed acknowledgement.
+
+    On Linux a connection takes its options from the listening socket when
+    its handshake completes, so the option is set there too, at the first
+    connection: every later handshake inherits it.  The connections that
+    completed theirs before wait in the accept queue, first in first out,
+    and there are at most as many as the queue holds: that many more
+    accepted connections get the option set one by one, and the rest of
+    the listener's life needs no system call for it.
     """
     tcp = transport if transport.__class__ is _TCPServer else getattr(transport, "transport", None)
     if tcp.__class__ is not _TCPServer:
         return
+    listener = getattr(tcp.server, "socket", None) if _NODELAY_INHERITED else None
+    owed = None if listener is None else _noDelayListeners.get(listener)
+    if owed == 0:
+        return
     try:
         tcp.setTcpNoDelay(True)
+        if listener is None:
+            return
+        if owed is None:
+            # The first connection: every handshake from now on inherits it.
+            listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            owed = _ACCEPT_QUEUE_BOUND + 1
+        _noDelayListeners[listener] = owed - 1
     except OSError:
         pass
 
@@ -556,8 +600,15 @@ class HTTPChannel(protocol.Protocol):
         """
         transport = self.transport
         if self._directOK(transport):
-            transport.stopReading()
-            transport.stopWriting()
+            forget = getattr(transport.reactor, "forgetClosing", None)
+            if forget is not None:
+                forget(transport)  # web2's reactor: no epoll_ctl for a closing socket
+            else:
+                transport.stopReading()
+                transport.stopWriting()
+            # close() alone sends the FIN: the socket is this process's only
+            # (close-on-exec), so Twisted's shutdown() first is a wasted call.
+            transport._shouldShutdown = False
             transport.connectionLost(_CONNECTION_DONE)
         else:
             transport.loseConnection()
