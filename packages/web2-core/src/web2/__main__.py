@@ -73,7 +73,6 @@ def main(argv=None) -> None:
         redirectStandardIO=False)
     from twisted.internet import reactor
 
-    Logger("web2.tap").info("reactor class: {cls}", cls=reactor.__class__.__qualname__)
     try:
         web2Service = tap.buildService(options, reactor, defaultAccessLog="-")
     except (ConfigError, PluginError) as e:
@@ -82,6 +81,7 @@ def main(argv=None) -> None:
         web2Service.privilegedStartService()
     except tap.ListenError as e:
         _fail(str(e.code), 1)
+    Logger("web2.tap").info("reactor class: {cls}", cls=reactor.__class__.__qualname__)
     web2Service.startService()
     reactor.addSystemEventTrigger("before", "shutdown", web2Service.stopService)
     reactor.run()
