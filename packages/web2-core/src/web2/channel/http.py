@@ -37,6 +37,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from web2 import _wire
+from web2.channel._deadlines import RESOLUTION, deadlinesFor
 from web2.channel._producers import _SendfileProducer  # noqa: F401 (re-exported)
 from web2.channel._request import HTTPChannelRequest
 from web2.http_headers import Headers
@@ -143,7 +144,8 @@ class HTTPChannel(protocol.Protocol):
 
     draining = False
     _current = None
-    _timer = None
+    _slot = None
+    _deadlines = None
     _abortCall = None
     _outgoing = None
     _phase = "idle"
@@ -624,9 +626,11 @@ class HTTPChannel(protocol.Protocol):
         self._cancelTimer()
         self.transport.abortConnection()
 
-    # Timeouts (rule 4).  One DelayedCall at most, rescheduled lazily: a
-    # phase change only records the phase and its start, so a request that
-    # arrives whole and is answered at once touches no timer at all.
+    # Timeouts (rule 4).  One deadline at most, in a slot shared with other
+    # connections (channel/_deadlines.py: up to a quarter second late, no
+    # DelayedCall per connection), rescheduled lazily: a phase change only
+    # records the phase and its start, so a request that arrives whole and
+    # is answered at once touches no timer at all.
 
     _PHASE_LIMITS = {
         "idle": "idleTimeout",
@@ -650,14 +654,22 @@ class HTTPChannel(protocol.Protocol):
             self._bodyWaitStart = now
         if limit is None:
             return
-        timer = self._timer
-        if timer is None:
-            self._timer = self.reactor.callLater(limit, self._checkTimeout)
-        elif timer.getTime() > now + limit:
-            timer.reset(limit)
+        slot = self._slot
+        deadlines = self._deadlines
+        if deadlines is None:
+            deadlines = self._deadlines = deadlinesFor(self.reactor)
+        if slot is None:
+            self._slot = deadlines.add(self, now + limit, now)
+        elif deadlines.fireTime(slot) >= now + limit + RESOLUTION:
+            # The deadline moved a slot or more earlier.
+            deadlines.remove(self, slot)
+            self._slot = deadlines.add(self, now + limit, now)
 
-    def _checkTimeout(self):
-        self._timer = None
+    def deadlineReached(self):
+        """
+        The slot of this connection's deadline fired (L{Deadlines}).
+        """
+        self._slot = None
         limit = self._phaseLimit(self._phase)
         if limit is None:
             return
@@ -666,7 +678,7 @@ class HTTPChannel(protocol.Protocol):
         if self._phase == "body" and self.minBodyRate:
             remaining = min(remaining, self._bodyRateLeft(now))
         if remaining > 0:
-            self._timer = self.reactor.callLater(remaining, self._checkTimeout)
+            self._slot = self._deadlines.add(self, now + remaining, now)
             return
         getattr(self, "_timedOut_" + self._phase)()
 
@@ -683,10 +695,10 @@ class HTTPChannel(protocol.Protocol):
         return allowed - waited
 
     def _cancelTimer(self):
-        timer = self._timer
-        if timer is not None and timer.active():
-            timer.cancel()
-        self._timer = None
+        slot = self._slot
+        if slot is not None:
+            self._slot = None
+            self._deadlines.remove(self, slot)
 
     def _timedOut_idle(self):
         self._closing = True

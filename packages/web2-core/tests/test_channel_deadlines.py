@@ -1,0 +1,155 @@
+"""
+L{web2.channel._deadlines}: connection deadlines sharing one DelayedCall
+per slot, met at most one slot late and never early.
+"""
+
+from twisted.internet import task
+
+from web2.channel._deadlines import RESOLUTION, Deadlines, deadlinesFor
+
+
+class Member:
+    def __init__(self, log, name, then=None):
+        self.log = log
+        self.name = name
+        self.then = then
+
+    def deadlineReached(self):
+        self.log.append(self.name)
+        if self.then is not None:
+            self.then()
+
+
+def test_firesAtTheEndOfItsSlotNeverEarly():
+    clock = task.Clock()
+    deadlines = Deadlines(clock)
+    log = []
+    deadlines.add(Member(log, "a"), 1.1, clock.seconds())
+    clock.advance(1.1)
+    assert log == []
+    clock.advance(1.25 - 1.1)
+    assert log == ["a"]
+
+
+def test_deadlineOnASlotBoundaryFiresExactly():
+    clock = task.Clock()
+    deadlines = Deadlines(clock)
+    log = []
+    deadlines.add(Member(log, "a"), 10.0, 0.0)
+    clock.advance(9.99)
+    assert log == []
+    clock.advance(0.01)
+    assert log == ["a"]
+
+
+def test_oneDelayedCallPerSlot():
+    """
+    Deadlines in the same slot share its DelayedCall and fire in the order
+    they joined; another slot has its own.
+    """
+    clock = task.Clock()
+    deadlines = Deadlines(clock)
+    log = []
+    first = deadlines.add(Member(log, "a"), 5.01, 0.0)
+    second = deadlines.add(Member(log, "b"), 5.2, 0.0)
+    third = deadlines.add(Member(log, "c"), 5.3, 0.0)
+    assert first == second != third
+    assert len(clock.getDelayedCalls()) == 2
+    clock.advance(5.25)
+    assert log == ["a", "b"]
+    clock.advance(0.25)
+    assert log == ["a", "b", "c"]
+    assert clock.getDelayedCalls() == []
+
+
+def test_lastMemberLeavingCancelsTheCall():
+    clock = task.Clock()
+    deadlines = Deadlines(clock)
+    log = []
+    a, b = Member(log, "a"), Member(log, "b")
+    slot = deadlines.add(a, 3.0, 0.0)
+    deadlines.add(b, 3.0, 0.0)
+    deadlines.remove(a, slot)
+    assert len(clock.getDelayedCalls()) == 1
+    deadlines.remove(b, slot)
+    assert clock.getDelayedCalls() == []
+    deadlines.remove(b, slot)  # again: nothing
+    clock.advance(10)
+    assert log == []
+
+
+def test_pastDeadlineFiresAtTheNextSlotEnd():
+    clock = task.Clock()
+    clock.advance(7.1)
+    deadlines = Deadlines(clock)
+    log = []
+    slot = deadlines.add(Member(log, "late"), 2.0, clock.seconds())
+    assert deadlines.fireTime(slot) == 7.25
+    clock.advance(0.15)
+    assert log == ["late"]
+
+
+def test_reAddedWhileFiringGoesToALaterSlot():
+    """
+    A member that asks again from its deadlineReached (its phase is not
+    over) joins a later slot, even for a deadline inside the firing one.
+    """
+    clock = task.Clock()
+    deadlines = Deadlines(clock)
+    log = []
+    member = Member(log, "again")
+    slots = []
+    member.then = lambda: len(log) < 3 and slots.append(
+        deadlines.add(member, clock.seconds(), clock.seconds()))
+    slots.append(deadlines.add(member, 1.0, 0.0))
+    clock.advance(1.0)
+    assert log == ["again"]
+    assert slots == [4, 5]
+    clock.advance(RESOLUTION)
+    clock.advance(RESOLUTION)
+    assert log == ["again"] * 3
+    assert clock.getDelayedCalls() == []
+
+
+def test_memberEndedByAnotherIsNotCalled():
+    """
+    A member whose deadline ends another member of the same slot (which
+    leaves it) is the only one called.
+    """
+    clock = task.Clock()
+    deadlines = Deadlines(clock)
+    log = []
+    victim = Member(log, "victim")
+    slot = deadlines.add(Member(log, "first", lambda: deadlines.remove(victim, slot)), 2.0, 0.0)
+    deadlines.add(victim, 2.0, 0.0)
+    clock.advance(2.0)
+    assert log == ["first"]
+    assert clock.getDelayedCalls() == []
+
+
+def test_onePerReactor():
+    clock, other = task.Clock(), task.Clock()
+    assert deadlinesFor(clock) is deadlinesFor(clock)
+    assert deadlinesFor(clock) is not deadlinesFor(other)
+
+
+def test_channelTimeoutsShareSlots():
+    """
+    Many connections waiting for their heads hold one DelayedCall, and are
+    answered 408 at the end of the slot of their headerTimeout.
+    """
+    from _core_helpers import Connection
+
+    from web2 import resource
+
+    clock = task.Clock()
+    root = resource.Resource()
+    connections = [Connection(root, headerTimeout=1.1, clock=clock) for _ in range(20)]
+    for conn in connections:
+        conn.send(b"GET / HTTP/1.1\r\n")
+    assert len(clock.getDelayedCalls()) == 1
+    clock.advance(1.1)
+    assert not any(conn.closed for conn in connections)
+    clock.advance(0.15)
+    assert all(conn.closed for conn in connections)
+    assert {conn.responses()[0].status for conn in connections} == {408}
