@@ -5,7 +5,7 @@ per slot, met at most one slot late and never early.
 
 from twisted.internet import task
 
-from web2.channel._deadlines import RESOLUTION, Deadlines, deadlinesFor
+from web2.channel._deadlines import RESOLUTION, Deadlines
 
 
 class Member:
@@ -127,16 +127,44 @@ def test_memberEndedByAnotherIsNotCalled():
     assert clock.getDelayedCalls() == []
 
 
-def test_onePerReactor():
-    clock, other = task.Clock(), task.Clock()
-    assert deadlinesFor(clock) is deadlinesFor(clock)
-    assert deadlinesFor(clock) is not deadlinesFor(other)
+def test_infiniteDeadlineNeverScheduled():
+    clock = task.Clock()
+    deadlines = Deadlines(clock)
+    assert deadlines.add(Member([], "never"), float("inf"), 0.0) is None
+    assert clock.getDelayedCalls() == []
 
 
-def test_channelTimeoutsShareSlots():
+def test_failingMemberDoesNotStrandTheOthers():
     """
-    Many connections waiting for their heads hold one DelayedCall, and are
-    answered 408 at the end of the slot of their headerTimeout.
+    A member whose deadline raises is logged; the rest of its slot still
+    fire and the slot is gone.
+    """
+    from twisted.logger import globalLogPublisher
+
+    clock = task.Clock()
+    deadlines = Deadlines(clock)
+    log = []
+    events = []
+
+    def boom():
+        raise ZeroDivisionError("boom")
+
+    globalLogPublisher.addObserver(events.append)
+    try:
+        slot = deadlines.add(Member(log, "a", boom), 1.0, 0.0)
+        deadlines.add(Member(log, "b"), 1.0, 0.0)
+        clock.advance(1.0)
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    assert log == ["a", "b"]
+    assert slot not in deadlines._slots
+    assert any("log_failure" in e and e["log_failure"].check(ZeroDivisionError) for e in events)
+
+
+def test_channelWithAnInfiniteTimeout():
+    """
+    An infinite idle timeout (``--idle-timeout inf``) keeps an idle
+    connection open, and other connections' deadlines still work.
     """
     from _core_helpers import Connection
 
@@ -144,12 +172,57 @@ def test_channelTimeoutsShareSlots():
 
     clock = task.Clock()
     root = resource.Resource()
-    connections = [Connection(root, headerTimeout=1.1, clock=clock) for _ in range(20)]
-    for conn in connections:
-        conn.send(b"GET / HTTP/1.1\r\n")
+    root.render = lambda request: b"ok"
+    idle = Connection(root, headerTimeout=1, idleTimeout=float("inf"), clock=clock)
+    idle.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    silent = Connection(root, headerTimeout=1, idleTimeout=float("inf"), clock=clock)
+    clock.advance(1.0)
+    assert silent.closed and silent.responses()[0].status == 408
+    clock.advance(10_000)
+    assert not idle.closed
+
+
+def test_factoryConnectionsShareSlots():
+    """
+    The channels of one factory share its slots; a factory of its own has
+    its own.
+    """
+    from _core_helpers import Connection
+
+    from web2 import resource
+
+    clock = task.Clock()
+    first = Connection(resource.Resource(), clock=clock)
+    second = Connection(site=first.site, clock=clock)
+    assert first.channel._deadlines is first.factory.protocol._deadlines
+    assert second.channel._deadlines is not first.channel._deadlines
+
+
+def test_channelTimeoutsShareSlots():
+    """
+    Many connections of one factory waiting for their heads hold one
+    DelayedCall, and are answered 408 at the end of the slot of their
+    headerTimeout.
+    """
+    from twisted.internet import address
+    from twisted.internet.testing import StringTransport
+
+    from web2 import resource, server
+    from web2.channel import HTTPFactory
+
+    clock = task.Clock()
+    factory = HTTPFactory(server.Site(resource.Resource()), reactor=clock, headerTimeout=1.1)
+    transports = []
+    for n in range(20):
+        peer = address.IPv4Address("TCP", "127.0.0.1", 40000 + n)
+        channel = factory.buildProtocol(peer)
+        transport = StringTransport(peerAddress=peer)
+        channel.makeConnection(transport)
+        channel.dataReceived(b"GET / HTTP/1.1\r\n")
+        transports.append(transport)
     assert len(clock.getDelayedCalls()) == 1
     clock.advance(1.1)
-    assert not any(conn.closed for conn in connections)
+    assert not any(t.disconnecting for t in transports)
     clock.advance(0.15)
-    assert all(conn.closed for conn in connections)
-    assert {conn.responses()[0].status for conn in connections} == {408}
+    assert all(t.disconnecting for t in transports)
+    assert all(t.value().startswith(b"HTTP/1.1 408 ") for t in transports)

@@ -173,49 +173,36 @@ def test_otherEventsTakeTwistedsPath(reactor, pair):
     assert selectable not in reactor.getWriters()
 
 
-def test_forgetClosing(reactor, pair):
+def test_errorInConnectionLostDoesNotStopThePoll(reactor, pair):
     """
-    C{forgetClosing} drops a selectable from the reactor's books without
-    touching epoll; once its descriptor is closed, epoll reports nothing
-    for it (and a new descriptor of the same number is watched afresh).
+    A selectable whose C{connectionLost} raises is logged, as Twisted's
+    reactor does, and the other events of the same poll are handled.
     """
     left, right = pair
-    selectable = Selectable(left)
-    reactor.addReader(selectable)
-    reactor.addWriter(selectable)
-    right.send(b"x")
-    reactor.forgetClosing(selectable)
-    assert selectable not in reactor.getReaders() + reactor.getWriters()
-    # Still in the epoll set until the descriptor closes...
-    assert [fd for fd, _ in reactor._poller.poll(0)] == [left.fileno()]
-    left.close()
-    # ...and out of it once closed.
-    assert reactor._poller.poll(0) == []
-    again, peer = socket.socketpair()
+    other, otherPeer = socket.socketpair()
+    logged = []
+    log.addObserver(logged.append)
     try:
-        reused = Selectable(again, lambda s: s.sock.recv(10) and None)
-        reactor.addReader(reused)
-        peer.send(b"y")
+        class Raising(Selectable):
+            def connectionLost(self, reason):
+                raise RuntimeError("lost badly")
+
+        broken = Raising(left, lambda s: error.ConnectionDone())
+        reads = []
+        healthy = Selectable(other, lambda s: reads.append(s.sock.recv(10)))
+        reactor.addReader(broken)
+        reactor.addReader(healthy)
+        right.send(b"x")
+        otherPeer.send(b"y")
         reactor.doPoll(1)
-        assert reused.lost == [] and reused in reactor.getReaders()
+        reactor.doPoll(0)
+        assert reads == [b"y"]
     finally:
+        log.removeObserver(logged.append)
         reactor.removeAll()
-        again.close()
-        peer.close()
-
-
-def test_forgetClosingUnknown(reactor, pair):
-    """
-    A selectable the reactor does not hold under its descriptor is removed
-    the ordinary way (nothing happens for one it never watched).
-    """
-    left, _ = pair
-    stranger = Selectable(left)
-    reactor.forgetClosing(stranger)
-    reactor.addReader(stranger)
-    stranger.closed = True  # fileno() -1: found by identity instead
-    reactor.forgetClosing(stranger)
-    assert stranger not in reactor.getReaders()
+        other.close()
+        otherPeer.close()
+    assert any(e.get("isError") and "lost badly" in str(e.get("failure", "")) for e in logged)
 
 
 def test_pythonMainRunsOnIt():
@@ -225,8 +212,8 @@ def test_pythonMainRunsOnIt():
     """
     with Server(pythonWeb2("--listen", LOCAL, "--mount", "/=text:lean")) as server:
         assert fetch(server.port, "/")[::2] == (200, b"lean")
-        # Connections closed at the end of the round (forgetClosing, no
-        # shutdown): each response arrives whole, then a clean end of file.
+        # Connections closed at the end of the round: each response
+        # arrives whole, then a clean end of file.
         for _ in range(20):
             with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
                 sock.sendall(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")

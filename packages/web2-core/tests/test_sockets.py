@@ -226,6 +226,48 @@ class SocketTests(TestCase):
                 sock.close()
 
     @defer.inlineCallbacks
+    def test_closeWhileAForkedChildHoldsTheSocket(self):
+        """
+        A process forked without exec (multiprocessing does) shares the
+        connection's socket: closing after a C{Connection: close} response
+        still ends the connection for the client at once (shutdown(), not
+        just close()), not when the child exits.
+        """
+        import time
+
+        children = []
+
+        class Forking(resource.LeafResource):
+            def render(self, request):
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover - the child
+                    time.sleep(3)
+                    os._exit(0)
+                children.append(pid)
+                return http.Response(200, None, b"forked")
+
+        def reap():
+            for pid in children:
+                os.waitpid(pid, 0)
+
+        root = Root()
+        root.putChild("fork", Forking())
+        server = LiveServer(root)
+        self.addCleanup(server.stop)
+        self.addCleanup(reap)
+
+        def exchange(port):
+            started = time.monotonic()
+            out = rawExchange(port, b"GET /fork HTTP/1.1\r\nHost: a\r\n"
+                                    b"Connection: close\r\n\r\n", timeout=5)
+            return out, time.monotonic() - started
+
+        out, took = yield inThread(exchange, server.portNumber)
+        [response] = parseResponses(out)
+        self.assertEqual((response.status, response.body), (200, b"forked"))
+        self.assertLess(took, 2.0, "the end of the connection waited for the child")
+
+    @defer.inlineCallbacks
     def test_closeAfterResponse(self):
         """
         With C{Connection: close}, the response arrives whole and then the

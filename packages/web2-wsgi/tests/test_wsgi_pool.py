@@ -110,6 +110,46 @@ def test_idleThreadWokenAfterTheRound():
         pool._stopNow()
 
 
+def test_sameRoundJobsStillRunSideBySide():
+    """
+    Jobs submitted in one round that find one idle thread (its wake-up
+    scheduled) still get a thread each, up to maxThreads: applications
+    that wait for each other meet.
+    """
+    import time
+
+    reactor = _ClockReactor()
+    pool = WSGIThreadPool(maxThreads=4, minThreads=1, reactor=reactor)
+    pool.startService()
+    barrier = threading.Barrier(2, timeout=WAIT)
+    met = []
+
+    class Meeting:
+        def run(self):
+            try:
+                barrier.wait()
+                met.append(True)
+            except threading.BrokenBarrierError:
+                met.append(False)
+
+        def abort(self, reason):
+            pass
+
+    try:
+        deadline = time.monotonic() + WAIT
+        while pool._idle < 1 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert pool.submit(Meeting()) and pool.submit(Meeting())
+        assert pool.threadCount == 2
+        reactor.clock.advance(0)
+        deadline = time.monotonic() + WAIT
+        while len(met) < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert met == [True, True]
+    finally:
+        pool._stopNow()
+
+
 class PoolTests(TestCase):
 
     def serve(self, app, pool):

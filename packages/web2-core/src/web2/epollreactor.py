@@ -16,9 +16,7 @@ L{LeanEPollReactor} dispatches each event the way
 C{_PollLikeMixin._doReadOrWrite} does (same disconnect, error and
 half-close rules; an exception from a callback is logged and disconnects
 that selectable), with one difference: no context is entered.  Legacy
-C{log.msg} calls made from protocol code log with the system C{-}.  It
-also offers L{LeanEPollReactor.forgetClosing}, which the HTTP channel uses
-to close a finished connection without a wasted C{epoll_ctl}.
+C{log.msg} calls made from protocol code log with the system C{-}.
 
 C{python -m web2} installs it by default on Linux (C{--reactor} chooses
 another); under C{twistd}, choose it with C{twistd --reactor=web2 web2 ...}.
@@ -55,41 +53,33 @@ class LeanEPollReactor(epollreactor.EPollReactor):
             selectable = selectables.get(fd)
             if selectable is None:
                 continue
-            if event == pollIn:
-                # The common event, readable and nothing else: what
-                # _doReadOrWrite does for it, in line.
-                try:
-                    if selectable.fileno() == -1:
-                        why = _NO_FILEDESC
-                    else:
-                        why = selectable.doRead()
-                except BaseException:
-                    why = sys.exc_info()[1]
-                    log.err()
-                if why:
-                    self._disconnectSelectable(selectable, why, True)
-            else:
-                self._doReadOrWrite(selectable, fd, event)
+            try:
+                if event == pollIn:
+                    # The common event, readable and nothing else: what
+                    # _doReadOrWrite does for it, in line.
+                    inRead = False
+                    try:
+                        if selectable.fileno() == -1:
+                            why = _NO_FILEDESC
+                        else:
+                            why = selectable.doRead()
+                            inRead = True
+                    except BaseException:
+                        why = sys.exc_info()[1]
+                        log.err()
+                    if why:
+                        self._disconnectSelectable(selectable, why, inRead)
+                else:
+                    self._doReadOrWrite(selectable, fd, event)
+            except KeyboardInterrupt:
+                raise
+            except BaseException:
+                # What callWithLogger does: an error of one selectable
+                # (its connectionLost raising, say) is logged, and the
+                # other events of this poll are still handled.
+                log.err()
 
     doIteration = doPoll
-
-    def forgetClosing(self, selectable) -> None:
-        """
-        Stop watching C{selectable} without a system call, for a caller
-        that closes its descriptor at once and alone holds it: closing a
-        descriptor's last reference takes it out of the epoll set, so the
-        C{epoll_ctl} a removal makes is wasted.  A descriptor that is not
-        closed after this would be reported ready for ever and ignored:
-        only a caller that closes may use it.
-        """
-        fd = selectable.fileno()
-        if fd != -1 and self._selectables.get(fd) is selectable:
-            del self._selectables[fd]
-            self._reads.discard(fd)
-            self._writes.discard(fd)
-        else:
-            self.removeReader(selectable)
-            self.removeWriter(selectable)
 
 
 def install():

@@ -17,9 +17,13 @@ then (what tests on L{twisted.internet.task.Clock} expect).
 
 from __future__ import annotations
 
-import weakref
+import math
 
-__all__ = ["RESOLUTION", "Deadlines", "deadlinesFor"]
+from twisted.logger import Logger
+
+log = Logger()
+
+__all__ = ["RESOLUTION", "Deadlines"]
 
 #: Seconds per slot.
 RESOLUTION = 0.25
@@ -27,9 +31,10 @@ RESOLUTION = 0.25
 
 class Deadlines:
     """
-    The slots of one reactor.  A member is any object with a
-    C{deadlineReached()} method; each is in at most one slot, which its
-    owner keeps as the handle L{add} returns.
+    The slots of one reactor (an L{HTTPFactory} shares one among its
+    connections).  A member is any object with a C{deadlineReached()}
+    method; each is in at most one slot, which its owner keeps as the
+    handle L{add} returns.
     """
 
     def __init__(self, reactor):
@@ -38,15 +43,19 @@ class Deadlines:
         # members in the order they joined.
         self._slots: dict[int, tuple] = {}
 
-    def add(self, member, when: float, now: float) -> int:
+    def add(self, member, when: float, now: float):
         """
         Call C{member.deadlineReached()} at the end of the slot holding
         C{when}; C{now} is the reactor's time.  A deadline reached already
-        (or in a slot that is firing) is met at the end of the next slot,
-        so a member re-added while its slot fires never joins it again.
+        is met at the end of the next slot (so a member re-added while its
+        slot fires never joins it again: that slot's end is not after now).
 
-        @return: the slot, for L{remove} and L{fireTime}.
+        @return: the slot, for L{remove} and L{fireTime}; C{None}, and
+            nothing scheduled, for a deadline that never comes (an infinite
+            timeout).
         """
+        if not math.isfinite(when):
+            return None
         slot = -int(-when // RESOLUTION)
         if slot * RESOLUTION <= now:
             slot = int(now // RESOLUTION) + 1
@@ -85,24 +94,16 @@ class Deadlines:
         if entry is None:
             return
         members = entry[1]
-        # One at a time: a member's deadline may end other members of the
-        # slot (they leave it through remove()).
-        while members:
-            member = next(iter(members))
-            del members[member]
-            member.deadlineReached()
-        if self._slots.get(slot) is entry:
-            del self._slots[slot]
-
-
-_byReactor: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def deadlinesFor(reactor) -> Deadlines:
-    """
-    The L{Deadlines} of C{reactor}, made on first use.
-    """
-    deadlines = _byReactor.get(reactor)
-    if deadlines is None:
-        deadlines = _byReactor[reactor] = Deadlines(reactor)
-    return deadlines
+        try:
+            # One at a time: a member's deadline may end other members of
+            # the slot (they leave it through remove()).
+            while members:
+                member = next(iter(members))
+                del members[member]
+                try:
+                    member.deadlineReached()
+                except Exception:
+                    log.failure("A connection's timeout failed")
+        finally:
+            if self._slots.get(slot) is entry:
+                del self._slots[slot]

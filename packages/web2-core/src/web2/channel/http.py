@@ -37,7 +37,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from web2 import _wire
-from web2.channel._deadlines import RESOLUTION, deadlinesFor
+from web2.channel._deadlines import RESOLUTION, Deadlines
 from web2.channel._producers import _SendfileProducer  # noqa: F401 (re-exported)
 from web2.channel._request import HTTPChannelRequest
 from web2.http_headers import Headers
@@ -75,15 +75,17 @@ _NODELAY_INHERITED = sys.platform.startswith("linux")
 
 def _acceptQueueBound() -> int:
     """
-    The most connections a Linux listening socket can hold unaccepted:
-    its backlog is capped at C{net.core.somaxconn} (the one to assume for a
-    socket someone else listened on, as systemd does).
+    More connections than a Linux listening socket holds unaccepted: its
+    backlog is capped at C{net.core.somaxconn} when it listens (the one to
+    assume for a socket someone else listened on, as systemd does), and the
+    queue can hold one more; twice that, for a setting lowered since the
+    socket listened and for handshakes completing on several CPUs at once.
     """
     try:
         with open("/proc/sys/net/core/somaxconn") as f:
-            return int(f.read()) + 1
+            return 2 * (int(f.read()) + 1)
     except (OSError, ValueError):
-        return 65536
+        return 131072
 
 
 _ACCEPT_QUEUE_BOUND = _acceptQueueBound() if _NODELAY_INHERITED else 0
@@ -602,15 +604,12 @@ class HTTPChannel(protocol.Protocol):
         """
         transport = self.transport
         if self._directOK(transport):
-            forget = getattr(transport.reactor, "forgetClosing", None)
-            if forget is not None:
-                forget(transport)  # web2's reactor: no epoll_ctl for a closing socket
-            else:
-                transport.stopReading()
-                transport.stopWriting()
-            # close() alone sends the FIN: the socket is this process's only
-            # (close-on-exec), so Twisted's shutdown() first is a wasted call.
-            transport._shouldShutdown = False
+            # Both the epoll removal and Twisted's shutdown() before close()
+            # stay: a process forked without exec (multiprocessing, say)
+            # shares the socket, and then close() alone would neither send
+            # the FIN nor take the socket out of the epoll set.
+            transport.stopReading()
+            transport.stopWriting()
             transport.connectionLost(_CONNECTION_DONE)
         else:
             transport.loseConnection()
@@ -657,10 +656,11 @@ class HTTPChannel(protocol.Protocol):
         slot = self._slot
         deadlines = self._deadlines
         if deadlines is None:
-            deadlines = self._deadlines = deadlinesFor(self.reactor)
+            # A channel made without a factory: slots of its own.
+            deadlines = self._deadlines = Deadlines(self.reactor)
         if slot is None:
             self._slot = deadlines.add(self, now + limit, now)
-        elif deadlines.fireTime(slot) >= now + limit + RESOLUTION:
+        elif deadlines.fireTime(slot) >= now + limit + RESOLUTION:  # never for inf
             # The deadline moved a slot or more earlier.
             deadlines.remove(self, slot)
             self._slot = deadlines.add(self, now + limit, now)
@@ -826,6 +826,7 @@ class HTTPFactory(protocol.ServerFactory):
             factory=self,
             site=site,
             reactor=reactor,
+            _deadlines=Deadlines(reactor),
         )
         # The settings become class attributes of a subclass made for this
         # factory, so an idle connection carries none of them itself.

@@ -176,8 +176,11 @@ class WSGIThreadPool(service.Service):
         self._jobs.add(job)
         with self._cond:
             self._queue.append(job)
-            if self._idle > self._waking:
-                if not self._waking and not self._wakeScheduled:
+            # A wake-up scheduled for the end of this round counts as a
+            # thread on its way.
+            waking = self._waking + self._wakeScheduled
+            if self._idle > waking:
+                if not waking:
                     # Woken after this round of events (see the module's
                     # docstring).
                     self._wakeScheduled = True
@@ -307,6 +310,7 @@ class WSGIThreadPool(service.Service):
             job.abort("the server is stopping")
         with self._cond:
             self._queue.clear()
+            self._wakeScheduled = False
             self._quit = True
             self._started = False
             self._cond.notify_all()
