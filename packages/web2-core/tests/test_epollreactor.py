@@ -41,6 +41,33 @@ def pair(reactor):
     right.close()
 
 
+@pytest.fixture
+def otherPair(reactor):
+    """
+    A second connected pair, for a selectable beside the first.
+    """
+    left, right = socket.socketpair()
+    yield left, right
+    reactor.removeAll()
+    left.close()
+    right.close()
+
+
+@pytest.fixture
+def logged():
+    """
+    The legacy log events emitted during the test.
+    """
+    events = []
+    log.addObserver(events.append)
+    yield events
+    log.removeObserver(events.append)
+
+
+def _loggedError(events, text):
+    return any(e.get("isError") and text in str(e.get("failure", "")) for e in events)
+
+
 class Selectable:
     """
     A readable descriptor whose C{doRead} does what the test says and
@@ -110,34 +137,24 @@ def test_readReturningAReasonDisconnects(reactor, pair):
     assert selectable not in reactor.getReaders()
 
 
-def test_exceptionInReadIsLoggedAndDisconnects(reactor, pair):
+def test_exceptionInReadIsLoggedAndDisconnects(reactor, pair, otherPair, logged):
     """
     An exception escaping C{doRead} is logged and that selectable alone is
     disconnected; the reactor goes on.
     """
-    left, right = pair
-    other, otherPeer = socket.socketpair()
-    logged = []
-    log.addObserver(logged.append)
-    try:
-        def boom(selectable):
-            raise ZeroDivisionError("boom")
+    def boom(selectable):
+        raise ZeroDivisionError("boom")
 
-        broken = Selectable(left, boom)
-        healthy = Selectable(other, lambda s: s.sock.recv(10) and None)
-        reactor.addReader(broken)
-        reactor.addReader(healthy)
-        right.send(b"x")
-        otherPeer.send(b"y")
-        reactor.doPoll(1)
-        assert broken not in reactor.getReaders()
-        assert healthy in reactor.getReaders() and healthy.lost == []
-    finally:
-        log.removeObserver(logged.append)
-        reactor.removeAll()
-        other.close()
-        otherPeer.close()
-    assert any(e.get("isError") and "boom" in str(e.get("failure", "")) for e in logged)
+    broken = Selectable(pair[0], boom)
+    healthy = Selectable(otherPair[0], lambda s: s.sock.recv(10) and None)
+    reactor.addReader(broken)
+    reactor.addReader(healthy)
+    pair[1].send(b"x")
+    otherPair[1].send(b"y")
+    reactor.doPoll(1)
+    assert broken not in reactor.getReaders()
+    assert healthy in reactor.getReaders() and healthy.lost == []
+    assert _loggedError(logged, "boom")
 
 
 def test_closedDescriptorIsDropped(reactor, pair):
@@ -173,36 +190,26 @@ def test_otherEventsTakeTwistedsPath(reactor, pair):
     assert selectable not in reactor.getWriters()
 
 
-def test_errorInConnectionLostDoesNotStopThePoll(reactor, pair):
+def test_errorInConnectionLostDoesNotStopThePoll(reactor, pair, otherPair, logged):
     """
     A selectable whose C{connectionLost} raises is logged, as Twisted's
     reactor does, and the other events of the same poll are handled.
     """
-    left, right = pair
-    other, otherPeer = socket.socketpair()
-    logged = []
-    log.addObserver(logged.append)
-    try:
-        class Raising(Selectable):
-            def connectionLost(self, reason):
-                raise RuntimeError("lost badly")
+    class Raising(Selectable):
+        def connectionLost(self, reason):
+            raise RuntimeError("lost badly")
 
-        broken = Raising(left, lambda s: error.ConnectionDone())
-        reads = []
-        healthy = Selectable(other, lambda s: reads.append(s.sock.recv(10)))
-        reactor.addReader(broken)
-        reactor.addReader(healthy)
-        right.send(b"x")
-        otherPeer.send(b"y")
-        reactor.doPoll(1)
-        reactor.doPoll(0)
-        assert reads == [b"y"]
-    finally:
-        log.removeObserver(logged.append)
-        reactor.removeAll()
-        other.close()
-        otherPeer.close()
-    assert any(e.get("isError") and "lost badly" in str(e.get("failure", "")) for e in logged)
+    reads = []
+    broken = Raising(pair[0], lambda s: error.ConnectionDone())
+    healthy = Selectable(otherPair[0], lambda s: reads.append(s.sock.recv(10)))
+    reactor.addReader(broken)
+    reactor.addReader(healthy)
+    pair[1].send(b"x")
+    otherPair[1].send(b"y")
+    reactor.doPoll(1)
+    reactor.doPoll(0)
+    assert reads == [b"y"]
+    assert _loggedError(logged, "lost badly")
 
 
 def test_pythonMainRunsOnIt():
