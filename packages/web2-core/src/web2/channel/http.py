@@ -660,8 +660,9 @@ class HTTPChannel(protocol.Protocol):
             deadlines = self._deadlines = Deadlines(self.reactor)
         if slot is None:
             self._slot = deadlines.add(self, now + limit, now)
-        elif deadlines.fireTime(slot) >= now + limit + RESOLUTION:  # never for inf
-            # The deadline moved a slot or more earlier.
+        elif deadlines.fireTime(slot) >= now + limit + RESOLUTION:
+            # The deadline moved a slot or more earlier (never so for an
+            # infinite limit: no slot fires after infinity).
             deadlines.remove(self, slot)
             self._slot = deadlines.add(self, now + limit, now)
 
