@@ -616,13 +616,37 @@ class ReasonPhraseTests(SynchronousTestCase):
 
 
 class SendfileWaitTests(SynchronousTestCase):
+    def fileAndFullPipe(self):
+        """
+        A 1,000-byte file open for reading and the write end of a pipe that
+        is full, so that sendfile meets EAGAIN: C{(fileno, pipe)}.
+        """
+        import os
+        import tempfile
+
+        fd, path = tempfile.mkstemp()
+        os.write(fd, b"x" * 1000)
+        os.close(fd)
+        self.addCleanup(os.unlink, path)
+        r, w = os.pipe()
+        self.addCleanup(os.close, r)
+        self.addCleanup(os.close, w)
+        os.set_blocking(w, False)
+        try:
+            while True:
+                os.write(w, b"y" * 65536)
+        except BlockingIOError:
+            pass
+        f = open(path, "rb")
+        self.addCleanup(f.close)
+        return f.fileno(), w
+
     def test_noCopyWhenSocketFull(self):
         """
         When the socket is full, the sendfile producer asks the transport to
         watch for writability instead of copying bytes through Python.
         """
-        import os
-        import tempfile
+        from twisted.internet.task import Clock
 
         from web2.channel.http import _SendfileProducer
 
@@ -642,27 +666,11 @@ class SendfileWaitTests(SynchronousTestCase):
         class Channel:
             transport = Transport()
             sendTimeout = 60
-            from twisted.internet.task import Clock
-
             reactor = Clock()
 
-        fd, path = tempfile.mkstemp()
-        os.write(fd, b"x" * 1000)
-        os.close(fd)
-        self.addCleanup(os.unlink, path)
-        r, w = os.pipe()
-        os.set_blocking(w, False)
-        # Fill the pipe so sendfile meets EAGAIN.
-        try:
-            while True:
-                os.write(w, b"y" * 65536)
-        except BlockingIOError:
-            pass
-        with open(path, "rb") as f:
-            producer = _SendfileProducer(Channel(), w, f.fileno(), 0, 1000, b"")
-            producer.resumeProducing()
-        os.close(r)
-        os.close(w)
+        fileno, pipe = self.fileAndFullPipe()
+        producer = _SendfileProducer(Channel(), pipe, fileno, 0, 1000, b"")
+        producer.resumeProducing()
         self.assertEqual(Channel.transport.started, [True])
         self.assertEqual(Channel.transport.writes, [])
         producer._cancelTimers()
@@ -674,9 +682,6 @@ class SendfileWaitTests(SynchronousTestCase):
         drain in the meantime starts the count again, with one timer
         throughout rather than one per wait.
         """
-        import os
-        import tempfile
-
         from twisted.internet.error import ConnectionLost
         from twisted.internet.task import Clock
 
@@ -702,22 +707,8 @@ class SendfileWaitTests(SynchronousTestCase):
             sendTimeout = 60
             reactor = clock
 
-        fd, path = tempfile.mkstemp()
-        os.write(fd, b"x" * 1000)
-        os.close(fd)
-        self.addCleanup(os.unlink, path)
-        r, w = os.pipe()
-        self.addCleanup(os.close, r)
-        self.addCleanup(os.close, w)
-        os.set_blocking(w, False)
-        try:
-            while True:
-                os.write(w, b"y" * 65536)
-        except BlockingIOError:
-            pass
-        f = open(path, "rb")
-        self.addCleanup(f.close)
-        producer = _SendfileProducer(Channel(), w, f.fileno(), 0, 1000, b"")
+        fileno, pipe = self.fileAndFullPipe()
+        producer = _SendfileProducer(Channel(), pipe, fileno, 0, 1000, b"")
         failures = []
         producer.done.addErrback(failures.append)
         producer.resumeProducing()
