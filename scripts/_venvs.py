@@ -238,6 +238,23 @@ class Installer:
         """
         _stamp(venv, key)
 
+    def buildWheel(self, dist: LocalDist, outDir: Path, env: dict[str, str]) -> Path:
+        """
+        Build C{dist}'s wheel into C{outDir} (emptied first) with the extra
+        environment C{env}, and return its path.
+        """
+        shutil.rmtree(outDir, ignore_errors=True)
+        outDir.mkdir(parents=True)
+        if self.uv:
+            cmd = [self.uv, "build", "-q", "--wheel", "--python", self.python,
+                   "--out-dir", outDir, dist.path]  # fmt: skip
+        else:
+            cmd = [_bin(VENVS / "tools", "python"), "-m", "build", "--wheel",
+                   "--outdir", outDir, dist.path]  # fmt: skip
+        run(cmd, env={**self.env(), **env})
+        (wheel,) = outDir.glob("*.whl")
+        return wheel
+
     def install(
         self,
         venv: Path,
@@ -245,15 +262,21 @@ class Installer:
         local: list[LocalDist] = (),
         editable: bool = False,
         requirementFiles: list[Path] = (),
+        wheels: dict[str, Path] | None = None,
     ) -> None:
         """
         Install third-party C{requirements} and the C{local} distributions
-        (always rebuilt and reinstalled, so the venv holds the current source).
+        (always rebuilt and reinstalled, so the venv holds the current source),
+        each from its wheel in C{wheels} (by name) when it has one there.
         """
         python = _bin(venv, "python")
+        wheels = wheels or {}
         paths: list[str] = []
         for dist in local:
-            paths += ["-e", str(dist.path)] if editable else [str(dist.path)]
+            if editable:
+                paths += ["-e", str(dist.path)]
+            else:
+                paths.append(str(wheels.get(dist.name, dist.path)))
         files: list[str] = []
         for f in requirementFiles:
             files += ["-r", str(f)]

@@ -11,6 +11,13 @@ distributions are installed as users get them (built wheels, not editable).
 Last, a cross-package venv holds every distribution, every plugin distribution
 under C{tests/plugins/*/} and C{tests/requirements.txt}, and runs C{tests/}.
 
+A distribution with a C{hatch_build.py} compiles part of itself (web2-core: its
+request path, with Cython).  Its wheel is built once per matrix run, compiled
+(C{WEB2_EXTENSIONS=1}: a failure to compile fails the run) and installed
+wherever it is needed; its tests then run a second time, as C{<dist>-pure},
+against the pure-Python wheel, the reference.  Each pytest run is told which
+build it tests through C{WEB2_EXPECT_BUILD} (C{compiled} or C{pure}).
+
 Each pytest run writes a JUnit XML file under C{build/test-results/}; the
 script ends with one aggregate line and one pytest-style summary line, and
 exits non-zero if any run failed, errored, or if no test ran at all.
@@ -53,6 +60,8 @@ from _venvs import (  # noqa: E402
 )
 
 CROSS = "cross"
+#: The suffix of the runs of a compiled distribution's pure-Python build.
+PURE = "-pure"
 RESULTS = ROOT / "build" / "test-results"
 #: pytest's exit status when it collected no test.
 NO_TESTS_COLLECTED = 5
@@ -113,9 +122,13 @@ def readJUnit(path: Path) -> Outcome | None:
     return out
 
 
-def runPytest(name: str, venv: Path, testDir: Path, extra: list[str]) -> Outcome:
+def runPytest(
+    name: str, venv: Path, testDir: Path, extra: list[str], build: str
+) -> Outcome:
     """
     Run pytest from C{venv} on C{testDir}, output to the terminal, and count.
+    C{build} is what the venv's compiled distributions are: C{compiled} or
+    C{pure}.
     """
     RESULTS.mkdir(parents=True, exist_ok=True)
     junit = RESULTS / f"{name}.xml"
@@ -133,7 +146,8 @@ def runPytest(name: str, venv: Path, testDir: Path, extra: list[str]) -> Outcome
     print(f"\n{'#' * 20} {name}: {' '.join(cmd[1:])}", flush=True)
     started = time.monotonic()
     try:
-        rc = subprocess.run(cmd, cwd=ROOT, timeout=RUN_TIMEOUT).returncode
+        env = {**os.environ, "WEB2_EXPECT_BUILD": build}
+        rc = subprocess.run(cmd, cwd=ROOT, timeout=RUN_TIMEOUT, env=env).returncode
     except subprocess.TimeoutExpired:
         rc = None
     seconds = time.monotonic() - started
@@ -152,14 +166,49 @@ def runPytest(name: str, venv: Path, testDir: Path, extra: list[str]) -> Outcome
     return outcome
 
 
-def setUpPackageVenv(installer: Installer, dist, local) -> Path:
+class Wheels:
+    """
+    The wheels of the distributions that compile part of themselves, built
+    once per matrix run and per build (C{compiled} or C{pure}).
+    """
+
+    def __init__(self, installer: Installer):
+        self.installer = installer
+        self.built: dict[tuple[str, str], Path] = {}
+
+    @staticmethod
+    def compiles(dist) -> bool:
+        return (dist.path / "hatch_build.py").is_file()
+
+    def forDists(self, dists, build: str) -> dict[str, Path]:
+        """
+        The wheel of each of C{dists} that compiles, by name, for C{build}.
+        """
+        wheels = {}
+        for dist in dists:
+            if not self.compiles(dist):
+                continue
+            if (dist.name, build) not in self.built:
+                mode = "1" if build == "compiled" else "0"
+                say(f"building the {build} wheel of {dist.name}")
+                self.built[dist.name, build] = self.installer.buildWheel(
+                    dist, ROOT / "build" / "wheels" / build / dist.name,
+                    {"WEB2_EXTENSIONS": mode},
+                )
+            wheels[dist.name] = self.built[dist.name, build]
+        return wheels
+
+
+def setUpPackageVenv(
+    installer: Installer, wheels: Wheels, dist, local, build: str
+) -> Path:
     """
     The venv of one distribution: it, its local requirements, their
-    dependencies and the test tools.
+    dependencies and the test tools, with the C{build} of whatever compiles.
     """
     closure = localClosure([dist], local)
     extraReqs = dist.path / "tests" / "requirements.txt"
-    venv = VENVS / f"test-{dist.name}"
+    venv = VENVS / f"test-{dist.name}{PURE if build == 'pure' else ''}"
     key = fingerprint(
         *TEST_TOOLS, fileBytes(extraReqs), *(d.pyprojectBytes() for d in closure)
     )
@@ -169,12 +218,13 @@ def setUpPackageVenv(installer: Installer, dist, local) -> Path:
         TEST_TOOLS,
         closure,
         requirementFiles=[extraReqs] if extraReqs.is_file() else [],
+        wheels=wheels.forDists(closure, build),
     )
     installer.stamp(venv, key)
     return venv
 
 
-def setUpCrossVenv(installer: Installer, local) -> Path:
+def setUpCrossVenv(installer: Installer, wheels: Wheels, local) -> Path:
     """
     The venv of the cross-package tests: every distribution, the test plugins
     and C{tests/requirements.txt}.
@@ -190,7 +240,8 @@ def setUpCrossVenv(installer: Installer, local) -> Path:
         *(d.pyprojectBytes() for d in everything),
     )
     installer.ensureVenv(venv, key)
-    installer.install(venv, TEST_TOOLS, everything, requirementFiles=reqFiles)
+    installer.install(venv, TEST_TOOLS, everything, requirementFiles=reqFiles,
+                      wheels=wheels.forDists(everything, "compiled"))
     installer.stamp(venv, key)
     return venv
 
@@ -217,7 +268,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "runs", nargs="*",
-        help="distributions to test (e.g. web2-core) and/or 'cross'; default: all",
+        help="distributions to test (e.g. web2-core, web2-core-pure) and/or "
+             "'cross'; default: all",
     )
     parser.add_argument(
         "--pytest-args", default=os.environ.get("PYTEST_ARGS", ""),
@@ -228,22 +280,29 @@ def main(argv: list[str]) -> int:
 
     started = time.monotonic()
     local = packageDists()
+    every = []
+    for name, dist in local.items():
+        every += [name, name + PURE] if Wheels.compiles(dist) else [name]
+    every.append(CROSS)
     wanted = [r for part in args.runs for r in part.split(",") if r]
-    unknown = [r for r in wanted if r != CROSS and r not in local]
+    unknown = [r for r in wanted if r not in every]
     if unknown:
-        parser.error(f"unknown run(s) {unknown}; choose from {[*local, CROSS]}")
-    runs = wanted or [*local, CROSS]
+        parser.error(f"unknown run(s) {unknown}; choose from {every}")
+    runs = wanted or every
 
     installer = Installer.bootstrap()
+    wheels = Wheels(installer)
     outcomes: list[Outcome] = []
     for name in runs:
+        build = "pure" if name.endswith(PURE) else "compiled"
         try:
             if name == CROSS:
-                venv = setUpCrossVenv(installer, local)
+                venv = setUpCrossVenv(installer, wheels, local)
                 testDir = ROOT / "tests"
             else:
-                venv = setUpPackageVenv(installer, local[name], local)
-                testDir = local[name].path / "tests"
+                dist = local[name.removesuffix(PURE)]
+                venv = setUpPackageVenv(installer, wheels, dist, local, build)
+                testDir = dist.path / "tests"
         except subprocess.CalledProcessError as e:
             say(f"{name}: setting up its venv failed: {e}")
             outcomes.append(Outcome(name, errors=1, note="venv setup failed"))
@@ -251,7 +310,7 @@ def main(argv: list[str]) -> int:
         if not testDir.is_dir():
             outcomes.append(Outcome(name, note="no tests/ directory"))
             continue
-        outcomes.append(runPytest(name, venv, testDir, extra))
+        outcomes.append(runPytest(name, venv, testDir, extra, build))
 
     total = sum(outcomes, Outcome("total"))
     total.seconds = time.monotonic() - started
@@ -259,7 +318,7 @@ def main(argv: list[str]) -> int:
     for o in outcomes:
         status = "ok  " if o.ok else "FAIL"
         print(
-            f"{status} {o.name:<14} {o.passed:5d} passed {o.failed:4d} failed "
+            f"{status} {o.name:<16} {o.passed:5d} passed {o.failed:4d} failed "
             f"{o.skipped:4d} skipped {o.errors:3d} errors {o.seconds:7.1f}s"
             + (f"  ({o.note})" if o.note else "")
         )

@@ -231,12 +231,12 @@ def test_pythonMainRunsOnIt():
             assert received.endswith(b"\r\n\r\nlean")
         assert fetch(server.port, "/")[::2] == (200, b"lean")
         result = server.stop()
-    assert "reactor class: LeanEPollReactor" in result.output
+    assert "reactor LeanEPollReactor" in result.output
     with Server(pythonWeb2("--reactor", "select", "--listen", LOCAL,
                            "--mount", "/=text:stock")) as server:
         assert fetch(server.port, "/")[::2] == (200, b"stock")
         result = server.stop()
-    assert "reactor class: SelectReactor" in result.output
+    assert "reactor SelectReactor" in result.output
 
 
 def test_pythonMainRefusesAnUnknownReactor():

@@ -31,7 +31,6 @@ def main(argv=None) -> None:
     """
     from twisted.logger import (
         FilteringLogObserver,
-        Logger,
         LogLevelFilterPredicate,
         PredicateResult,
         globalLogBeginner,
@@ -81,7 +80,6 @@ def main(argv=None) -> None:
         web2Service.privilegedStartService()
     except tap.ListenError as e:
         _fail(str(e.code), 1)
-    Logger("web2.tap").info("reactor class: {cls}", cls=reactor.__class__.__qualname__)
     web2Service.startService()
     reactor.addSystemEventTrigger("before", "shutdown", web2Service.stopService)
     reactor.run()

@@ -29,7 +29,7 @@ from web2 import http, responsecode
 from web2.http_headers import HeaderParseError
 from web2.iweb import IResource
 
-log = Logger()
+log = Logger(namespace=__name__)
 
 
 class ICredentialFactory(Interface):

@@ -60,7 +60,7 @@ from web2.http_headers import HeaderParseError, MimeType, decodeExtValue
 
 __all__ = ["FormError", "UploadedFile", "parsePOSTData", "sanitizeFilename"]
 
-log = Logger()
+log = Logger(namespace=__name__)
 
 _FIELD_TYPE = MimeType("text", "plain")
 _FILE_TYPE = MimeType("application", "octet-stream")

@@ -21,7 +21,7 @@ from web2 import stream as stream_mod
 from web2.http_headers import HeaderParseError, Headers, MimeType
 from web2.iweb import IByteStream, IChanRequestCallbacks, IRequest, IResponse
 
-log = Logger()
+log = Logger(namespace=__name__)
 
 #: The request headers that make a request conditional (RFC 9110 13.1).
 CONDITIONAL_HEADERS = frozenset(

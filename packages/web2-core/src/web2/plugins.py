@@ -45,7 +45,7 @@ __all__ = [
     "hookimpl",
 ]
 
-log = Logger()
+log = Logger(namespace=__name__)
 
 #: The entry-point group plugins register in.
 ENTRY_POINT_GROUP = "web2"

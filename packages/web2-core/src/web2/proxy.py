@@ -32,7 +32,7 @@ from web2.http_headers import HeaderParseError
 from web2.iweb import IResource
 from web2.server import splitHostPort
 
-log = Logger()
+log = Logger(namespace=__name__)
 
 
 def parseNetworks(specs):

@@ -27,7 +27,7 @@ from web2.http_headers import _checkRawValue, generateDateTime
 from web2.iweb import IResource, IResponse, ISite
 from web2.resource import StopTraversal
 
-log = Logger()
+log = Logger(namespace=__name__)
 _ACCESS_FORMAT = "{client} {method} {uri} {status}"
 _PROTOCOLS = {(1, 1): "HTTP/1.1", (1, 0): "HTTP/1.0"}
 

@@ -32,6 +32,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from web2 import plugins as _plugins
+from web2._compiled import describeBuild
 from web2._version import __version__
 from web2.config import (
     SERVER_SETTINGS,
@@ -125,7 +126,7 @@ class _BaseOptions(usage.Options):
         import twisted
 
         print(f"web2 {__version__} (Twisted {twisted.__version__}, "
-              f"Python {sys.version.split()[0]})")
+              f"Python {sys.version.split()[0]}; {describeBuild()})")
         sys.exit(0)
 
 
@@ -217,7 +218,7 @@ def makeService(options):
         raise SystemExit(f"web2: error: {e}") from None
 
 
-log = Logger()
+log = Logger(namespace=__name__)
 
 
 class ListenError(SystemExit):
@@ -335,6 +336,8 @@ class Web2Service(service.Service):
 
     def startService(self):
         service.Service.startService(self)
+        log.info("web2 {version}, {build}; reactor {reactor}", version=__version__,
+                 build=describeBuild(), reactor=self.reactor.__class__.__qualname__)
         if self.accessLog is not None:
             self.accessLog.startService()
         for child in self.listeners + self.services:

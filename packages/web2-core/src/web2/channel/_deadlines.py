@@ -21,7 +21,7 @@ import math
 
 from twisted.logger import Logger
 
-log = Logger()
+log = Logger(namespace=__name__)
 
 __all__ = ["RESOLUTION", "Deadlines"]
 

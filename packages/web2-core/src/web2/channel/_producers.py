@@ -15,7 +15,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-log = Logger()
+log = Logger(namespace=__name__)
 
 _canSendfile = hasattr(os, "sendfile")
 # Linux: hold a short write back to join the data that follows it.

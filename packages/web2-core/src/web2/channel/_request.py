@@ -19,7 +19,7 @@ from web2.iweb import IChanRequest
 if TYPE_CHECKING:
     from web2.channel.http import HTTPChannel
 
-log = Logger()
+log = Logger(namespace=__name__)
 
 _CONTINUE_HEAD = b"HTTP/1.1 100 Continue\r\n\r\n"
 

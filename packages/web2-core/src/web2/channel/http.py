@@ -42,7 +42,7 @@ from web2.channel._producers import _SendfileProducer  # noqa: F401 (re-exported
 from web2.channel._request import HTTPChannelRequest
 from web2.http_headers import Headers
 
-log = Logger()
+log = Logger(namespace=__name__)
 
 _REQUEST_HEAD = _wire.RequestHead
 _BODY_DATA = _wire.BodyData

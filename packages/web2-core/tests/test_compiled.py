@@ -1,0 +1,171 @@
+"""
+The compiled build of web2-core: the build hook's rules, the list of compiled
+modules, and the installed build being the one the test matrix asked for.
+
+The matrix runs web2-core's tests twice, once on the wheel with the request
+path compiled and once on the pure-Python wheel, and says which through
+C{WEB2_EXPECT_BUILD}; by hand (an editable install, always pure Python) the
+variable is unset and the build must merely be whole, never partial.
+"""
+
+import ast
+import importlib
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+from twisted.logger import Logger
+
+from web2 import _compiled
+from web2._compiled import COMPILED_MODULES, compiledModules, describeBuild
+
+from _launch_helpers import Server, fetch, pythonWeb2, runToEnd, twistdWeb2
+
+HOOK = Path(__file__).resolve().parent.parent / "hatch_build.py"
+SOURCE = Path(_compiled.__file__).resolve().parent
+
+
+def loadHook():
+    """
+    The build hook module, or a skip where hatchling is not installed (the
+    hook runs inside hatchling's build environment, not the test venv).
+    """
+    pytest.importorskip("hatchling")
+    spec = importlib.util.spec_from_file_location("web2_hatch_build", HOOK)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_buildIsWhole():
+    """
+    Every listed module is compiled, or none is: a partial build means an
+    install went wrong, and would measure and behave as neither.
+    """
+    assert len(compiledModules()) in (0, len(COMPILED_MODULES))
+    assert not describeBuild().startswith("partly")
+
+
+def test_buildIsTheExpectedOne():
+    """
+    The test matrix says which build each run tests, and it is that one.
+    """
+    expected = os.environ.get("WEB2_EXPECT_BUILD")
+    compiled = compiledModules()
+    if expected == "compiled":
+        assert compiled == list(COMPILED_MODULES)
+        assert describeBuild() == f"compiled ({len(COMPILED_MODULES)} modules, Cython)"
+    elif expected == "pure":
+        assert compiled == []
+        assert describeBuild() == "pure Python"
+    else:
+        assert expected is None, f"WEB2_EXPECT_BUILD={expected!r}: compiled or pure"
+        # By hand: whatever is installed must at least be importable and whole.
+        for name in COMPILED_MODULES:
+            importlib.import_module(name)
+
+
+def test_listedModulesExist():
+    """
+    Each listed module has its source beside it (the reference, shipped in
+    both builds), listed once, in a package this distribution owns.
+    """
+    assert len(set(COMPILED_MODULES)) == len(COMPILED_MODULES)
+    for name in COMPILED_MODULES:
+        assert name.startswith("web2.")
+        parts = name.split(".")[1:]
+        assert (SOURCE.joinpath(*parts[:-1]) / (parts[-1] + ".py")).is_file(), name
+
+
+@pytest.mark.parametrize("name", COMPILED_MODULES)
+def test_listedModulesAreSafeToCompile(name):
+    """
+    No listed module declares a zope interface or pluggy hook specifications
+    (both read plain functions' code), or leaves a Logger to guess its
+    namespace from the caller's frame (compiled code has no frames: it would
+    log as importlib's).
+    """
+    parts = name.split(".")[1:]
+    source = (SOURCE.joinpath(*parts[:-1]) / (parts[-1] + ".py")).read_text()
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            bases = {getattr(b, "id", getattr(b, "attr", None)) for b in node.bases}
+            assert "Interface" not in bases, f"{name}.{node.name} is an interface"
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Logger":
+            assert node.args or node.keywords, f"{name}: Logger() without a namespace"
+    assert "HookspecMarker" not in source and "currentframe" not in source
+
+
+@pytest.mark.parametrize("name", [n for n in COMPILED_MODULES if n != "web2.epollreactor"])
+def test_loggersAreNamedForTheirModule(name):
+    """
+    A module's log events carry its own name as their namespace, compiled or
+    not, so that operators can filter by module.
+    """
+    module = importlib.import_module(name)
+    for value in vars(module).values():
+        if isinstance(value, Logger):
+            assert value.namespace == name
+
+
+def test_versionAndStartupNameTheBuild():
+    """
+    C{--version} and the startup log line both say which build is running.
+    """
+    build = describeBuild()
+    result = runToEnd(twistdWeb2("--version"))
+    assert result.returncode == 0
+    assert result.stdout.rstrip().endswith(f"; {build})")
+    with Server(pythonWeb2("--listen", "tcp:0:interface=127.0.0.1",
+                           "--mount", "/=text:built")) as server:  # fmt: skip
+        assert fetch(server.port, "/")[::2] == (200, b"built")
+        result = server.stop()
+    assert f"web2 0.1.0, {build}; reactor " in result.output
+
+
+class TestHook:
+    """
+    The rules of C{hatch_build.py}, without building (the matrix builds both
+    wheels and runs every test on each).
+    """
+
+    @pytest.mark.parametrize("raw, mode", [
+        (None, "auto"), ("", "auto"), ("auto", "auto"), (" AUTO ", "auto"),
+        ("1", "require"), ("yes", "require"), ("require", "require"),
+        ("0", "off"), ("no", "off"), ("off", "off"),
+    ])  # fmt: skip
+    def test_mode(self, monkeypatch, raw, mode):
+        hook = loadHook()
+        if raw is None:
+            monkeypatch.delenv("WEB2_EXTENSIONS", raising=False)
+        else:
+            monkeypatch.setenv("WEB2_EXTENSIONS", raw)
+        assert hook.extensionsMode() == mode
+
+    @pytest.mark.parametrize("raw", ["2", "true-ish", "maybe"])
+    def test_badModeIsAnError(self, monkeypatch, raw):
+        hook = loadHook()
+        monkeypatch.setenv("WEB2_EXTENSIONS", raw)
+        with pytest.raises(ValueError, match="WEB2_EXTENSIONS"):
+            hook.extensionsMode()
+
+    def test_readsTheSameList(self):
+        """
+        The hook reads the list from the source without importing web2, and
+        reads the same list as this installation has.
+        """
+        hook = loadHook()
+        assert hook.compiledModuleNames(HOOK.parent) == list(COMPILED_MODULES)
+
+    def test_dependencies(self, monkeypatch):
+        """
+        Cython is asked for only when the build may compile.
+        """
+        hook = loadHook()
+        monkeypatch.setenv("WEB2_EXTENSIONS", "0")
+        assert hook.CompileHook.dependencies(None) == []
+        monkeypatch.setenv("WEB2_EXTENSIONS", "auto")
+        assert any(r.startswith("cython") for r in hook.CompileHook.dependencies(None))
+
