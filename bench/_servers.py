@@ -14,7 +14,7 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
@@ -32,6 +32,8 @@ class Context:
 
     @ivar web2Python: the interpreter web2 (and so the twisted.web peer, for
         the same Twisted) runs under.
+    @ivar web2PurePython: the interpreter of the C{web2-pure} server: web2
+        installed editable, so with no compiled module.
     @ivar peersPython: the interpreter of C{bench/.venv-peers}.
     @ivar web2Via: C{"python-m"} (C{python -m web2}) or C{"twistd"}
         (C{twistd -n web2}).
@@ -41,6 +43,7 @@ class Context:
     web2Python: str
     peersPython: str
     tmp: str
+    web2PurePython: str = "missing"
     web2Via: str = "python-m"
     serverCPU: str | None = "0"
 
@@ -59,6 +62,10 @@ class Context:
                 f.write(HELLO)
             os.chmod(self.tmp, 0o755)
         return path
+
+
+def _web2Pure(ctx, port, role):
+    return _web2(replace(ctx, web2Python=ctx.web2PurePython), port, role)
 
 
 def _web2(ctx, port, role):
@@ -228,7 +235,7 @@ class ServerSpec:
 
     name: str
     roles: dict
-    uses: str  # "web2" or "peers" or "system"
+    uses: str  # "web2", "web2-pure", "peers" or "system"
     notes: str = ""
 
 
@@ -236,7 +243,10 @@ SERVERS = {
     spec.name: spec
     for spec in [
         ServerSpec("web2", {r: _web2 for r in ("hello", "static", "wsgi")}, "web2",
-                   "python -m web2 (web2-static, web2-wsgi for those roles)"),
+                   "python -m web2 (web2-static, web2-wsgi for those roles), "
+                   "installed as users get it: request path compiled"),
+        ServerSpec("web2-pure", {r: _web2Pure for r in ("hello", "static", "wsgi")},
+                   "web2-pure", "the same, installed editable: pure Python"),
         ServerSpec("twisted.web", {r: _twistedWeb for r in ("hello", "static", "wsgi")},
                    "web2", "Resource / static.File / WSGIResource, epoll reactor"),
         ServerSpec("aiohttp", {"hello": _aiohttp}, "peers", "web.run_app, asyncio"),

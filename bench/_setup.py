@@ -17,6 +17,7 @@ TOOLS = {"wrk": "wrk", "h2load": "nghttp2-client", "nginx": "nginx",
          "apache2": "apache2", "taskset": "util-linux"}  # fmt: skip
 PEERS_VENV = os.path.join(BENCH, ".venv-peers")
 WEB2_VENV = os.path.join(BENCH, ".venv-web2")
+WEB2_PURE_VENV = os.path.join(BENCH, ".venv-web2-pure")
 WEB2_PACKAGES = ("web2-core", "web2-static", "web2-wsgi")
 
 
@@ -46,16 +47,28 @@ def ensureTools(install=True):
     return missing
 
 
-def _venv(path, requirements, install):
-    python = os.path.join(path, "bin", "python")
-    marker = os.path.join(path, ".bench-installed")
-    want = hashlib.sha256(" ".join(requirements).encode()).hexdigest()
+def _marker(path, requirements):
+    return (os.path.join(path, ".bench-installed"),
+            hashlib.sha256(" ".join(requirements).encode()).hexdigest())
+
+
+def _fresh(path, requirements):
+    """
+    Whether the venv at C{path} exists with C{requirements} installed.
+    """
+    marker, want = _marker(path, requirements)
     try:
         with open(marker) as f:
-            if f.read() == want and os.path.exists(python):
-                return python
+            return f.read() == want and os.path.exists(os.path.join(path, "bin", "python"))
     except OSError:
-        pass
+        return False
+
+
+def _venv(path, requirements, install, env=None):
+    python = os.path.join(path, "bin", "python")
+    marker, want = _marker(path, requirements)
+    if _fresh(path, requirements):
+        return python
     if not install:
         return python if os.path.exists(python) else None
     _say(f"creating {os.path.relpath(path, REPO)}")
@@ -64,7 +77,7 @@ def _venv(path, requirements, install):
     subprocess.run([python, "-m", "pip", "install", "-q", "--upgrade", "pip"],
                    check=False, timeout=600)  # fmt: skip
     subprocess.run([python, "-m", "pip", "install", "-q", *requirements], check=True,
-                   timeout=1200)  # fmt: skip
+                   timeout=1200, env=env)  # fmt: skip
     with open(marker, "w") as f:
         f.write(want)
     return python
@@ -82,19 +95,35 @@ def peersPython(install=True):
 def web2Python(explicit=None, install=True):
     """
     The interpreter that runs web2 and the twisted.web peer (so both use the
-    same Twisted): C{explicit} (C{--web2-python} or C{$WEB2_PYTHON}), else the
-    repository's C{.venvs/dev} when present, else C{bench/.venv-web2} made by
-    installing C{packages/web2-core}, C{web2-static} and C{web2-wsgi} editable.
+    same Twisted): C{explicit} (C{--web2-python} or C{$WEB2_PYTHON}), else
+    C{bench/.venv-web2}, where C{packages/web2-core}, C{web2-static} and
+    C{web2-wsgi} are installed as users install them (wheels, the request
+    path compiled: C{WEB2_EXTENSIONS=1}, so a failure to compile is an error,
+    not a slower web2), rebuilt from the source on every run.
     """
     if explicit:
         return explicit
-    dev = os.path.join(REPO, ".venvs", "dev", "bin", "python")
-    if os.path.exists(dev):
-        return dev
+    paths = [os.path.join(REPO, "packages", name) for name in WEB2_PACKAGES]
+    compiled = dict(os.environ, WEB2_EXTENSIONS="1")
+    existed = _fresh(WEB2_VENV, paths)
+    python = _venv(WEB2_VENV, paths, install, env=compiled)
+    if install and existed:
+        _say("installing web2 from the source, compiled")
+        subprocess.run([python, "-m", "pip", "install", "-q", "--force-reinstall",
+                        "--no-deps", *paths], check=True, timeout=1200,
+                       env=compiled)  # fmt: skip
+    return python
+
+
+def web2PurePython(install=True):
+    """
+    The interpreter of the C{web2-pure} server: C{bench/.venv-web2-pure}, the
+    same packages installed editable (editable installs compile nothing).
+    """
     packages = []
     for name in WEB2_PACKAGES:
         packages += ["-e", os.path.join(REPO, "packages", name)]
-    return _venv(WEB2_VENV, packages, install)
+    return _venv(WEB2_PURE_VENV, packages, install)
 
 
 def versions(web2Py, peersPy):
@@ -109,6 +138,8 @@ def versions(web2Py, peersPy):
         out[label] = _first(argv)
     out.update(_dists(web2Py, ["web2-core", "web2-static", "web2-wsgi", "twisted"],
                       "web2 python"))  # fmt: skip
+    out["web2 build"] = _first([web2Py, "-c", "from web2._compiled import describeBuild;"
+                                " print(describeBuild())"]) if web2Py else "unavailable"
     out.update(_dists(peersPy, ["aiohttp", "uvicorn", "httptools", "uvloop", "h11",
                                 "gunicorn", "waitress"], "peers python"))  # fmt: skip
     out["web2 commit"] = _first(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])

@@ -181,8 +181,8 @@ def _parse(argv):
     p.add_argument("--no-install", action="store_true",
                    help="use what is installed; never run apt-get or pip")
     p.add_argument("--web2-python", default=os.environ.get("WEB2_PYTHON"),
-                   help="interpreter with web2 installed (default: .venvs/dev, "
-                   "else bench/.venv-web2, created)")
+                   help="interpreter with web2 installed (default: bench/.venv-web2, "
+                   "made and refreshed from the source, compiled)")
     p.add_argument("--web2-via", choices=("python-m", "twistd"), default="python-m",
                    help="launch web2 as `python -m web2` or `twistd -n web2`")
     p.add_argument("--out", default=RESULTS, help="where results go")
@@ -250,8 +250,12 @@ def main(argv=None):
     peersNeeded = any(_servers.SERVERS[n].uses == "peers" for n in names)
     peersPy = _setup.peersPython(install) if peersNeeded else None
     web2Py = _setup.web2Python(args.web2_python, install)
+    purePy = None
+    if any(_servers.SERVERS[n].uses == "web2-pure" for n in names):
+        purePy = _setup.web2PurePython(install)
     tmp = tempfile.mkdtemp(prefix="web2-bench-")
     ctx = _servers.Context(web2Python=web2Py, peersPython=peersPy or "missing", tmp=tmp,
+                           web2PurePython=purePy or "missing",
                            web2Via=args.web2_via,
                            serverCPU="0" if settings.loadCPU else None)  # fmt: skip
     signal.signal(signal.SIGTERM, _onSignal)

@@ -28,7 +28,8 @@ PEERS_PYTHON = os.path.join(REPO, "bench", ".venv-peers", "bin", "python")
 def ctx():
     tmp = tempfile.mkdtemp(prefix="web2-bench-test-")
     yield _servers.Context(web2Python=sys.executable, peersPython=PEERS_PYTHON,
-                           tmp=tmp, serverCPU=None)  # fmt: skip
+                           tmp=tmp, serverCPU=None,
+                           web2PurePython=sys.executable)  # fmt: skip
     _servers.stopAll()
     shutil.rmtree(tmp, ignore_errors=True)
 
@@ -61,11 +62,12 @@ def _startCheckStop(ctx, name, role):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("role", ["hello", "static", "wsgi"])
-@pytest.mark.parametrize("name", ["web2", "twisted.web"])
+@pytest.mark.parametrize("name", ["web2", "web2-pure", "twisted.web"])
 def test_web2AndTwistedWeb(ctx, name, role):
     """
-    web2 (through C{python -m web2}) and the twisted.web peer start in every
-    role, answer, and stop completely.
+    web2 (through C{python -m web2}, compiled and pure: here both from this
+    venv) and the twisted.web peer start in every role, answer, and stop
+    completely.
     """
     _startCheckStop(ctx, name, role)
 
