@@ -6,25 +6,17 @@ answering its size (the 100 MiB upload scenario).  Kept tiny on purpose: it
 measures the server, not the application.
 """
 
-from web2 import http, resource
+from web2 import http, http_headers, resource
+from web2.stream import readStream
 
 _BODY = b"Hello, world!\n"
 
 
 def _plainHeaders():
-    from web2 import http_headers
-
+    # The raw value, as the twisted.web peer sets it with setHeader.
     headers = http_headers.Headers()
     headers.setRawHeaders("content-type", ["text/plain"])
     return headers
-
-
-def _readStream(stream, callback):
-    try:
-        from web2.stream import readStream
-    except ImportError:  # before web2.stream re-exports its helpers
-        from web2._stream_read import readStream
-    return readStream(stream, callback)
 
 
 class Hello(resource.Resource):
@@ -43,7 +35,7 @@ class Hello(resource.Resource):
         def count(data):
             received[0] += len(data)
 
-        d = _readStream(request.stream, count)
+        d = readStream(request.stream, count)
         return d.addCallback(
             lambda _: http.Response(200, _plainHeaders(), b"%d\n" % (received[0],))
         )
