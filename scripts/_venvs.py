@@ -33,8 +33,10 @@ LAYOUT_VERSION = "1"
 #: What every test venv gets besides the packages under test.
 TEST_TOOLS = ["pytest", "hypothesis", "pytest-timeout"]
 
-#: What the tools venv holds: the installer and the build front end.
-TOOL_REQUIREMENTS = ["uv", "build", "hatchling"]
+#: What the tools venv holds: the installer and the build front end, and what
+#: web2-core's compiling build hook needs (C{make wheels} builds without
+#: isolation).
+TOOL_REQUIREMENTS = ["uv", "build", "hatchling", "cython>=3.0,<4", "setuptools>=68"]
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 

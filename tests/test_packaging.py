@@ -16,6 +16,7 @@ import re
 import signal
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 import urllib.request
@@ -98,6 +99,29 @@ def test_coreWheelContents(dists):
                       "twisted/plugins/dropin.cache"]:
         assert forbidden not in names
     assert [n for n in names if "__pycache__" in n or n.endswith(".pyc")] == []
+
+
+def test_coreWheelIsCompiled(dists):
+    """
+    Built from its sdist (which must therefore carry the build hook), the
+    web2-core wheel holds each module of the request path compiled, beside
+    its source, and is tagged for this interpreter and platform; the sdist
+    holds no compiled file.
+    """
+    from web2._compiled import COMPILED_MODULES
+
+    wheel = wheelOf(dists, "web2-core")
+    assert f"-cp{sys.version_info[0]}{sys.version_info[1]}-" in wheel.name
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for module in COMPILED_MODULES:
+        path = module.replace(".", "/")
+        assert path + ".py" in names
+        assert [n for n in names if n.startswith(path + ".") and n.endswith(".so")], module
+    [sdist] = dists.glob("web2_core-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        members = archive.getnames()
+    assert any(m.endswith("/hatch_build.py") for m in members)
+    assert [m for m in members if m.endswith((".so", ".c"))] == []
 
 
 @pytest.mark.parametrize("dist", [d for d in DISTS if d != "web2-core"])
