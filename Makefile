@@ -51,12 +51,13 @@ docs: docs-venv
 	$(DOCS_VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
 	@echo "open docs/_build/html/index.html"
 
-# bench/run.py sets up its own peers' venvs and uses .venvs/dev for web2.
+# bench/run.py sets up its own venvs: the peers', web2 compiled (as users
+# install it) and web2 editable (pure Python).
 BENCH_ARGS ?=
-bench: dev
+bench:
 	$(PY) bench/run.py $(BENCH_ARGS)
 
-bench-quick: dev
+bench-quick:
 	$(PY) bench/run.py --quick $(BENCH_ARGS)
 
 lint: dev

@@ -123,10 +123,11 @@ def web2PurePython(install=True):
     packages = []
     for name in WEB2_PACKAGES:
         packages += ["-e", os.path.join(REPO, "packages", name)]
-    return _venv(WEB2_PURE_VENV, packages, install)
+    return _venv(WEB2_PURE_VENV, packages, install,
+                 env=dict(os.environ, WEB2_EXTENSIONS="0"))
 
 
-def versions(web2Py, peersPy):
+def versions(web2Py, peersPy, purePy=None):
     """
     The versions of everything measured, for the results document.
     """
@@ -138,8 +139,12 @@ def versions(web2Py, peersPy):
         out[label] = _first(argv)
     out.update(_dists(web2Py, ["web2-core", "web2-static", "web2-wsgi", "twisted"],
                       "web2 python"))  # fmt: skip
-    out["web2 build"] = _first([web2Py, "-c", "from web2._compiled import describeBuild;"
-                                " print(describeBuild())"]) if web2Py else "unavailable"
+    for label, python in (("web2 build", web2Py), ("web2-pure build", purePy)):
+        if python:
+            out[label] = _first([python, "-c", "from web2._compiled import describeBuild;"
+                                 " print(describeBuild())"])  # fmt: skip
+    if purePy:
+        out["web2-pure twisted"] = _dists(purePy, ["twisted"], "-").get("twisted", "?")
     out.update(_dists(peersPy, ["aiohttp", "uvicorn", "httptools", "uvloop", "h11",
                                 "gunicorn", "waitress"], "peers python"))  # fmt: skip
     out["web2 commit"] = _first(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])

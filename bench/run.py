@@ -273,6 +273,7 @@ def main(argv=None):
 
 def _run(args, settings, scenarios, names, seconds, ctx, web2Py, peersPy):
     started = datetime.datetime.now(datetime.UTC)
+    purePython = None if ctx.web2PurePython == "missing" else ctx.web2PurePython
     doc = {"started": started.strftime("%Y-%m-%d %H:%M UTC"),
            "mode": "quick" if args.quick else "full",
            "config": {"seconds": settings.seconds, "rounds": settings.rounds,
@@ -281,7 +282,7 @@ def _run(args, settings, scenarios, names, seconds, ctx, web2Py, peersPy):
                       "warmup": settings.warmup, "serverCPU": ctx.serverCPU,
                       "loadCPU": settings.loadCPU, "web2Via": ctx.web2Via,
                       "servers": names},
-           "versions": _setup.versions(web2Py, peersPy), "scenarios": []}  # fmt: skip
+           "versions": _setup.versions(web2Py, peersPy, purePython), "scenarios": []}  # fmt: skip
     doc["versions"]["web2 interpreter"] = web2Py
     budget = Budget(seconds)
     clock = time.monotonic()

@@ -282,16 +282,21 @@ class Installer:
         files: list[str] = []
         for f in requirementFiles:
             files += ["-r", str(f)]
+        env = self.env()
+        if editable:
+            # Editable builds compile nothing: saying so spares fetching the
+            # compiler's build requirements (hatch_build.py).
+            env["WEB2_EXTENSIONS"] = "0"
         if self.uv:
             cmd = [self.uv, "pip", "install", "-q", "--python", python]
             for dist in local:
                 cmd += ["--reinstall-package", dist.name]
-            run([*cmd, *requirements, *files, *paths], env=self.env())
+            run([*cmd, *requirements, *files, *paths], env=env)
             return
         pip = [python, "-m", "pip", "install", "-q"]
-        run([*pip, *requirements, *files, *paths], env=self.env())
+        run([*pip, *requirements, *files, *paths], env=env)
         if local and not editable:
-            run([*pip, "--force-reinstall", "--no-deps", *paths], env=self.env())
+            run([*pip, "--force-reinstall", "--no-deps", *paths], env=env)
 
 
 def _bin(venv: Path, name: str) -> Path:

@@ -174,7 +174,7 @@ class Wheels:
 
     def __init__(self, installer: Installer):
         self.installer = installer
-        self.built: dict[tuple[str, str], Path] = {}
+        self.built: dict[tuple[str, str], Path | Exception] = {}
 
     @staticmethod
     def compiles(dist) -> bool:
@@ -188,14 +188,23 @@ class Wheels:
         for dist in dists:
             if not self.compiles(dist):
                 continue
-            if (dist.name, build) not in self.built:
+            key = (dist.name, build)
+            if key not in self.built:
                 mode = "1" if build == "compiled" else "0"
                 say(f"building the {build} wheel of {dist.name}")
-                self.built[dist.name, build] = self.installer.buildWheel(
-                    dist, ROOT / "build" / "wheels" / build / dist.name,
-                    {"WEB2_EXTENSIONS": mode},
-                )
-            wheels[dist.name] = self.built[dist.name, build]
+                try:
+                    self.built[key] = self.installer.buildWheel(
+                        dist, ROOT / "build" / "wheels" / build / dist.name,
+                        {"WEB2_EXTENSIONS": mode},
+                    )
+                except subprocess.CalledProcessError as e:
+                    # Remembered, so that every later run fails at once
+                    # instead of compiling again.
+                    self.built[key] = e
+            built = self.built[key]
+            if isinstance(built, Exception):
+                raise built
+            wheels[dist.name] = built
         return wheels
 
 

@@ -19,6 +19,7 @@ from twisted.logger import Logger
 
 from web2 import _compiled
 from web2._compiled import COMPILED_MODULES, compiledModules, describeBuild
+from web2._version import __version__
 
 from _launch_helpers import Server, fetch, pythonWeb2, runToEnd, twistdWeb2
 
@@ -78,24 +79,47 @@ def test_listedModulesExist():
         assert (SOURCE.joinpath(*parts[:-1]) / (parts[-1] + ".py")).is_file(), name
 
 
+#: What compiled code would do differently: read the caller's frame (there is
+#: none), or hand Twisted a generator it checks the exact type of
+#: (inlineCallbacks wants types.GeneratorType; Cython's generators are not).
+#: Coroutines made by compiled code must reach Twisted through
+#: Deferred.fromCoroutine, which accepts any coroutine, not maybeDeferred,
+#: which wants CoroutineType: the stream tests run on both builds.
+_FRAME_OR_TYPE_DEPENDENT = ("_getframe", "currentframe", "inspect.stack", "stacklevel",
+                            "inlineCallbacks", "HookspecMarker", "HookimplMarker",
+                            "locals()")  # fmt: skip
+
+
+def _callee(node):
+    return getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+
+
 @pytest.mark.parametrize("name", COMPILED_MODULES)
 def test_listedModulesAreSafeToCompile(name):
     """
-    No listed module declares a zope interface or pluggy hook specifications
-    (both read plain functions' code), or leaves a Logger to guess its
-    namespace from the caller's frame (compiled code has no frames: it would
-    log as importlib's).
+    No listed module declares a zope interface (its methods must stay plain
+    functions), uses anything that depends on frames or on the exact type of
+    generators and coroutines, leaves a Logger to guess its namespace from
+    the caller's frame (it would log as importlib's), or makes a class with
+    three-argument C{type()} without naming its module (which is otherwise
+    read from the caller's frame).
     """
     parts = name.split(".")[1:]
     source = (SOURCE.joinpath(*parts[:-1]) / (parts[-1] + ".py")).read_text()
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
+    for word in _FRAME_OR_TYPE_DEPENDENT:
+        assert word not in source, f"{name} uses {word}"
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ClassDef):
             bases = {getattr(b, "id", getattr(b, "attr", None)) for b in node.bases}
             assert "Interface" not in bases, f"{name}.{node.name} is an interface"
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Logger":
+        if isinstance(node, ast.Call) and _callee(node) == "Logger":
             assert node.args or node.keywords, f"{name}: Logger() without a namespace"
-    assert "HookspecMarker" not in source and "currentframe" not in source
+        if isinstance(node, ast.Call) and _callee(node) == "type" and len(node.args) == 3:
+            namespace = node.args[2]
+            assert isinstance(namespace, ast.Dict) and any(
+                isinstance(k, ast.Constant) and k.value == "__module__"
+                for k in namespace.keys
+            ), f"{name}: type() without __module__ (line {node.lineno})"
 
 
 @pytest.mark.parametrize("name", [n for n in COMPILED_MODULES if n != "web2.epollreactor"])
@@ -110,6 +134,20 @@ def test_loggersAreNamedForTheirModule(name):
             assert value.namespace == name
 
 
+def test_factoryProtocolKeepsItsModule():
+    """
+    The per-factory channel subclass belongs to web2.channel.http, compiled or
+    not (three-argument type() would otherwise take the caller's module).
+    """
+    from twisted.internet.task import Clock
+
+    from web2 import channel, resource, server
+
+    factory = channel.HTTPFactory(server.Site(resource.Resource()), reactor=Clock())
+    assert factory.protocol.__module__ == "web2.channel.http"
+    assert factory.protocol.__mro__[1] is channel.HTTPChannel
+
+
 def test_versionAndStartupNameTheBuild():
     """
     C{--version} and the startup log line both say which build is running.
@@ -122,7 +160,7 @@ def test_versionAndStartupNameTheBuild():
                            "--mount", "/=text:built")) as server:  # fmt: skip
         assert fetch(server.port, "/")[::2] == (200, b"built")
         result = server.stop()
-    assert f"web2 0.1.0, {build}; reactor " in result.output
+    assert f"web2 {__version__}, {build}; reactor " in result.output
 
 
 class TestHook:
@@ -158,6 +196,89 @@ class TestHook:
         """
         hook = loadHook()
         assert hook.compiledModuleNames(HOOK.parent) == list(COMPILED_MODULES)
+
+    def makeHook(self, tmp_path):
+        """
+        The hook as hatchling makes it, with a recording stand-in for
+        hatchling's application object.
+        """
+        module = loadHook()
+
+        class App:
+            warnings = []
+
+            def display_warning(self, message):
+                self.warnings.append(message)
+
+        hook = module.CompileHook(str(HOOK.parent), {}, None, None, str(tmp_path),
+                                  "wheel", App())  # fmt: skip
+        return hook
+
+    @staticmethod
+    def buildData():
+        return {"force_include": {}, "pure_python": True, "infer_tag": False}
+
+    def test_editableCompilesNothing(self, tmp_path, monkeypatch):
+        hook = self.makeHook(tmp_path)
+        monkeypatch.setenv("WEB2_EXTENSIONS", "1")
+        monkeypatch.setattr(hook, "_compile", lambda *a: pytest.fail("compiled"))
+        data = self.buildData()
+        hook.initialize("editable", data)
+        assert data == self.buildData()
+
+    def test_compiledModulesGoIntoTheWheel(self, tmp_path, monkeypatch):
+        """
+        Each built library goes into the wheel at its module's path, and the
+        wheel is tagged for this interpreter and platform; finalize removes
+        the work directory.
+        """
+        hook = self.makeHook(tmp_path)
+        monkeypatch.setenv("WEB2_EXTENSIONS", "auto")
+
+        def compileInto(root, workDir):
+            library = workDir / "lib" / "web2" / "channel" / "http.cpython-311-x.so"
+            library.parent.mkdir(parents=True)
+            library.write_bytes(b"")
+            return {"web2.channel.http": library}
+
+        monkeypatch.setattr(hook, "_compile", compileInto)
+        data = self.buildData()
+        hook.initialize("standard", data)
+        [(source, target)] = data["force_include"].items()
+        assert target == "web2/channel/http.cpython-311-x.so"
+        assert Path(source).is_file()
+        assert data["pure_python"] is False and data["infer_tag"] is True
+        hook.finalize("standard", data, "artifact.whl")
+        assert not Path(source).exists()
+
+    def test_autoFallsBackToPurePython(self, tmp_path, monkeypatch):
+        """
+        In auto mode a failed compile (no compiler, say) is a warning and a
+        pure-Python wheel; with WEB2_EXTENSIONS=1 it fails the build.
+        """
+        hook = self.makeHook(tmp_path)
+
+        def noCompiler(root, workDir):
+            raise OSError("gcc: not found")
+
+        monkeypatch.setattr(hook, "_compile", noCompiler)
+        monkeypatch.setenv("WEB2_EXTENSIONS", "auto")
+        data = self.buildData()
+        hook.initialize("standard", data)
+        assert data == self.buildData()
+        assert "gcc: not found" in hook.app.warnings[-1]
+        assert "pure-Python" in hook.app.warnings[-1]
+        monkeypatch.setenv("WEB2_EXTENSIONS", "1")
+        with pytest.raises(OSError, match="gcc"):
+            hook.initialize("standard", self.buildData())
+
+    def test_offCompilesNothing(self, tmp_path, monkeypatch):
+        hook = self.makeHook(tmp_path)
+        monkeypatch.setenv("WEB2_EXTENSIONS", "0")
+        monkeypatch.setattr(hook, "_compile", lambda *a: pytest.fail("compiled"))
+        data = self.buildData()
+        hook.initialize("standard", data)
+        assert data == self.buildData()
 
     def test_dependencies(self, monkeypatch):
         """

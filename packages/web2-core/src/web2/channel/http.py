@@ -831,7 +831,10 @@ class HTTPFactory(protocol.ServerFactory):
         )
         # The settings become class attributes of a subclass made for this
         # factory, so an idle connection carries none of them itself.
-        self.protocol = type(self.protocol.__name__, (self.protocol,), settings)
+        # (Its module is named: compiled, there is no caller's frame to read
+        # it from.)
+        self.protocol = type(self.protocol.__name__, (self.protocol,),
+                             {"__module__": self.protocol.__module__, **settings})
         self.draining = False
 
     @property
