@@ -122,8 +122,8 @@ class CompileHook(BuildHookInterface):
             Extension(
                 name,
                 [str(root / "src" / (name.replace(".", "/") + ".py"))],
-                # No debug information: a third of the size, and the C is
-                # generated anyway.
+                # No debug information: smaller libraries, and debugging
+                # happens on the pure-Python build.
                 extra_compile_args=["-g0"] if os.name == "posix" else [],
             )
             for name in names
