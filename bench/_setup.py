@@ -66,11 +66,11 @@ def _fresh(path, requirements):
 
 def _venv(path, requirements, install, env=None):
     python = os.path.join(path, "bin", "python")
-    marker, want = _marker(path, requirements)
     if _fresh(path, requirements):
         return python
     if not install:
         return python if os.path.exists(python) else None
+    marker, want = _marker(path, requirements)
     _say(f"creating {os.path.relpath(path, REPO)}")
     subprocess.run([sys.executable, "-m", "venv", "--clear", path], check=True,
                    timeout=300)  # fmt: skip
@@ -112,6 +112,10 @@ def web2Python(explicit=None, install=True):
         subprocess.run([python, "-m", "pip", "install", "-q", "--force-reinstall",
                         "--no-deps", *paths], check=True, timeout=1200,
                        env=compiled)  # fmt: skip
+    elif existed:
+        # web2-pure (editable) runs today's source; this is the source as of
+        # the last install, so the two may not be the same code.
+        _say("--no-install: bench/.venv-web2 is not refreshed from the source")
     return python
 
 
