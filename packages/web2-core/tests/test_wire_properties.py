@@ -20,6 +20,7 @@ from web2._wire import (
     RequestHead,
     RequestReader,
 )
+from web2._wire import _head
 from web2._wire._reader import MAX_EMPTY_LINES
 
 SETTINGS = settings(
@@ -275,3 +276,54 @@ def test_mutatedRequests(request, data, eof):
                 del raw[at]
     cuts = data.draw(st.lists(st.integers(0, 10**6), max_size=5))
     hostile_run(split(bytes(raw), cuts), eof)
+
+
+#: Limits that only a request's field count can exceed.
+FEW = Limits(max_header_count=2)
+
+
+def outcome(data, limits=None):
+    """
+    Every event of C{data} fed whole (heads with all their fields), or the
+    status and message of the L{ProtocolError} it raises.
+    """
+    reader = RequestReader(limits)
+    reader.receive(data)
+    reader.receive_eof()
+    events = []
+    try:
+        while (event := reader.next_event()) is not CLOSED:
+            events.append(event)
+    except ProtocolError as e:
+        return ("error", e.status, str(e))
+    return events
+
+
+@SETTINGS
+@given(requests(), st.data())
+def test_sectionCacheChangesNothing(request, data):
+    """
+    A request parses to the same events, or the same error, whether its
+    header section is new to the process, seen once, or remembered; also
+    with its bytes mutated, and with limits other than those it was first
+    parsed under.
+    """
+    raw = bytearray(request[0])
+    if data.draw(st.booleans()):
+        at = data.draw(st.integers(0, len(raw)))
+        raw[at:at] = data.draw(st.sampled_from([b"\r\n", b" ", b":", b"Host: b\r\n"]))
+    raw = bytes(raw)
+    limits = data.draw(st.sampled_from([None, SMALL, FEW]))
+    _head._sections.clear()
+    _head._seen.clear()
+    cold = outcome(raw, limits)
+    assert outcome(raw, limits) == cold
+    assert outcome(raw, limits) == cold
+    assert outcome(raw, limits) == cold
+    # Remembered under the defaults, then parsed under smaller limits.
+    _head._sections.clear()
+    _head._seen.clear()
+    coldFew = outcome(raw, FEW)
+    for _ in range(3):
+        outcome(raw)
+    assert outcome(raw, FEW) == coldFew

@@ -15,6 +15,7 @@ from web2._wire import (
     RequestHead,
     RequestReader,
 )
+from web2._wire import _head
 
 
 def events(data, limits=None, eof=False):
@@ -683,3 +684,111 @@ def test_noTwistedImports():
             else:
                 continue
             assert not any(n.split(".")[0] in ("twisted", "zope") for n in names), path
+
+
+# --- the header-section cache ---------------------------------------------------
+
+
+@pytest.fixture
+def coldSections():
+    """
+    Start and end with no header section remembered.
+    """
+    _head._sections.clear()
+    _head._seen.clear()
+    yield
+    _head._sections.clear()
+    _head._seen.clear()
+
+
+def test_sectionRememberedOnSecondSighting(coldSections):
+    """
+    A header section is remembered the second time it is parsed, not the
+    first (so that a stream of sections seen once costs no memory), and a
+    remembered one gives an equal head.
+    """
+    data = req(b"GET /a HTTP/1.1", b"Accept: */*")
+    block = b"Host: example.com\r\nAccept: */*\r\n"
+    first = head(data)
+    assert block not in _head._sections and block in _head._seen
+    second = head(data)
+    assert block in _head._sections
+    third = head(data)
+    assert first == second == third
+
+
+def test_sectionSharedAcrossRequestLines(coldSections):
+    """
+    One remembered section serves requests of other methods, targets and
+    versions, each head getting what its own request line implies.
+    """
+    fields = (b"Connection: keep-alive", b"X-A: 1")
+    for _ in range(3):
+        h11 = head(req(b"GET /a HTTP/1.1", *fields))
+        h10 = head(req(b"GET /b HTTP/1.0", *fields))
+        absolute = head(req(b"OPTIONS http://other:81/c HTTP/1.1", *fields))
+        assert (h11.target, h11.version, h11.keep_alive, h11.host) == (
+            "/a", (1, 1), True, b"example.com",
+        )
+        assert (h10.target, h10.version, h10.keep_alive) == ("/b", (1, 0), True)
+        assert (absolute.method, absolute.host) == ("OPTIONS", b"other:81")
+        assert h11.connection == h10.connection == frozenset([b"keep-alive"])
+    closing = (b"Connection: close",)
+    for _ in range(3):
+        assert head(req(b"GET / HTTP/1.1", *closing)).keep_alive is False
+        assert head(req(b"GET / HTTP/1.0", *closing)).keep_alive is False
+    for _ in range(3):
+        assert head(req(b"GET / HTTP/1.1")).keep_alive is True
+        assert head(req(b"GET / HTTP/1.0")).keep_alive is False
+
+
+def test_rememberedSectionHeadsAreSeparate(coldSections):
+    """
+    Each head from a remembered section has a field list of its own:
+    changing one changes neither the cache nor the next head.
+    """
+    data = req(b"GET / HTTP/1.1", b"X-A: 1")
+    heads = [head(data) for _ in range(3)]
+    heads[2].headers.append((b"x-evil", b"1"))
+    heads[2].headers[0] = (b"host", b"evil")
+    assert head(data).headers == [(b"host", b"example.com"), (b"x-a", b"1")]
+    assert heads[1].headers is not heads[2].headers
+
+
+def test_rememberedSectionHonoursFieldCount(coldSections):
+    """
+    A section remembered under generous limits is still refused, with 431,
+    where the limits in force allow fewer fields.
+    """
+    data = req(b"GET / HTTP/1.1", b"A: 1", b"B: 2")
+    for _ in range(3):
+        head(data)
+    assert error(data, Limits(max_header_count=2)).status == 431
+    assert len(head(data, Limits(max_header_count=3)).headers) == 3
+
+
+def test_invalidSectionsNotRemembered(coldSections):
+    """
+    A section that fails is refused every time and never remembered.
+    """
+    data = b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n"
+    for _ in range(3):
+        assert error(data).status == 400
+    assert not _head._sections and not _head._seen
+
+
+def test_sectionCacheBounded(coldSections):
+    """
+    However many different sections arrive, the cache holds a bounded
+    number, and a section over the size bound is never held.
+    """
+    for i in range(3 * _head._SECTION_CACHE_SIZE):
+        for _ in range(2):
+            head(req(b"GET / HTTP/1.1", b"X-N: %d" % i))
+    assert 0 < len(_head._sections) <= _head._SECTION_CACHE_SIZE
+    assert len(_head._seen) <= _head._SECTION_CACHE_SIZE
+    big = req(b"GET / HTTP/1.1", b"X-Big: " + b"b" * _head._MAX_CACHED_SECTION)
+    for _ in range(3):
+        head(big)
+    assert all(len(block) <= _head._MAX_CACHED_SECTION for block in _head._sections)
+    assert all(len(block) <= _head._MAX_CACHED_SECTION for block in _head._seen)

@@ -65,57 +65,48 @@ def parse_head(line: str, block: bytes, limits: Limits) -> RequestHead:
         parsed = _parse_request_line(line)
     method, target, version, target_host = parsed
 
-    headers = parse_fields(block, limits.max_header_count) if block else []
+    if block:
+        section = _sections.get(block)
+        if section is None:
+            section = _parse_section(block, limits)
+        elif len(section.pairs) > limits.max_header_count:
+            raise ProtocolError(431, "too many header fields")
+    else:
+        section = _NO_SECTION
 
-    found: dict[bytes, list[bytes]] = {}
-    for name, value in headers:
-        if name in _SPECIAL:
-            if name in found:
-                found[name].append(value)
-            else:
-                found[name] = [value]
-    hosts = found.get(b"host")
-    if hosts is not None and len(hosts) == 1 and len(found) <= 2:
-        # The common heads: one Host, no framing field, and at most one
-        # Connection field of one token; the same result as _interpret(),
-        # without its walk.
-        if len(found) == 1:
-            connection = _EMPTY
+    host = section.host
+    if host is not None:
+        # The common heads: one valid Host, no framing field, and at most
+        # one Connection field of one token; the same result as
+        # _interpret(), without its walk.
+        token = section.token
+        if token is None:
             keep_alive = version == (1, 1)
+        elif version == (1, 1):
+            keep_alive = token != b"close"
         else:
-            conn_values = found.get(b"connection")
-            if conn_values is None or len(conn_values) != 1 or b"," in conn_values[0]:
-                return _interpret(method, target, version, headers, found, target_host, limits)
-            token = conn_values[0].lower()
-            connection = frozenset((token,))
-            if version == (1, 1):
-                keep_alive = token != b"close"
-            else:
-                keep_alive = token == b"keep-alive"
-        host = hosts[0]
-        if not HOST.fullmatch(host):
-            raise ProtocolError(400, "invalid Host header")
+            keep_alive = token == b"keep-alive"
         return RequestHead(
             method,
             target,
             version,
-            headers,
+            list(section.pairs),
             0,
             False,
             keep_alive,
             False,
             host if target_host is None else target_host,
-            connection,
+            section.connection,
             None,
         )
-    if not found:
+    if not section.found:
         if version == (1, 1):
             raise ProtocolError(400, "missing Host header")
         return RequestHead(
             method,
             target,
             version,
-            headers,
+            list(section.pairs),
             0,
             False,
             False,
@@ -124,7 +115,94 @@ def parse_head(line: str, block: bytes, limits: Limits) -> RequestHead:
             _EMPTY,
             None,
         )
-    return _interpret(method, target, version, headers, found, target_host, limits)
+    return _interpret(
+        method, target, version, list(section.pairs), section.found, target_host, limits
+    )
+
+
+class _Section:
+    """
+    What a header section says whatever request line it follows: its
+    fields, the framing and connection fields among them, and for the
+    common heads (see L{parse_head}) their Host and Connection token.
+    Shared by every request that sends the same section: read only.
+
+    @ivar pairs: the fields, a C{tuple} of C{(name, value)} pairs.
+    @ivar found: the values of each L{_SPECIAL} field present, by name.
+    @ivar host: the Host of a common head, else C{None}.
+    @ivar token: the lower-cased Connection token of a common head that
+        has one, else C{None}.
+    @ivar connection: the C{frozenset} of that token, or empty.
+    """
+
+    __slots__ = ("pairs", "found", "host", "token", "connection")
+
+    def __init__(self, pairs: tuple, found: dict) -> None:
+        self.pairs = pairs
+        self.found = found
+        self.host = None
+        self.token = None
+        self.connection = _EMPTY
+        hosts = found.get(b"host")
+        if hosts is None or len(hosts) != 1 or len(found) > 2:
+            return
+        if len(found) == 2:
+            values = found.get(b"connection")
+            if values is None or len(values) != 1 or b"," in values[0]:
+                return
+            self.token = values[0].lower()
+            self.connection = frozenset((self.token,))
+        if not HOST.fullmatch(hosts[0]):
+            # As _interpret() would say: one Host, and not a valid one.
+            raise ProtocolError(400, "invalid Host header")
+        self.host = hosts[0]
+
+
+_NO_SECTION = _Section((), {})
+
+# Header sections already parsed, and what they gave.  The clients of a
+# server send the same few sections again and again (one browser's requests
+# for a page's images, an API client's calls, a health check, a load
+# generator), whatever their request lines; for those bytes the parse is a
+# dictionary lookup.  The result depends on the limits only through the
+# field count, which is checked on every hit.  A section is kept the second
+# time it is seen (the first, only its bytes go into _seen): keeping every
+# parse alive costs more in allocation and garbage collection, for traffic
+# that never repeats, than parsing.  Both are bounded like the request-line
+# cache: a client sending endless new sections costs a re-parse, never
+# memory.
+_SECTION_CACHE_SIZE = 256
+_MAX_CACHED_SECTION = 2048
+_sections: dict[bytes, _Section] = {}
+_seen: dict[bytes, None] = {}
+
+
+def _parse_section(block: bytes, limits: Limits) -> _Section:
+    """
+    Parse a header section into a L{_Section}, and remember it.
+
+    @raise ProtocolError: a field line is malformed, there are too many, or
+        the one Host field of a common head is invalid.
+    """
+    pairs = parse_fields(block, limits.max_header_count)
+    found: dict[bytes, list[bytes]] = {}
+    for name, value in pairs:
+        if name in _SPECIAL:
+            if name in found:
+                found[name].append(value)
+            else:
+                found[name] = [value]
+    section = _Section(tuple(pairs), found)
+    if len(block) <= _MAX_CACHED_SECTION:
+        if block in _seen:
+            if len(_sections) >= _SECTION_CACHE_SIZE:
+                _sections.clear()
+            _sections[block] = section
+        else:
+            if len(_seen) >= _SECTION_CACHE_SIZE:
+                _seen.clear()
+            _seen[block] = None
+    return section
 
 
 # Request lines already parsed, and what they gave: a server sees the same
