@@ -485,6 +485,48 @@ class TimeoutTests(SynchronousTestCase):
         root.child_slow.pending[0].callback(b"done")
         self.assertEqual([r.body for r in conn.responses()], [b"done"])
 
+    def test_pipelinedPartialHeadTimedAsAHead(self):
+        """
+        A head that arrives in part behind a pipelined request answered at
+        once must be completed within headerTimeout, not idleTimeout.
+        """
+        conn = Connection(Root(), headerTimeout=5, idleTimeout=60)
+        conn.send(get("/") + b"GET / HTTP/1.1\r\nHost: x\r\n")
+        self.assertEqual(conn.channel._phase, "head")
+        conn.clock.advance(6)
+        self.assertTrue(conn.closed)
+        self.assertEqual([r.status for r in conn.responses()], [200, 408])
+
+    def test_pipelinedPartialHeadAfterAsyncResponse(self):
+        """
+        The same when the request before it is answered later, outside the
+        read that brought the bytes.
+        """
+        root = Root()
+        conn = Connection(root, headerTimeout=5, idleTimeout=60)
+        conn.send(get("/slow") + b"GET / HTTP/1.1\r\nHost: x\r\n")
+        conn.clock.advance(100)
+        root.child_slow.pending[0].callback(b"done")
+        self.assertEqual(conn.channel._phase, "head")
+        conn.clock.advance(6)
+        self.assertTrue(conn.closed)
+        self.assertEqual([r.status for r in conn.responses()], [200, 408])
+
+    def test_idleAfterPipeline(self):
+        """
+        After a whole pipeline is answered the connection is idle, and
+        idleTimeout (not headerTimeout) bounds the wait for the next
+        request.
+        """
+        conn = Connection(Root(), headerTimeout=5, idleTimeout=30)
+        conn.send(get("/") * 4)
+        self.assertEqual(len(conn.responses()), 4)
+        self.assertEqual(conn.channel._phase, "idle")
+        conn.clock.advance(20)
+        self.assertFalse(conn.closed)
+        conn.clock.advance(11)
+        self.assertTrue(conn.closed)
+
     def test_silentConnection(self):
         conn = Connection(Root(), headerTimeout=5)
         conn.clock.advance(6)

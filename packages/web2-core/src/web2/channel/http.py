@@ -193,11 +193,6 @@ class HTTPChannel(protocol.Protocol):
             self._processEvents()
         finally:
             self._fromReactor = False
-        if self._current is None and not self._closing and self._phase == "idle":
-            if self._reader.buffered:
-                # Part of a new request: its head must now be complete
-                # within headerTimeout.
-                self._enterPhase("head")
 
     def readConnectionLost(self):
         self._readClosed = True
@@ -364,11 +359,27 @@ class HTTPChannel(protocol.Protocol):
             self._protocolError(e)
         finally:
             self._inLoop = False
+            phase = self._phase
+            if (phase == "next" or phase == "idle") and not self._closing:
+                self._betweenRequests(phase)
             if self._outgoing:
                 self._flush()
             if self._closeAfterLoop:
                 self._closeAfterLoop = False
                 self._closeSocketNow()
+
+    def _betweenRequests(self, phase):
+        """
+        The event loop stopped with no request under way: time the wait for
+        the next one.
+        """
+        if self._reader.buffered:
+            # Part of a new request is here: its head must now be complete
+            # within headerTimeout (from its first byte, so a head that
+            # trickles in does not restart the clock).
+            self._enterPhase("head")
+        elif phase == "next":
+            self._enterPhase("idle")
 
     def _runEvents(self):
         reader = self._reader
@@ -480,6 +491,9 @@ class HTTPChannel(protocol.Protocol):
         chan.request = None
         if self.draining:
             self._loseConnection()
+            return
+        if self._inLoop:
+            self._phase = "next"
             return
         self._enterPhase("idle")
         self._processEvents()
@@ -636,6 +650,11 @@ class HTTPChannel(protocol.Protocol):
         "head": "headerTimeout",
         "body": "bodyTimeout",
         "busy": None,
+        # Between two requests while the event loop runs: the loop goes on
+        # to the next request if it is already here, and only when it
+        # stops does the connection enter "idle" or "head" (in
+        # _processEvents), so a pipeline of requests touches no clock.
+        "next": None,
         "linger": "lingerTimeout",
     }
 
