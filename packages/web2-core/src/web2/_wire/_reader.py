@@ -144,12 +144,13 @@ class RequestReader:
         if self._state == _BODY:
             self._discard = True
 
-    def end_empty_body(self):
+    def end_empty_body(self) -> None:
         """
         Consume the L{EndOfRequest} of a request without a body (the head
-        said neither Content-Length nor chunked, or C{Content-Length: 0})
-        and return it: what L{next_event} would give next, without its
-        dispatch.  A shortcut for the common bodiless request.
+        said neither Content-Length nor chunked, or C{Content-Length: 0}):
+        what L{next_event} would give next, taken without its dispatch or
+        an event to build.  A shortcut for the common bodiless request,
+        whose end carries nothing (no trailers).
 
         @raise ValueError: the current request has a body (or none is
             under way).
@@ -162,7 +163,6 @@ class RequestReader:
             self._scan = self._pos
         else:
             self._close()
-        return EndOfRequest([])
 
     def next_event(self):
         """

@@ -70,7 +70,11 @@ class HTTPChannelRequest:
         self.headersWritten = True
         head = self.head
         request = self.request
-        if request is not None and getattr(request, "bodyContinueOwed", False):
+        if (
+            self.continueExpected
+            and request is not None
+            and getattr(request, "bodyContinueOwed", False)
+        ):
             # The client still waits for a 100 that will never come: it may
             # or may not send the body, so this connection cannot continue.
             self.persistent = False

@@ -411,14 +411,16 @@ class HTTPChannel(protocol.Protocol):
 
     def _startRequest(self, head):
         self._discardBody = False
-        self._drained = 0
-        self._bodyReceived = 0
-        self._bodyWaited = 0.0
+        length = head.content_length
+        if length != 0:
+            # The body's accounts (only a request with a body uses them).
+            self._drained = 0
+            self._bodyReceived = 0
+            self._bodyWaited = 0.0
         chan = self.chanRequestFactory(self, head)
         self._current = chan
         self._phase = "busy"
         headers = Headers.fromWire(head.headers)
-        length = head.content_length
         request = self.site(
             chan, head.method, head.target, head.version, length, headers,
         )
