@@ -208,7 +208,8 @@ class HTTPChannelRequest:
         return self.channel.getHostInfo()
 
     def isSecure(self):
-        return self.channel.isSecure()
+        secure = self.channel._secure
+        return self.channel.isSecure() if secure is None else secure
 
     def getRemoteHost(self):
         return self.channel.getPeer()
