@@ -34,10 +34,11 @@ C{CLOSED}; any state -> C{ERROR}.
 Speed: a head already in the buffer costs one C{find} for the CRLFCRLF, one
 regular expression for the request line and one C{findall} for all the
 header lines, and the last two are remembered: a request line or header
-section seen before costs a dictionary lookup (L{web2._wire._head}).  Consumed bytes are skipped with an offset, never re-scanned;
-the buffer is a C{bytes} object while it is consumed whole (so a received
-chunk is passed on as body data without a copy) and becomes a
-C{bytearray}, compacted now and then, only when bytes are left over.
+section seen before costs a dictionary lookup (L{web2._wire._head}).
+Consumed bytes are skipped with an offset, never re-scanned; the buffer is a
+C{bytes} object while it is consumed whole (so a received chunk is passed on
+as body data without a copy) and becomes a C{bytearray}, compacted now and
+then, only when bytes are left over.
 """
 
 from ._abnf import BARE_LINE_END
