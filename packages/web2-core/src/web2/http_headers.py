@@ -291,27 +291,17 @@ _UNSAFE = frozenset(chr(c) for c in range(32) if c != 9) | {"\x7f"}
 _unsafeSearch = re.compile("[\x00-\x08\x0a-\x1f\x7f]").search
 
 
-# Raw values that passed _checkRawValue: an application sets the same few
-# ("text/plain", "no-cache") on every response.  Bounded: once full, new
-# values are checked every time.
-_checkedValues: set[str] = set()
-
-
 def _checkRawValue(name, value) -> None:
     """
     Refuse a raw value that could split the response or that latin-1
     cannot carry.
     """
-    if value.__class__ is str and value in _checkedValues:
-        return
     if not isinstance(value, str):
         raise TypeError(f"{name} header values must be str, not {type(value).__name__}")
     if _unsafeSearch(value) is not None:
         raise ValueError(f"a control character (CR, LF, NUL...) in the value of the {name} header")
     if not value.isascii():
         value.encode("latin-1")  # UnicodeEncodeError is a ValueError
-    if value.__class__ is str and len(value) <= 256 and len(_checkedValues) < 4096:
-        _checkedValues.add(value)
 
 
 _checkedNames: dict[str, str] = {}

@@ -470,14 +470,15 @@ class Request(http.Request):
         """
         from web2.resource import quoteSegment
 
-        # Traversal appends to _depths, with each resource it visits, how
-        # many segments of prepath lead to it.
         for visited, depth in zip(self.resources, self._depths, strict=False):
             if visited is resource:
                 return self.pathPrefix + "/" + "/".join(
                     quoteSegment(s) for s in self.prepath[:depth]
                 )
         raise NoURLForResourceError(resource)
+
+    def _rememberURL(self, resource):
+        self._depths.append(len(self.prepath))
 
     def locateResource(self, url: str):
         """
@@ -569,7 +570,7 @@ class Request(http.Request):
         """
         if not self.resources or self.resources[-1] is not resource:
             self.resources.append(resource)
-            self._depths.append(len(self.prepath))
+            self._rememberURL(resource)
         steps = 0
         while self.postpath:
             steps += 1
@@ -618,7 +619,7 @@ class Request(http.Request):
             child = IResource(child)
         if rest is StopTraversal:
             self.resources.append(child)
-            self._depths.append(len(self.prepath))
+            self._rememberURL(child)
             return None
         consumed = len(segments) - len(rest)
         if consumed <= 0 and child is resource:
@@ -628,7 +629,7 @@ class Request(http.Request):
         self.postpath = list(rest)
         if child is not resource:
             self.resources.append(child)
-            self._depths.append(len(self.prepath))
+            self._rememberURL(child)
         return child
 
     def _render(self, resource, depth=0):

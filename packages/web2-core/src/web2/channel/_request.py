@@ -208,8 +208,7 @@ class HTTPChannelRequest:
         return self.channel.getHostInfo()
 
     def isSecure(self):
-        secure = self.channel._secure
-        return self.channel.isSecure() if secure is None else secure
+        return self.channel.isSecure()
 
     def getRemoteHost(self):
         return self.channel.getPeer()
