@@ -251,8 +251,10 @@ class Installer:
             cmd = [self.uv, "build", "-q", "--wheel", "--python", self.python,
                    "--out-dir", outDir, dist.path]  # fmt: skip
         else:
+            # The tools venv holds the build backends (TOOL_REQUIREMENTS),
+            # as for scripts/build-dists.py: no isolated environment to fetch.
             cmd = [_bin(VENVS / "tools", "python"), "-m", "build", "--wheel",
-                   "--outdir", outDir, dist.path]  # fmt: skip
+                   "--no-isolation", "--outdir", outDir, dist.path]  # fmt: skip
         run(cmd, env={**self.env(), **env})
         (wheel,) = outDir.glob("*.whl")
         return wheel

@@ -128,10 +128,17 @@ def test_memberEndedByAnotherIsNotCalled():
 
 
 def test_infiniteDeadlineNeverScheduled():
+    """
+    An infinite deadline, or a finite one too far off to number its slot
+    (a timeout of 1e308 seconds), is never scheduled.
+    """
     clock = task.Clock()
     deadlines = Deadlines(clock)
     assert deadlines.add(Member([], "never"), float("inf"), 0.0) is None
+    assert deadlines.add(Member([], "hardly"), 1e308, 0.0) is None
     assert clock.getDelayedCalls() == []
+    far = deadlines.add(Member([], "far"), 1e300, 0.0)
+    assert deadlines.fireTime(far) >= 1e300
 
 
 def test_failingMemberDoesNotStrandTheOthers():
@@ -180,6 +187,30 @@ def test_channelWithAnInfiniteTimeout():
     assert silent.closed and silent.responses()[0].status == 408
     clock.advance(10_000)
     assert not idle.closed
+
+
+def test_channelWithAHugeTimeout():
+    """
+    A finite timeout too large for a slot number (C{--header-timeout
+    1e308}, which the configuration accepts) means never, as an infinite
+    one does, rather than failing every connection.
+    """
+    from _core_helpers import Connection
+
+    from web2 import resource
+
+    class Root(resource.Resource):
+        def render(self, request):
+            return b"ok"
+
+    clock = task.Clock()
+    conn = Connection(Root(), headerTimeout=1e308, idleTimeout=1e308, clock=clock)
+    clock.advance(10_000)
+    assert not conn.closed
+    conn.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert conn.responses()[0].status == 200
+    clock.advance(10_000)
+    assert not conn.closed
 
 
 def test_factoryConnectionsShareSlots():

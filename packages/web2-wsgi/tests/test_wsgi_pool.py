@@ -102,9 +102,17 @@ def test_idleThreadWokenAfterTheRound():
         reactor.clock.advance(0)
         done = {ran.get(timeout=WAIT) for _ in jobs}
         assert done == set(jobs)
-        # The next round schedules its own wake-up.
-        assert pool.submit(_Job(ran))
-        assert len(reactor.clock.getDelayedCalls()) <= 1
+        # The next round schedules its own wake-up, and its job runs.
+        deadline = time.monotonic() + WAIT
+        while pool._idle < 2 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert pool._idle == 2
+        assert reactor.clock.getDelayedCalls() == []
+        last = _Job(ran)
+        assert pool.submit(last)
+        assert len(reactor.clock.getDelayedCalls()) == 1
+        reactor.clock.advance(0)
+        assert ran.get(timeout=WAIT) is last
     finally:
         reactor.clock.advance(0)
         pool._stopNow()

@@ -52,9 +52,9 @@ class Deadlines:
 
         @return: the slot, for L{remove} and L{fireTime}; C{None}, and
             nothing scheduled, for a deadline that never comes (an infinite
-            timeout).
+            timeout, or one so far off that its slot has no number).
         """
-        if not math.isfinite(when):
+        if not math.isfinite(when / RESOLUTION):
             return None
         slot = -int(-when // RESOLUTION)
         if slot * RESOLUTION <= now:
