@@ -710,6 +710,9 @@ class SendfileWaitTests(SynchronousTestCase):
             sendTimeout = 60
             reactor = Clock()
 
+            def _outputMayHaveDrained(self):
+                pass
+
         fileno, pipe = self.fileAndFullPipe()
         producer = _SendfileProducer(Channel(), pipe, fileno, 0, 1000, b"")
         producer.resumeProducing()
@@ -748,6 +751,12 @@ class SendfileWaitTests(SynchronousTestCase):
             transport = Transport()
             sendTimeout = 60
             reactor = clock
+
+            def _outputMayHaveDrained(self):
+                pass
+
+            def _unregisterProducer(self):
+                self.transport.unregisterProducer()
 
         fileno, pipe = self.fileAndFullPipe()
         producer = _SendfileProducer(Channel(), pipe, fileno, 0, 1000, b"")

@@ -1,8 +1,9 @@
 # -*- test-case-name: test_channel -*-
 """
 The producers that stand between a response and the transport: sending a
-file region with C{os.sendfile}, and watching a streaming producer for a
-client that stops reading.
+file region with C{os.sendfile}, watching a streaming producer for a
+client that stops reading, and watching the transport's buffer drain while
+the channel holds back (its send hold).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class _SendfileProducer:
 
     def resumeProducing(self):
         self._waitingSince = None
+        self.channel._outputMayHaveDrained()
         scheduled = self._scheduled
         if scheduled is not None:
             self._scheduled = None
@@ -98,7 +100,7 @@ class _SendfileProducer:
             return
         if not self.remaining:
             self._cancelTimers()
-            transport.unregisterProducer()
+            self.channel._unregisterProducer()
             self.done.callback(None)
         else:
             self._scheduled = self.channel.reactor.callLater(0, self.resumeProducing)
@@ -137,8 +139,7 @@ class _SendfileProducer:
 
     def _fail(self, failure):
         self._cancelTimers()
-        transport = self.channel.transport
-        transport.unregisterProducer()
+        self.channel._unregisterProducer()
         if not self.done.called:
             self.done.errback(failure)
 
@@ -175,6 +176,7 @@ class _SendWatch:
             if self._timer.active():
                 self._timer.cancel()
             self._timer = None
+        self.channel._outputMayHaveDrained()
         self.producer.resumeProducing()
 
     def stopProducing(self):
@@ -188,3 +190,25 @@ class _SendWatch:
         log.info("Client stopped reading the response for {t}s; aborting",
                  t=self.channel.sendTimeout)
         self.channel.abortConnection()
+
+
+@implementer(interfaces.IPullProducer)
+class _DrainWatch:
+    """
+    Holds the transport's producer slot during the channel's send hold, as
+    a pull producer: the transport resumes it each time its buffer is
+    empty, which is when the hold may end.
+
+    @ivar sink: the file descriptor it is registered with.
+    """
+
+    def __init__(self, channel, sink):
+        self.channel = channel
+        self.sink = sink
+
+    def resumeProducing(self):
+        self.channel._outputMayHaveDrained()
+
+    def stopProducing(self):
+        # The connection is lost: the channel hears of it from the transport.
+        pass

@@ -187,6 +187,7 @@ class HTTPChannelRequest:
         )
         self._pendingHead = None
         self.channel._flush()
+        self.channel._unwatchOutput()
         transport.registerProducer(producer, False)
         return producer.done
 
@@ -198,11 +199,13 @@ class HTTPChannelRequest:
     def registerProducer(self, producer, streaming):
         if streaming:
             producer = _SendWatch(producer, self.channel)
-        self.channel._flush()
-        self.channel.transport.registerProducer(producer, streaming)
+        channel = self.channel
+        channel._flush()
+        channel._unwatchOutput()
+        channel.transport.registerProducer(producer, streaming)
 
     def unregisterProducer(self):
-        self.channel.transport.unregisterProducer()
+        self.channel._unregisterProducer()
 
     def getHostInfo(self):
         return self.channel.getHostInfo()

@@ -9,19 +9,27 @@ Rules of this module, in the order they matter:
     Pipelined requests are parsed only after the response before them is
     finished; until then their bytes wait in the reader's buffer, and when
     that buffer passes C{maxBufferedBytes} the transport stops reading.
- 2. A request body flows with backpressure: the request's body stream pauses
+ 2. Output the client has not taken is bounded too: while more than
+    C{maxUnsentBytes} of it wait in the transport, no further request is
+    answered and the socket is not read (the I{send hold}); the hold ends
+    when the transport's buffer has drained, and C{sendTimeout} without
+    the client taking any of it ends the connection.  A response that
+    streams through a producer is paused by the transport instead.
+ 3. A request body flows with backpressure: the request's body stream pauses
     the channel (and so the socket) when the application does not read.
- 3. Every exit closes cleanly: a protocol error is answered with its status
+ 4. Every exit closes cleanly: a protocol error is answered with its status
     and C{Connection: close}; an unread body is drained within a bound or
     the connection is closed; a connection that is to close half-closes its
     write side and discards input for at most C{lingerTimeout} seconds.
- 4. Each phase has its own timeout: C{headerTimeout} from the first byte of a
+ 5. Each phase has its own timeout: C{headerTimeout} from the first byte of a
     request until its head is complete (408), C{bodyTimeout} between pieces
     of a body and C{minBodyRate} over the whole of it (408), C{idleTimeout}
     between requests (silent close), and C{sendTimeout} while the client
-    does not read our output (abort).  A body timer runs only while the
-    server waits for the client, never while the application holds the
-    body paused.
+    does not read our output (abort: in the send hold, while a response's
+    producer is held paused, while a file waits for the socket, and after
+    a close that still has output to deliver).  A body timer runs only
+    while the server waits for the client, never while the application
+    holds the body paused.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from zope.interface import implementer
 
 from web2 import _wire
 from web2.channel._deadlines import RESOLUTION, Deadlines
+from web2.channel._producers import _DrainWatch
 from web2.channel._producers import _SendfileProducer  # noqa: F401 (re-exported)
 from web2.channel._request import HTTPChannelRequest
 from web2.http_headers import Headers
@@ -91,6 +100,19 @@ def _acceptQueueBound() -> int:
 _ACCEPT_QUEUE_BOUND = _acceptQueueBound() if _NODELAY_INHERITED else 0
 
 
+def _bufferingDescriptor(transport):
+    """
+    The file descriptor under C{transport} and any wrapping of it (TLS)
+    whose buffer holds the output the client has not taken yet, or C{None}
+    for a transport without one (the in-memory ones of tests).
+    """
+    for _ in range(4):
+        if transport is None or hasattr(transport, "_tempDataLen"):
+            return transport
+        transport = getattr(transport, "transport", None)
+    return None
+
+
 def _noDelay(transport):
     """
     Turn Nagle's algorithm off for a TCP connection (directly, or under
@@ -134,6 +156,7 @@ class HTTPChannel(protocol.Protocol):
 
     allowPersistentConnections = True
     maxBufferedBytes = 65536
+    maxUnsentBytes = 65536
     maxDrainBytes = 1024 * 1024
     headerTimeout = 20.0
     bodyTimeout = 60.0
@@ -150,6 +173,10 @@ class HTTPChannel(protocol.Protocol):
     _deadlines = None
     _abortCall = None
     _outgoing = None
+    _outgoingSize = 0
+    _sendHeld = False
+    _sendHeldUnsent = 0
+    _drainWatch = None
     _phase = "idle"
     _phaseStart = 0.0
     _bodyWaitStart = 0.0
@@ -263,10 +290,13 @@ class HTTPChannel(protocol.Protocol):
             outgoing = self._outgoing
             if outgoing is None:
                 outgoing = self._outgoing = []
+                self._outgoingSize = 0
             outgoing.append(data)
-            if len(outgoing) > 32 or len(data) > 16384:
-                # Not a pipeline of small responses: send now, so that the
-                # transport's own flow control sees every byte.
+            self._outgoingSize += len(data)
+            if self._outgoingSize > 16384:
+                # Not a pipeline of small responses, or a long one: send
+                # now, so that what the client does not take is counted
+                # (rule 2) and the transport's own flow control sees it.
                 self._flush()
             return
         if self._outgoing:
@@ -295,9 +325,11 @@ class HTTPChannel(protocol.Protocol):
                 rest = body[sent - len(head):] if sent - len(head) < len(body) else b""
                 if rest:
                     transport.write(rest)
+                    self._checkUnsent(transport)
                 return
             head = head[sent:]
         transport.writeSequence((head, body))
+        self._checkUnsent(transport)
 
     @staticmethod
     def _directOK(transport):
@@ -346,6 +378,99 @@ class HTTPChannel(protocol.Protocol):
                 return
             data = data[sent:]
         transport.write(data)
+        self._checkUnsent(transport)
+
+    # Output the client has not taken (rule 2)
+
+    def _unsentBytes(self):
+        """
+        How many bytes of our output wait in the transport for the client.
+        """
+        sink = self.transport
+        if sink.__class__ is not _TCPServer:
+            sink = _bufferingDescriptor(sink)
+            if sink is None:
+                return 0
+        return len(sink.dataBuffer) - sink.offset + sink._tempDataLen
+
+    def _checkUnsent(self, transport):
+        """
+        After output went to the transport's buffer: hold when it passed
+        C{maxUnsentBytes}, unless a response's producer is registered (the
+        transport pauses that one itself, and L{_SendWatch} times it).
+        """
+        if (
+            not self._sendHeld
+            and transport.producer is None
+            and self._unsentBytes() > self.maxUnsentBytes
+        ):
+            self._holdForOutput()
+
+    def _holdForOutput(self):
+        """
+        Stop answering and reading until the client takes what it was sent
+        (the send hold); C{sendTimeout} bounds a client that takes none.
+        """
+        self._flush()
+        self._sendHeld = True
+        self._sendHeldUnsent = self._unsentBytes()
+        self._pauseTransport()
+        self._enterPhase("send")
+        self._watchOutput()
+
+    def _watchOutput(self):
+        """
+        Ask the transport to say when its buffer has drained, if no
+        response producer holds its one producer slot (such a producer,
+        resumed on the drain, tells us itself: L{_outputMayHaveDrained}).
+        """
+        sink = _bufferingDescriptor(self.transport)
+        if sink is None or sink.producer is not None or self._drainWatch is not None:
+            return
+        self._drainWatch = watch = _DrainWatch(self, sink)
+        # A pull producer: resumed at once (still full, so nothing
+        # happens) and then each time the buffer is empty.
+        sink.registerProducer(watch, False)
+
+    def _unwatchOutput(self):
+        """
+        Give up the transport's producer slot: a response producer wants
+        it, or the connection is closing (a registered producer would keep
+        the transport from closing).
+        """
+        watch = self._drainWatch
+        if watch is not None:
+            self._drainWatch = None
+            if watch.sink.producer is watch:
+                watch.sink.unregisterProducer()
+
+    def _unregisterProducer(self):
+        """
+        A response producer leaves the transport's slot: during a send hold
+        the slot goes back to watching the drain.
+        """
+        self.transport.unregisterProducer()
+        if self._sendHeld:
+            self._watchOutput()
+
+    def _outputMayHaveDrained(self):
+        """
+        The transport's buffer drained (or a producer was resumed): end the
+        send hold if the client took what it was sent.
+        """
+        if not self._sendHeld or self._closing or self._unsentBytes():
+            return
+        self._sendHeld = False
+        self._unwatchOutput()
+        current = self._current
+        if current is None:
+            self._phase = "next"
+        elif not current.bodyComplete and not self._bodyPaused:
+            self._enterPhase("body")
+        else:
+            self._phase = "busy"
+        self._resumeTransport()
+        self._processEvents()
 
     # The event loop
 
@@ -383,12 +508,18 @@ class HTTPChannel(protocol.Protocol):
 
     def _runEvents(self):
         reader = self._reader
-        while not self._closing and not self._bodyPaused:
+        while not self._closing and not self._bodyPaused and not self._sendHeld:
             current = self._current
-            if current is not None and current.bodyComplete:
-                # Rule 1: nothing more is parsed until this response is done.
-                if reader.buffered > self.maxBufferedBytes:
-                    self._pauseTransport()
+            if current is not None:
+                if current.bodyComplete:
+                    # Rule 1: nothing more is parsed until this response is done.
+                    if reader.buffered > self.maxBufferedBytes:
+                        self._pauseTransport()
+                    return
+            elif self._unsentBytes() > self.maxUnsentBytes:
+                # Rule 2: no next request while the client leaves its
+                # answers to the last ones unread.
+                self._holdForOutput()
                 return
             event = reader.next_event()
             kind = event.__class__
@@ -467,7 +598,7 @@ class HTTPChannel(protocol.Protocol):
             chan.request.handleContentComplete(trailers)
         if chan.finished:
             self._nextRequest(chan)
-        else:
+        elif not self._sendHeld:
             # The application is still working: no timer bounds it, only
             # sendTimeout once it writes and the client stops reading.
             self._phase = "busy"
@@ -493,6 +624,9 @@ class HTTPChannel(protocol.Protocol):
         chan.request = None
         if self.draining:
             self._loseConnection()
+            return
+        if self._sendHeld:
+            # The end of the hold goes on to the next request.
             return
         if self._inLoop:
             self._phase = "next"
@@ -525,7 +659,7 @@ class HTTPChannel(protocol.Protocol):
             self.transport.pauseProducing()
 
     def _resumeTransport(self):
-        if self._paused and not self._bodyPaused:
+        if self._paused and not self._bodyPaused and not self._sendHeld:
             self._paused = False
             self.transport.resumeProducing()
 
@@ -589,6 +723,7 @@ class HTTPChannel(protocol.Protocol):
         self._flush()
         self._closing = True
         self._current = None
+        self._endSendHold()
         self._resumeTransportForLinger()
         half = interfaces.IHalfCloseableDescriptor.providedBy(self.transport)
         if half and not self._readClosed:
@@ -630,6 +765,14 @@ class HTTPChannel(protocol.Protocol):
         else:
             transport.loseConnection()
 
+    def _endSendHold(self):
+        """
+        The connection closes: the hold is over, and the transport's producer
+        slot free (a producer left registered keeps a transport from closing).
+        """
+        self._sendHeld = False
+        self._unwatchOutput()
+
     def _resumeTransportForLinger(self):
         self._bodyPaused = False
         if self._paused:
@@ -639,9 +782,10 @@ class HTTPChannel(protocol.Protocol):
     def abortConnection(self):
         self._closing = True
         self._cancelTimer()
+        self._endSendHold()
         self.transport.abortConnection()
 
-    # Timeouts (rule 4).  One deadline at most, in a slot shared with other
+    # Timeouts (rule 5).  One deadline at most, in a slot shared with other
     # connections (channel/_deadlines.py: up to a quarter second late, no
     # DelayedCall per connection), rescheduled lazily: a phase change only
     # records the phase and its start, so a request that arrives whole and
@@ -658,6 +802,8 @@ class HTTPChannel(protocol.Protocol):
         # _processEvents), so a pipeline of requests touches no clock.
         "next": None,
         "linger": "lingerTimeout",
+        # The send hold (rule 2): renewed while the client takes some.
+        "send": "sendTimeout",
     }
 
     def _phaseLimit(self, phase):
@@ -725,6 +871,22 @@ class HTTPChannel(protocol.Protocol):
     def _timedOut_idle(self):
         self._closing = True
         self.transport.loseConnection()
+        if self._unsentBytes():
+            # Output the client never took: it gets sendTimeout more.
+            self._abortCall = self.reactor.callLater(self.sendTimeout, self._abortIfOpen)
+
+    def _timedOut_send(self):
+        unsent = self._unsentBytes()
+        if unsent < self._sendHeldUnsent:
+            # The client took some: it has another sendTimeout.
+            self._sendHeldUnsent = unsent
+            self._enterPhase("send")
+            return
+        log.info(
+            "Client left {unsent} bytes unread for {timeout}s; aborting",
+            unsent=unsent, timeout=self.sendTimeout,
+        )
+        self.abortConnection()
 
     def _timedOut_head(self):
         self._protocolError(
@@ -799,6 +961,7 @@ class HTTPFactory(protocol.ServerFactory):
         limits: _wire.Limits | None = None,
         maxConnections: int | None = 10000,
         maxBufferedBytes: int = 65536,
+        maxUnsentBytes: int = 65536,
         maxDrainBytes: int = 1024 * 1024,
         headerTimeout: float = 20.0,
         bodyTimeout: float = 60.0,
@@ -815,6 +978,9 @@ class HTTPFactory(protocol.ServerFactory):
             Retry-After; C{None} for no cap.
         @param maxBufferedBytes: how many bytes of pipelined requests are
             read ahead before the socket stops being read.
+        @param maxUnsentBytes: how many bytes of answers the client has not
+            taken may wait in the transport before the connection answers
+            no further request and stops reading, until they are taken.
         @param maxDrainBytes: how much of an unread request body is read and
             discarded to keep the connection; beyond it the connection closes.
         @param headerTimeout: seconds for a request head to arrive (408).
@@ -837,6 +1003,7 @@ class HTTPFactory(protocol.ServerFactory):
         settings = dict(
             limits=limits or _wire.Limits(),
             maxBufferedBytes=maxBufferedBytes,
+            maxUnsentBytes=maxUnsentBytes,
             maxDrainBytes=maxDrainBytes,
             headerTimeout=headerTimeout,
             bodyTimeout=bodyTimeout,
