@@ -8,7 +8,10 @@ unmapped URL is locked (RFC 4918 7.3, which replaced lock-null resources).
 
 from __future__ import annotations
 
+import math
 import os
+
+from twisted.logger import Logger
 
 from web2 import http, responsecode
 from web2.dav import davxml
@@ -16,7 +19,13 @@ from web2.dav._propmethods import requestDepth
 from web2.dav.davxml import dav, element, serialize
 from web2.dav.live import lockDiscovery
 from web2.dav.locks import submittedTokens
-from web2.http_headers import HeaderParseError
+from web2.http_headers import HeaderParseError, MimeType
+
+log = Logger()
+
+#: The longest Retry-After a refused LOCK is given, in seconds: a lock may
+#: be released (UNLOCK) long before the first one expires.
+MAX_RETRY_AFTER = 600
 
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
@@ -27,6 +36,38 @@ def _lockResponse(code, locks, remaining, token=None):
     response = davxml.xmlResponse(code, root)
     if token is not None:
         response.headers.setRawHeaders("lock-token", [f"<{token}>"])
+    return response
+
+
+def _tooManyLocks(manager, root):
+    """
+    The answer to a LOCK past the tree's cap of live locks.
+
+    Why 503 with C{Retry-After} rather than 507: the condition is
+    temporary and the server knows when it ends (the first lock expires,
+    if none is released before), which is what C{Retry-After} says; 507
+    (RFC 4918 11.5) is about storing a representation, and no client
+    retries it later by itself.  The body is plain text saying why.
+
+    The first refusal after a lock was last granted logs one line; more
+    refusals in a row do not (a client hammering LOCK cannot fill the log).
+    """
+    wait = manager.secondsUntilExpiry()
+    retry = MAX_RETRY_AFTER if wait is None else min(MAX_RETRY_AFTER, max(1, math.ceil(wait)))
+    if manager.refusals == 0:
+        log.warn(
+            "WebDAV tree {root}: {count} locks held, the most allowed (maxLocks); "
+            "refusing LOCK with 503 until one expires or is released",
+            root=root, count=manager.maxLocks)
+    manager.refusals += 1
+    message = (f"This WebDAV tree holds {manager.maxLocks} locks, the most it allows. "
+               f"Retry after {retry} seconds, when one may have expired or been released.\n")
+    response = http.Response(
+        responsecode.SERVICE_UNAVAILABLE,
+        {"content-type": MimeType("text", "plain", {"charset": "utf-8"})},
+        message.encode("utf-8"),
+    )
+    response.headers.setRawHeaders("retry-after", [str(retry)])
     return response
 
 
@@ -87,7 +128,7 @@ class LockMethods:
         if not exists and key:
             self.assertUnlocked(request, key.rpartition("/")[0])
         if len(manager) >= manager.maxLocks:
-            raise http.HTTPError(responsecode.SERVICE_UNAVAILABLE, "Too many locks are held.")
+            raise http.HTTPError(_tooManyLocks(manager, self._dav.root))
         if not exists:
             try:
                 os.close(os.open(self.path, _CREATE_FLAGS, 0o666))

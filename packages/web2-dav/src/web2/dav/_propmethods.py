@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat as stat_mod
+from collections import deque
 
 from web2 import http, responsecode
 from web2.dav import davxml
@@ -35,6 +36,93 @@ def requestDepth(request, default: str, allowed=("0", "1", "infinity")) -> str:
     return depth
 
 
+#: Members whose properties are computed between two returns to the
+#: reactor: each batch is stat'ed in a thread first, so that a PROPFIND of
+#: a large collection neither blocks on the disk nor holds the reactor for
+#: the whole answer (other connections are served between batches).
+_BATCH = 200
+
+
+def _statPaths(paths):
+    """
+    C{os.stat} of each path, or C{None} for one that is gone (runs in a
+    thread).
+    """
+    result = []
+    for path in paths:
+        try:
+            result.append(os.stat(path))
+        except OSError:
+            result.append(None)
+    return result
+
+
+class _Walk:
+    """
+    The resources one PROPFIND reports, and its answer.
+
+    Work is proportional to the resources reported: a collection whose
+    listing would take the answer past C{maxPropfindResources} is refused
+    (507) before any of its members is looked at; locks are looked up
+    only for C{DAV:lockdiscovery}, each in time proportional to the depth
+    of the member (see L{web2.dav.locks}).
+    """
+
+    def __init__(self, top, request, mode, names):
+        self.top = top
+        self.request = request
+        self.mode = mode
+        self.names = names
+        self.settings = top._dav
+        self.limit = top._dav.maxPropfindResources
+        self.multistatus = davxml.MultiStatus()
+        self.sidecars = {}
+        self.queued = 1
+        self.pending = deque()
+
+    def report(self, resource, key, collection, st):
+        settings = self.settings
+        dead = settings.store.properties(resource.path, collection, self.sidecars)
+        info = PropInfo(st, collection, key, settings.locks)
+        self.multistatus.addPropStats(
+            self.top.hrefFor(self.request, key, collection),
+            resource._propStats(self.mode, self.names, info, dead),
+        )
+
+    async def list(self, resource, key, remaining):
+        """
+        Queue the members of the collection C{resource}.
+        """
+        children = await self.settings.runInThread(resource.listChildren)
+        self.queued += len(children)
+        if self.queued > self.limit:
+            raise http.HTTPError(responsecode.INSUFFICIENT_STORAGE_SPACE,
+                                 f"A PROPFIND reports at most {self.limit} resources.")
+        prefix = key + "/" if key else ""
+        for name in children:
+            self.pending.append((resource, name, prefix + name, remaining))
+
+    async def run(self):
+        pending, request = self.pending, self.request
+        while pending:
+            batch = []
+            while pending and len(batch) < _BATCH:
+                parent, name, key, remaining = pending.popleft()
+                child, _ = parent.locateChild(request, (name,))
+                if isinstance(child, PropertyMethods):
+                    batch.append((child, key, remaining))
+            if not batch:
+                continue
+            stats = await self.settings.runInThread(_statPaths, [c.path for c, _, _ in batch])
+            for (child, key, remaining), st in zip(batch, stats):
+                if st is None:
+                    continue
+                collection = stat_mod.S_ISDIR(st.st_mode)
+                self.report(child, key, collection, st)
+                if collection and remaining != "0":
+                    await self.list(child, key, remaining)
+
+
 def _badRequest(message):
     return http.HTTPError(responsecode.BAD_REQUEST, message)
 
@@ -52,33 +140,15 @@ class PropertyMethods:
             raise davxml.davError(responsecode.FORBIDDEN, dav("propfind-finite-depth"))
         root = await davxml.readXMLBody(request, self._dav.maxXMLBody)
         mode, names = _propfindRequest(root)
-        multistatus = davxml.MultiStatus()
-        limit = self._dav.maxPropfindResources
-        pending = [(self, self.davKey(), depth)]
-        sidecars = {}
-        while pending:
-            resource, key, remaining = pending.pop(0)
-            collection, st = resource._statForProps()
-            if st is None:
-                continue
-            if len(multistatus) >= limit:
-                raise http.HTTPError(responsecode.INSUFFICIENT_STORAGE_SPACE,
-                                     f"A PROPFIND reports at most {limit} resources.")
-            dead = self._dav.store.properties(resource.path, collection, sidecars)
-            multistatus.addPropStats(
-                self.hrefFor(request, key, collection),
-                resource._propStats(mode, names, PropInfo(
-                    st, collection, self._dav.locks.covering(key), self._dav.locks.remaining,
-                ), dead),
-            )
-            if collection and remaining != "0":
-                children = await self._dav.runInThread(resource.listChildren)
-                below = "0" if remaining == "1" else "infinity"
-                for name in children:
-                    child, _ = resource.locateChild(request, (name,))
-                    if isinstance(child, PropertyMethods):
-                        pending.append((child, f"{key}/{name}" if key else name, below))
-        return multistatus.response()
+        walk = _Walk(self, request, mode, names)
+        key = self.davKey()
+        collection, st = self._statForProps()
+        if st is not None:
+            walk.report(self, key, collection, st)
+            if collection and depth != "0":
+                await walk.list(self, key, "0" if depth == "1" else "infinity")
+        await walk.run()
+        return walk.multistatus.response()
 
     def _statForProps(self):
         try:

@@ -25,14 +25,32 @@ class PropInfo:
 
     @ivar st: its C{os.stat} result.
     @ivar isCollection: whether it is a directory.
-    @ivar locks: the L{web2.dav.locks.Lock}s covering it.
-    @ivar remaining: C{f(lock) -> seconds left}.
+    @ivar key: its key in the tree.
+    @ivar lockManager: the tree's L{web2.dav.locks.LockManager}, or C{None}.
     """
 
     st: object
     isCollection: bool
-    locks: list = field(default_factory=list)
-    remaining: object = None
+    key: str = ""
+    lockManager: object = None
+    _locks: list | None = field(default=None, repr=False)
+
+    @property
+    def locks(self) -> list:
+        """
+        The locks covering the resource, looked up when first asked for
+        (only C{DAV:lockdiscovery} needs them).
+        """
+        if self._locks is None:
+            manager = self.lockManager
+            self._locks = [] if manager is None else manager.covering(self.key)
+        return self._locks
+
+    def remaining(self, lock) -> int:
+        """
+        Seconds left before C{lock} expires.
+        """
+        return self.lockManager.remaining(lock)
 
 
 def _creationdate(resource, info):

@@ -115,6 +115,7 @@ class DAVFile(PropertyMethods, WriteMethods, LockMethods, File):
         maxPropfindResources: int = 10000,
         propertyStore=None,
         lockManager=None,
+        maxLocks: int | None = None,
         runInThread=None,
         putFlushSize: int = 1024 * 1024,
         showHidden: bool = True,
@@ -137,6 +138,10 @@ class DAVFile(PropertyMethods, WriteMethods, LockMethods, File):
             L{SidecarPropertyStore} by default).
         @param lockManager: the L{locks.LockManager} (a new one by default;
             pass one to share locks between trees mounted twice).
+        @param maxLocks: the most live locks of the tree, for the lock
+            manager made here (10000 by default, see L{locks.LockManager});
+            past it a LOCK gets 503 with C{Retry-After}.  Give it to the
+            L{locks.LockManager} instead when passing one.
         @param runInThread: C{f(callable, *args) -> Deferred} for blocking
             work; L{twisted.internet.threads.deferToThread} by default.
         @param putFlushSize: bytes of a PUT body gathered before they are
@@ -150,6 +155,11 @@ class DAVFile(PropertyMethods, WriteMethods, LockMethods, File):
         """
         if runInThread is None:
             runInThread = _runInThread
+        if lockManager is None:
+            lockManager = locks_mod.LockManager() if maxLocks is None else (
+                locks_mod.LockManager(maxLocks=maxLocks))
+        elif maxLocks is not None:
+            raise ValueError("give maxLocks to the LockManager passed as lockManager")
         File.__init__(
             self, path, showHidden=showHidden, precompressed=precompressed,
             runInThread=runInThread, **fileOptions,
@@ -160,7 +170,7 @@ class DAVFile(PropertyMethods, WriteMethods, LockMethods, File):
             root=self.path,
             realRoot=os.path.realpath(self.path),
             store=SidecarPropertyStore() if propertyStore is None else propertyStore,
-            locks=locks_mod.LockManager() if lockManager is None else lockManager,
+            locks=lockManager,
             runInThread=runInThread,
             readOnly=readOnly,
             allowInfiniteDepth=allowInfiniteDepth,
