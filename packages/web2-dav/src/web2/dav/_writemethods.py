@@ -19,10 +19,9 @@ import stat as stat_mod
 from twisted.internet import defer
 
 from web2 import http, responsecode
-from web2.dav import davxml, fileops
+from web2.dav import _temp, davxml, fileops
 from web2.dav._propmethods import requestDepth
 from web2.dav.locks import isBelow
-from web2.dav.props import tempName
 from web2.http_headers import HeaderParseError
 from web2.stream import StreamTooLong, readAll
 
@@ -54,22 +53,23 @@ class WriteMethods:
         if limit is not None and length is not None and length > limit:
             raise http.HTTPError(responsecode.REQUEST_ENTITY_TOO_LARGE,
                                  f"Uploads are limited to {limit} bytes.")
-        temp = os.path.join(os.path.dirname(self.path), tempName())
         try:
-            fd = os.open(temp, _CREATE_FLAGS, 0o666)
+            temp, fd = _temp.createTemp(os.path.dirname(self.path))
         except OSError as e:
             self.failIfError(e, "PUT")
         try:
             try:
                 await self._receive(request.stream, fd, limit)
+                if existed:
+                    try:
+                        os.chmod(temp, stat_mod.S_IMODE(os.stat(self.path).st_mode))
+                    except OSError:
+                        pass
+                # Renamed while still open, so still locked (see _temp).
+                os.replace(temp, self.path)
             finally:
                 os.close(fd)
-            if existed:
-                try:
-                    os.chmod(temp, stat_mod.S_IMODE(os.stat(self.path).st_mode))
-                except OSError:
-                    pass
-            os.replace(temp, self.path)
+                _temp.releaseTemp(temp)
         except BaseException as e:
             try:
                 os.unlink(temp)

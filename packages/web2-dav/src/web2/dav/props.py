@@ -26,7 +26,8 @@ from __future__ import annotations
 import errno
 import json
 import os
-import secrets
+
+from web2.dav import _temp
 
 #: Names starting with this are the server's own (sidecars, temporary files).
 RESERVED_PREFIX = ".web2dav-"
@@ -35,13 +36,6 @@ SIDECAR = RESERVED_PREFIX + "props.json"
 
 def isReserved(name: str) -> bool:
     return name.startswith(RESERVED_PREFIX)
-
-
-def tempName() -> str:
-    """
-    A fresh reserved name for a temporary file.
-    """
-    return f"{RESERVED_PREFIX}tmp-{secrets.token_hex(8)}"
 
 
 class StoreFull(Exception):
@@ -97,18 +91,21 @@ class SidecarPropertyStore:
         if len(data) > self.maxSidecarBytes:
             raise StoreFull(f"the property file of {directory} would exceed "
                             f"{self.maxSidecarBytes} bytes")
-        temp = os.path.join(directory, tempName())
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+        temp, fd = _temp.createTemp(directory, 0o644)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
-            os.replace(temp, target)
+                f.flush()
+                # Renamed while still open, so still locked (see _temp).
+                os.replace(temp, target)
         except BaseException:
             try:
                 os.unlink(temp)
             except OSError:
                 pass
             raise
+        finally:
+            _temp.releaseTemp(temp)
 
     # Reading
 

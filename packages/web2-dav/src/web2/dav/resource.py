@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from twisted.logger import Logger
 
 from web2 import http, responsecode
-from web2.dav import davxml
+from web2.dav import _temp, davxml
 from web2.dav import locks as locks_mod
 from web2.dav._lockmethods import LockMethods
 from web2.dav._propmethods import PropertyMethods
@@ -116,6 +116,7 @@ class DAVFile(PropertyMethods, WriteMethods, LockMethods, File):
         propertyStore=None,
         lockManager=None,
         maxLocks: int | None = None,
+        orphanScanLimit: int | None = 100_000,
         runInThread=None,
         putFlushSize: int = 1024 * 1024,
         showHidden: bool = True,
@@ -142,6 +143,12 @@ class DAVFile(PropertyMethods, WriteMethods, LockMethods, File):
             manager made here (10000 by default, see L{locks.LockManager});
             past it a LOCK gets 503 with C{Retry-After}.  Give it to the
             L{locks.LockManager} instead when passing one.
+        @param orphanScanLimit: the most directory entries examined, when
+            the tree is opened, to find the temporary files that a crashed
+            server left (see L{web2.dav._temp}); C{None} for the whole
+            tree, 0 for no scan.  The default, 100000 entries, takes well
+            under a second on a local disk, and the scan runs once, before
+            serving.  A read-only tree is never scanned.
         @param runInThread: C{f(callable, *args) -> Deferred} for blocking
             work; L{twisted.internet.threads.deferToThread} by default.
         @param putFlushSize: bytes of a PUT body gathered before they are
@@ -179,6 +186,28 @@ class DAVFile(PropertyMethods, WriteMethods, LockMethods, File):
             maxPropfindResources=maxPropfindResources,
             putFlushSize=putFlushSize,
         )
+        if not readOnly and orphanScanLimit != 0:
+            self._removeOrphans(orphanScanLimit)
+
+    def _removeOrphans(self, limit):
+        """
+        Remove the temporary files an interrupted server left in the tree,
+        logging one line when there were some or the scan stopped early.
+        """
+        root = self._dav.root
+        removed, examined, complete, failures = _temp.removeOrphans(root, limit)
+        if removed:
+            log.info("WebDAV tree {root}: removed {removed} temporary file(s) left by "
+                     "interrupted uploads", root=root, removed=removed)
+        if not complete:
+            log.warn("WebDAV tree {root}: the search for old temporary files stopped after "
+                     "{examined} entries (orphanScanLimit); some may remain",
+                     root=root, examined=examined)
+        if failures:
+            path, error = failures[0]
+            log.warn("WebDAV tree {root}: {count} old temporary files or directories could not "
+                     "be cleaned, e.g. {path}: {error}",
+                     root=root, count=len(failures), path=path, error=error)
 
     @property
     def propertyStore(self):
