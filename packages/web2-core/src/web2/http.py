@@ -17,6 +17,7 @@ from twisted.python import components
 from zope.interface import implementer
 
 from web2 import responsecode
+from web2._wire import ProtocolError
 from web2 import stream as stream_mod
 from web2.http_headers import HeaderParseError, Headers, MimeType
 from web2.iweb import IByteStream, IChanRequestCallbacks, IRequest, IResponse
@@ -453,6 +454,11 @@ class Request:
         return d
 
     def _streamingFailed(self, failure):
+        if failure.check(ProtocolError):
+            # The body was the request's own, cut short by a framing error
+            # the channel logged.
+            self.chanRequest.abortConnection()
+            return
         if failure.check(ConnectionLost, ConnectionDone):
             log.debug("Client went away during {method} {uri}", method=self.method, uri=self.uri)
             self.chanRequest.abortConnection()

@@ -41,6 +41,7 @@ class HTTPChannelRequest:
     bytesSent = 0
     _framing = None
     _pendingHead = None
+    _continueHead = None
 
     def __init__(self, channel: HTTPChannel, head):
         self.channel = channel
@@ -54,7 +55,12 @@ class HTTPChannelRequest:
     # IChanRequest
 
     def writeIntermediateResponse(self, code, headers=None):
-        if self.headersWritten or self.head.version < (1, 1):
+        # Until the final head is on the wire an interim one may still go
+        # before it: a response whose body is the request body (an echo, a
+        # proxy) owes its 100 Continue only once it starts reading.
+        if self.finished or self.head.version < (1, 1) or (
+            self.headersWritten and self._pendingHead is None
+        ):
             return
         if code == 100 and not headers:
             self.channel._send(_CONTINUE_HEAD, now=True)
@@ -70,15 +76,6 @@ class HTTPChannelRequest:
         self.headersWritten = True
         head = self.head
         request = self.request
-        if (
-            self.continueExpected
-            and request is not None
-            and getattr(request, "bodyContinueOwed", False)
-        ):
-            # The client still waits for a 100 that will never come: it may
-            # or may not send the body, so this connection cannot continue.
-            self.persistent = False
-            self.channel._discardBody = True
         raw = headers._rawDict()
         lengthRaw = headers._firstRaw("content-length")
         length = None
@@ -122,7 +119,36 @@ class HTTPChannelRequest:
             self._pendingHead = _wire.serialize_checked_head(code, fields, reason)
         except ValueError:
             log.info("Dropping an invalid reason phrase {reason!r}", reason=reason)
+            reason = None
             self._pendingHead = _wire.serialize_checked_head(code, fields)
+        if (
+            self.continueExpected
+            and request is not None
+            and getattr(request, "bodyContinueOwed", False)
+        ):
+            # Whether the 100 is still owed is known when the head leaves
+            # (L{_headLeaving}): whoever reads the body first sends it.
+            self._continueHead = (code, fields, reason)
+
+    def _headLeaving(self, head):
+        """
+        The final head goes on the wire.  A client still waiting for a 100
+        that nobody sent may or may not send its body, so the connection
+        cannot carry another request: the head says it closes, and whatever
+        body comes is discarded.
+
+        @return: the head to send.
+        """
+        code, fields, reason = self._continueHead
+        self._continueHead = None
+        request = self.request
+        if request is None or not getattr(request, "bodyContinueOwed", False):
+            return head
+        self.channel._discardBody = True
+        if not self.persistent:
+            return head
+        self.persistent = False
+        return _wire.serialize_checked_head(code, fields + "Connection: close\r\n", reason)
 
     def write(self, data):
         if not data or self.finished:
@@ -136,6 +162,8 @@ class HTTPChannelRequest:
         pending = self._pendingHead
         if pending is not None:
             self._pendingHead = None
+            if self._continueHead is not None:
+                pending = self._headLeaving(pending)
             if len(data) > _JOIN_LIMIT:
                 # Gathered by the socket rather than copied here.
                 self.channel._sendPair(pending, data)
@@ -152,6 +180,8 @@ class HTTPChannelRequest:
         self.completed = True
         out = self._pendingHead or b""
         self._pendingHead = None
+        if self._continueHead is not None:
+            out = self._headLeaving(out)
         if self._framing == "chunked":
             out += _wire.encode_last_chunk()
         if out:
@@ -181,17 +211,23 @@ class HTTPChannelRequest:
             return None
         length = fileStream.length
         self.bytesSent += length
-        producer = _SendfileProducer(
-            self.channel, socketFd, fileFd, fileStream.start, length,
-            self._pendingHead or b"",
-        )
+        head = self._pendingHead or b""
         self._pendingHead = None
+        if self._continueHead is not None:
+            head = self._headLeaving(head)
+        producer = _SendfileProducer(
+            self.channel, socketFd, fileFd, fileStream.start, length, head,
+        )
         self.channel._flush()
         self.channel._unwatchOutput()
         transport.registerProducer(producer, False)
         return producer.done
 
     def abortConnection(self):
+        if self.superseded:
+            # The channel answers this request itself (a protocol error
+            # met mid-request) and decides how the connection ends.
+            return
         self.finished = True
         self.persistent = False
         self.channel.abortConnection()

@@ -691,20 +691,25 @@ class HTTPChannel(protocol.Protocol):
             peer=getattr(peer, "host", peer), status=error.status, reason=error.reason,
         )
         current = self._current
-        if current is not None and current.headersWritten:
-            # The response is under way: the error only ends the connection.
+        if current is not None and current.headersWritten and current._pendingHead is None:
+            # The response is on the wire: the error ends the connection
+            # after it.  The body stream fails, so that a response made of
+            # the request body (an echo, a proxy) is aborted rather than
+            # ended as if whole.
             current.persistent = False
             if current.finished:
                 self._loseConnection()
             else:
                 self._discardBody = True
+                if current.request is not None:
+                    current.request.connectionLost(Failure(error))
             return
         if current is not None and not current.finished:
-            # Mid-request (a malformed body): the application's response is
-            # superseded, and its body stream fails.
+            # Mid-request (a malformed body), before anything of the
+            # response left: the application's response is superseded by
+            # the error's, and its body stream fails.
             current.finished = current.superseded = True
             if current.request is not None:
-                from twisted.python.failure import Failure
                 current.request.connectionLost(Failure(error))
         self._current = None
         extra = ()
