@@ -227,6 +227,9 @@ def test_settingsMatchTheServer():
     for setting in SERVER_SETTINGS:
         if setting.target == "factory":
             assert setting.attribute in factoryArgs, setting
+        elif setting.target == "listen":
+            # A parameter of Twisted's listening endpoints.
+            assert setting.attribute == "backlog", setting
         else:
             assert setting.target == "limits" and setting.attribute in fields, setting
 

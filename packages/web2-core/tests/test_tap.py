@@ -160,6 +160,40 @@ def test_buildService(monkeypatch):
     assert sorted(p[0] for p in reactor.tcpServers) == [8123, 8124]
 
 
+def test_listenBacklog():
+    """
+    Listeners get a backlog of 511 (or the kernel's cap when lower) rather
+    than Twisted's 50; C{--backlog} changes it, and an endpoint naming its
+    own keeps that.
+    """
+    svc, reactor = _build(["--listen", "tcp:8123", "--listen", "tcp:8124:backlog=7",
+                           "--listen", "unix:/tmp/web2-backlog.sock",
+                           "--mount", "/=text:hello"])
+    svc.privilegedStartService()
+    svc.startService()
+    expected = tap.defaultBacklog()
+    assert 0 < expected <= 511
+    assert sorted((p[0], p[2]) for p in reactor.tcpServers) == [(8123, expected), (8124, 7)]
+    assert [u[2] for u in reactor.unixServers] == [expected]
+    svc, reactor = _build(["--listen", "tcp:8123", "--backlog", "1024",
+                           "--mount", "/=text:hello"])
+    svc.privilegedStartService()
+    svc.startService()
+    assert [p[2] for p in reactor.tcpServers] == [1024]
+
+
+@pytest.mark.parametrize("description, expected", [
+    ("tcp:80", "tcp:80:backlog=9"),
+    ("TCP6:port=80", "TCP6:port=80:backlog=9"),
+    ("ssl:443:privateKey=k.pem", "ssl:443:privateKey=k.pem:backlog=9"),
+    ("unix:/run/w.sock", "unix:/run/w.sock:backlog=9"),
+    ("tcp:backlog=3:80", "tcp:backlog=3:80"),
+    ("systemd:domain=INET:index=0", "systemd:domain=INET:index=0"),
+])
+def test_withBacklog(description, expected):
+    assert tap.withBacklog(description, 9) == expected
+
+
 def test_wrapRootOrderAndFilters():
     """
     Root wrappers chain, C{tryfirst} innermost; response filters and

@@ -106,7 +106,8 @@ class ServerSetting:
     C{NAME} in the C{[server]} table.
 
     @ivar target: C{"factory"} for an argument of L{web2.channel.HTTPFactory},
-        C{"limits"} for a field of its C{limits} (L{web2._wire.Limits}).
+        C{"limits"} for a field of its C{limits} (L{web2._wire.Limits}),
+        C{"listen"} for a parameter of every listening endpoint.
     @ivar attribute: the argument or field name.
     """
 
@@ -131,6 +132,12 @@ SERVER_SETTINGS: tuple[ServerSetting, ...] = (
                   "Seconds a kept-alive connection may stay idle."),
     ServerSetting("send-timeout", "factory", "sendTimeout", _positiveFloat,
                   "Seconds a client may leave the response unread."),
+    ServerSetting("max-unsent-bytes", "factory", "maxUnsentBytes", _count,
+                  "Bytes of answers a client may leave unread before its "
+                  "connection is answered and read no further (default 65536)."),
+    ServerSetting("backlog", "listen", "backlog", _count,
+                  "Connections the kernel queues for accepting, per listener "
+                  "(default 511, or net.core.somaxconn if lower)."),
     ServerSetting("max-request-line", "limits", "max_request_line", _count,
                   "Longest request line, in bytes (414 beyond)."),
     ServerSetting("max-header-bytes", "limits", "max_header_bytes", _count,
@@ -177,6 +184,8 @@ class SiteConfig:
     @ivar logFormat: the access-log format name.
     @ivar factoryOptions: keyword arguments for the HTTP factory.
     @ivar limits: keyword arguments for its wire limits.
+    @ivar listenOptions: parameters for every listening endpoint that takes
+        them (C{backlog}).
     @ivar shutdownTimeout: seconds the graceful stop may take.
     @ivar options: the plugins' option values, by option name.
     @ivar pythonPath: directories to add to C{sys.path} before mounting
@@ -191,6 +200,7 @@ class SiteConfig:
     logFormat: str = DEFAULT_LOG_FORMAT
     factoryOptions: dict = field(default_factory=dict)
     limits: dict = field(default_factory=dict)
+    listenOptions: dict = field(default_factory=dict)
     shutdownTimeout: float = DEFAULT_SHUTDOWN_TIMEOUT
     options: dict = field(default_factory=dict)
     pythonPath: list[str] = field(default_factory=list)
@@ -433,8 +443,9 @@ def buildSiteConfig(
             value = _coerceSetting(setting, server[setting.name], where)
         else:
             continue
-        target = config.factoryOptions if setting.target == "factory" else config.limits
-        target[setting.attribute] = value
+        targets = {"factory": config.factoryOptions, "limits": config.limits,
+                   "listen": config.listenOptions}
+        targets[setting.target][setting.attribute] = value
 
     mounts = _fileMounts(data.get("mounts", {}), f"{fileName}: [mounts]", base)
     cliMounts = [m if isinstance(m, MountSpec) else parseMount(m)

@@ -231,6 +231,38 @@ class ListenError(SystemExit):
     """
 
 
+#: The endpoint kinds that listen themselves and take a backlog (a
+#: C{systemd:} socket was listened on by systemd, with its own).
+_BACKLOG_KINDS = frozenset({"tcp", "tcp6", "ssl", "unix"})
+#: nginx's default: Twisted's own (50) makes a burst of connections wait
+#: for the client's SYN to be sent again, a second later.
+_BACKLOG = 511
+
+
+def defaultBacklog() -> int:
+    """
+    The listen backlog when none is configured: 511, or the kernel's cap
+    (C{net.core.somaxconn}) when that is lower, as the kernel would cut a
+    larger one to it anyway.
+    """
+    try:
+        with open("/proc/sys/net/core/somaxconn") as f:
+            return min(_BACKLOG, int(f.read()))
+    except (OSError, ValueError):
+        return _BACKLOG
+
+
+def withBacklog(description: str, backlog: int) -> str:
+    """
+    The endpoint description C{description} with C{backlog=BACKLOG} added,
+    if it is of a kind that takes one and does not name its own.
+    """
+    kind, _, rest = description.partition(":")
+    if kind.strip().lower() not in _BACKLOG_KINDS or ":backlog=" in ":" + rest:
+        return description
+    return f"{description}:backlog={backlog}"
+
+
 class _Listener(StreamServerEndpointService):
     """
     One C{--listen} endpoint.  Binding fails loudly and at once
@@ -464,9 +496,11 @@ def buildService(options, reactor=None, defaultAccessLog=None) -> Web2Service:
     factory = HTTPFactory(site, reactor=reactor, **factoryOptions)
 
     listeners = []
+    backlog = config.listenOptions.get("backlog") or defaultBacklog()
     for description in config.listeners:
         try:
-            endpoint = endpoints.serverFromString(reactor, description)
+            endpoint = endpoints.serverFromString(
+                reactor, withBacklog(description, backlog))
         except Exception as e:
             message = f"bad endpoint {description!r}: {type(e).__name__}: {e}"
             if description.startswith("systemd:"):
