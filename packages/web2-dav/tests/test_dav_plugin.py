@@ -39,7 +39,8 @@ def test_pluginIsRegistered():
 
 
 def test_optionsAndKinds():
-    assert {o.name for o in plugin.web2_options()} == {"dav", "dav-readonly"}
+    assert {o.name for o in plugin.web2_options()} == {
+        "dav", "dav-readonly", "dav-max-upload-size"}
     assert set(plugin.web2_mount_kinds()) == {"dav"}
 
 

@@ -6,7 +6,11 @@ mixed into L{web2.dav.DAVFile}.
 
 Uploads are written to a temporary file beside the target, in batches of
 C{putFlushSize} bytes handed to a thread, then renamed over the target,
-so a reader never sees half a file and a failed upload leaves nothing.
+so a reader never sees half a file and a failed upload leaves nothing (a
+crash leaves a temporary file, which L{web2.dav._temp} removes when the
+tree is next opened).  A body is capped by C{maxUploadSize}: one declaring
+more is refused before anything is written, and one that passes it is cut
+off with 413 and its connection closed.
 Tree work (DELETE of a collection, COPY, MOVE across file systems, an
 overwritten destination) runs in a thread too.
 """
@@ -17,6 +21,7 @@ import os
 import stat as stat_mod
 
 from twisted.internet import defer
+from twisted.logger import Logger
 
 from web2 import http, responsecode
 from web2.dav import _temp, davxml, fileops
@@ -25,7 +30,7 @@ from web2.dav.locks import isBelow
 from web2.http_headers import HeaderParseError
 from web2.stream import StreamTooLong, readAll
 
-_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+log = Logger()
 
 
 def _created(response=None):
@@ -51,6 +56,8 @@ class WriteMethods:
         limit = self._dav.maxUploadSize
         length = request.stream.length
         if limit is not None and length is not None and length > limit:
+            log.info("WebDAV PUT {path}: refused a body of {length} bytes "
+                     "(maxUploadSize {limit})", path=self.path, length=length, limit=limit)
             raise http.HTTPError(responsecode.REQUEST_ENTITY_TOO_LARGE,
                                  f"Uploads are limited to {limit} bytes.")
         try:
@@ -102,9 +109,15 @@ class WriteMethods:
                 break
             total += len(data)
             if limit is not None and total > limit:
+                # The rest could be endless: stop reading it, and close the
+                # connection after the answer rather than drain it.
                 body.close()
-                raise http.HTTPError(responsecode.REQUEST_ENTITY_TOO_LARGE,
-                                     f"Uploads are limited to {limit} bytes.")
+                log.info("WebDAV PUT {path}: cut off a body past {limit} bytes "
+                         "(maxUploadSize)", path=self.path, limit=limit)
+                response = http.StatusResponse(responsecode.REQUEST_ENTITY_TOO_LARGE,
+                                               f"Uploads are limited to {limit} bytes.")
+                response.headers.setRawHeaders("connection", ["close"])
+                raise http.HTTPError(response)
             pending.append(data)
             size += len(data)
             if size >= flushSize:

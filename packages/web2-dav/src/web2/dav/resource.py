@@ -40,6 +40,15 @@ from web2.static.paths import isInside, isSafeSegment
 
 log = Logger()
 
+#: The default cap on a PUT body: 1 GiB.  A DAV tree is a file store, so
+#: nginx's blanket 1 MiB (C{client_max_body_size}) would refuse ordinary
+#: photos and documents; no cap at all let one endless chunked PUT write
+#: 2.6 GB to disk in 12 seconds.  1 GiB holds office files, photos and most
+#: videos, bounds what one request can take, and is Apache httpd's own
+#: default C{LimitRequestBody} since 2.4.54.  Trees for disk images or raw
+#: video raise it per mount.
+DEFAULT_MAX_UPLOAD_SIZE = 1024 ** 3
+
 #: The methods that change the tree (refused when read-only).
 WRITE_METHODS = frozenset(("PUT", "DELETE", "MKCOL", "COPY", "MOVE", "PROPPATCH", "LOCK", "UNLOCK"))
 
@@ -111,7 +120,7 @@ class DAVFile(PropertyMethods, WriteMethods, LockMethods, File):
         readOnly: bool = False,
         allowInfiniteDepth: bool = False,
         maxXMLBody: int = davxml.MAX_XML_BODY,
-        maxUploadSize: int | None = None,
+        maxUploadSize: int | None = DEFAULT_MAX_UPLOAD_SIZE,
         maxPropfindResources: int = 10000,
         propertyStore=None,
         lockManager=None,
@@ -132,7 +141,11 @@ class DAVFile(PropertyMethods, WriteMethods, LockMethods, File):
             C{DAV:propfind-finite-depth} by default: it is a cheap way to
             make a server walk a large tree).
         @param maxXMLBody: the largest XML request body, in bytes (413).
-        @param maxUploadSize: the largest PUT body, in bytes, or C{None}.
+        @param maxUploadSize: the largest PUT body, in bytes, or C{None}
+            for no cap; 1 GiB by default (L{DEFAULT_MAX_UPLOAD_SIZE}, which
+            says why).  A body that declares more gets 413 before anything
+            is written; a chunked body that passes it gets 413 when it
+            does, its temporary file is removed and the connection closed.
         @param maxPropfindResources: the most resources one PROPFIND
             reports (507 beyond, as RFC 4918 suggests for truncation).
         @param propertyStore: the dead-property store (a
