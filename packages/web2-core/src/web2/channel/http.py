@@ -100,6 +100,9 @@ def _acceptQueueBound() -> int:
 _ACCEPT_QUEUE_BOUND = _acceptQueueBound() if _NODELAY_INHERITED else 0
 
 
+_UNKNOWN = object()
+
+
 def _bufferingDescriptor(transport):
     """
     The file descriptor under C{transport} and any wrapping of it (TLS)
@@ -177,6 +180,9 @@ class HTTPChannel(protocol.Protocol):
     _sendHeld = False
     _sendHeldUnsent = 0
     _drainWatch = None
+    # Under a transport that is not plain TCP (TLS, a test's): where its
+    # output waits, found once (see _bufferingDescriptor).
+    _sink = _UNKNOWN
     _phase = "idle"
     _phaseStart = 0.0
     _bodyWaitStart = 0.0
@@ -388,7 +394,9 @@ class HTTPChannel(protocol.Protocol):
         """
         sink = self.transport
         if sink.__class__ is not _TCPServer:
-            sink = _bufferingDescriptor(sink)
+            sink = self._sink
+            if sink is _UNKNOWN:
+                sink = self._sink = _bufferingDescriptor(self.transport)
             if sink is None:
                 return 0
         return len(sink.dataBuffer) - sink.offset + sink._tempDataLen
