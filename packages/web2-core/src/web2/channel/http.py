@@ -250,6 +250,7 @@ class HTTPChannel(protocol.Protocol):
     def connectionLost(self, reason):
         self._closing = True
         self._cancelTimer()
+        self._drainWatch = None
         if self._abortCall is not None and self._abortCall.active():
             self._abortCall.cancel()
         current = self._current
