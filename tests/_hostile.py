@@ -189,6 +189,7 @@ def siteFile(layout: SiteLayout, *, server=None, mounts=None, dav=None, cgi=None
         **(mounts or {}),
     }
     lines = [
+        f"# {SECRET}: the site file is outside every served tree too",
         'listen = ["tcp:0:interface=127.0.0.1"]',
         f"python-path = {_toml([str(APPS)])}",
         "shutdown-timeout = 3",
