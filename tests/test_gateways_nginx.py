@@ -4,11 +4,15 @@ nginx runs root-less from a temporary directory on a free 127.0.0.1 port,
 web2's L{SCGIFactory} and L{FastCGIFactory} listen on 127.0.0.1, and pages
 are fetched through nginx with C{http.client}.
 
-The nginx configuration uses Debian's stock C{scgi_params} and
+The nginx configuration mostly uses Debian's stock C{scgi_params} and
 C{fastcgi_params}, as a deployment would:
 
   - C{/scgi/...}: C{scgi_pass}; nginx sends C{REQUEST_URI} and no
     SCRIPT_NAME, which web2 reads as the path;
+  - C{/scgi-min/...}: C{scgi_pass} with a minimal list of C{scgi_param}s a
+    site writes itself instead of including the stock file: no C{SCGI}
+    variable (nginx sends only C{CONTENT_LENGTH} and what is listed, plus
+    the request's headers), which web2 accepts as flup does;
   - C{/fcgi/...}: C{fastcgi_pass} with C{fastcgi_keep_conn on}; the stock
     C{SCRIPT_NAME} is the whole path, so this factory is told the site's
     prefix (C{scriptName=""}, the plugin's C{--gateway-prefix ""});
@@ -113,6 +117,15 @@ http {{
         server_name localhost;
         location /scgi/ {{
             include {params}/scgi_params;
+            scgi_pass 127.0.0.1:{scgi};
+        }}
+        location /scgi-min/ {{
+            scgi_param REQUEST_METHOD $request_method;
+            scgi_param REQUEST_URI $request_uri;
+            scgi_param QUERY_STRING $query_string;
+            scgi_param CONTENT_TYPE $content_type;
+            scgi_param SERVER_PROTOCOL $server_protocol;
+            scgi_param REMOTE_ADDR $remote_addr;
             scgi_pass 127.0.0.1:{scgi};
         }}
         location /fcgi/ {{
@@ -252,6 +265,27 @@ class NginxGatewayTests(TestCase):
         [(status, _, body)] = yield self.fetch("/scgi/upload", "POST", chunks())
         self.assertEqual(status, 200, self.errorLog())
         self.assertEqual(body.split()[0], str(len(data)).encode())
+
+    @defer.inlineCallbacks
+    def test_scgiMinimalParams(self):
+        """
+        Without Debian's C{scgi_params} nginx sends no C{SCGI} variable:
+        a GET and a POST through C{scgi_pass} are still answered (web2 used
+        to close the connection, logging "SCGI is not 1", and nginx
+        answered 502).
+        """
+        [(status, _, body)] = yield self.fetch("/scgi-min/a/b?k=v",
+                                               headers={"User-Agent": "web2-min"})
+        self.assertEqual(status, 200, self.errorLog())
+        echo = fields(body)
+        self.assertEqual((echo["path"], echo["query"], echo["agent"]),
+                         ("/scgi-min/a/b", "k=v", "web2-min"))
+        self.assertEqual(echo["remote"], "127.0.0.1")
+        data = os.urandom(300000)
+        [(status, _, body)] = yield self.fetch("/scgi-min/upload", "POST", data,
+                                               {"Content-Type": "application/octet-stream"})
+        self.assertEqual(status, 200, self.errorLog())
+        self.assertEqual(body.decode(), f"{len(data)} {hashlib.sha256(data).hexdigest()}")
 
     @defer.inlineCallbacks
     def test_fastcgiKeptConnections(self):

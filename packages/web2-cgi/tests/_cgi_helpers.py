@@ -55,12 +55,13 @@ def fetch(port, path, method="GET", body=None, headers=None):
     )
 
 
-def scgiRequest(variables, body=b"") -> bytes:
+def scgiRequest(variables, body=b"", scgi=True) -> bytes:
     """
-    The bytes of an SCGI request: CONTENT_LENGTH and SCGI first, then
-    C{variables} (C{str} pairs), then C{body}.
+    The bytes of an SCGI request: CONTENT_LENGTH and SCGI first (SCGI only
+    when C{scgi} is true), then C{variables} (C{str} pairs), then C{body}.
     """
-    pairs = [("CONTENT_LENGTH", str(len(body))), ("SCGI", "1")] + list(variables.items())
+    pairs = [("CONTENT_LENGTH", str(len(body)))] + ([("SCGI", "1")] if scgi else [])
+    pairs += list(variables.items())
     head = b"".join(n.encode("latin-1") + b"\0" + v.encode("latin-1") + b"\0"
                     for n, v in pairs)
     return str(len(head)).encode() + b":" + head + b"," + body

@@ -78,7 +78,6 @@ def test_hugeDeclaredLength():
 
 @pytest.mark.parametrize("block", [
     b"SCGI\x001\x00CONTENT_LENGTH\x000\x00",         # CONTENT_LENGTH not first
-    b"CONTENT_LENGTH\x000\x00",                       # no SCGI
     b"CONTENT_LENGTH\x000\x00SCGI\x002\x00",          # SCGI not 1
     b"CONTENT_LENGTH\x00x\x00SCGI\x001\x00",          # bad length
     b"CONTENT_LENGTH\x000\x00SCGI\x001\x00SCGI\x001\x00",  # duplicate
@@ -91,6 +90,19 @@ def test_badHeads(block):
         parseHead(block)
 
 
+def test_headWithoutSCGI():
+    """
+    nginx sends only the C{scgi_param}s its configuration names: a site's
+    own minimal list has no C{SCGI}, and such a head is read as SCGI 1
+    (as flup and other SCGI servers do), not refused.
+    """
+    assert parseHead(b"CONTENT_LENGTH\x000\x00") == {"CONTENT_LENGTH": "0"}
+    variables, rest = SCGIHeadReader().feed(scgiRequest(BASE, b"body", scgi=False))
+    assert "SCGI" not in variables
+    assert variables["REQUEST_URI"] == "/hello?x=1"
+    assert rest == b"body"
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=300), st.integers(min_value=1, max_value=40))
 def test_fuzzReader(data, step):
@@ -100,7 +112,7 @@ def test_fuzzReader(data, step):
             result = reader.feed(data[i:i + step])
             if result is not None:
                 variables, rest = result
-                assert variables["SCGI"] == "1"
+                assert variables.get("SCGI", "1") == "1"
                 break
     except SCGIProtocolError:
         pass
@@ -270,6 +282,34 @@ class SCGISocketTests(TestCase):
                          hashlib.sha256(body).hexdigest().encode())
         out = await self.exchange(scgiRequest(dict(BASE, REQUEST_URI="/big")))
         self.assertEqual(parseCGIResponse(out)[2], BIG)
+
+    async def test_withoutSCGIVariable(self):
+        """
+        A raw-socket client sending what nginx sends with a minimal
+        C{scgi_param} list (no C{SCGI}, no C{SERVER_*}): a GET and a POST
+        are answered.
+        """
+        minimal = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/min/page?q=2",
+                   "QUERY_STRING": "q=2", "SERVER_PROTOCOL": "HTTP/1.1",
+                   "HTTP_HOST": "example.com"}
+        out = await self.exchange(scgiRequest(minimal, scgi=False))
+        status, _, body = parseCGIResponse(out)
+        self.assertEqual(status, 200)
+        self.assertEqual(parseEcho(body)["path"], "/min/page")
+        data = os.urandom(100000)
+        out = await self.exchange(scgiRequest(
+            dict(minimal, REQUEST_METHOD="POST", REQUEST_URI="/post"), data, scgi=False))
+        status, _, body = parseCGIResponse(out)
+        self.assertEqual(status, 200)
+        self.assertEqual(body.split()[1], hashlib.sha256(data).hexdigest().encode())
+
+    async def test_scgiOtherThanOneIsClosed(self):
+        head = b"CONTENT_LENGTH\x000\x00SCGI\x002\x00REQUEST_METHOD\x00GET\x00"
+        try:
+            out = await self.exchange(b"%d:%s," % (len(head), head))
+        except OSError:  # reset, or not connected any more
+            out = b""
+        self.assertEqual(out, b"")
 
     async def test_garbageIsClosed(self):
         try:

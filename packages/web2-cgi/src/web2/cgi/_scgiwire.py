@@ -4,7 +4,13 @@ The SCGI request head without I/O: a netstring (C{LENGTH ":" BYTES ","})
 whose bytes are NUL-terminated names and values.
 
 The rules (SCGI, Schemenauer 2008): C{CONTENT_LENGTH} comes first (even
-when it is C{0}), C{SCGI} must be C{1}, no name appears twice.  The length
+when it is C{0}), no name appears twice, and C{SCGI}, when present, must
+be C{1}.  The specification says every head carries C{SCGI}, but nginx
+sends only the C{scgi_param}s its configuration names (Debian's
+C{scgi_params} file adds C{SCGI 1}; a site's own minimal list usually
+does not), and flup and the other SCGI servers accept a head without it;
+so a missing C{SCGI} is read as C{1} and only another value is refused
+(it would be a protocol version this reader does not speak).  The length
 prefix may arrive in any number of pieces (the original assumed it came in
 the first packet); it may not have leading zeros, nor more digits than the
 largest head accepted, so nothing unbounded is ever buffered.
@@ -93,6 +99,6 @@ def parseHead(block: bytes) -> dict[str, str]:
     length = variables["CONTENT_LENGTH"]
     if not length.isdigit() or len(length) > 18:
         raise SCGIProtocolError(f"bad CONTENT_LENGTH {length[:40]!r}")
-    if variables.get("SCGI") != "1":
+    if variables.get("SCGI", "1") != "1":
         raise SCGIProtocolError("SCGI is not 1")
     return variables
