@@ -68,6 +68,40 @@ def test_post():
         b"200000", hashlib.sha256(body).hexdigest().encode()]
 
 
+def test_chunkedBodyWithoutLengthIsReadToTheEnd():
+    """
+    Apache's mod_cgi passes a chunked request body de-chunked, with no
+    CONTENT_LENGTH but HTTP_TRANSFER_ENCODING, and closes stdin at its end:
+    the body is all of stdin.
+    """
+    body = os.urandom(300000)
+    env = dict(ENV, REQUEST_METHOD="POST", PATH_INFO="/post",
+               HTTP_TRANSFER_ENCODING="chunked", CONTENT_TYPE="application/octet-stream")
+    status, out = run(env, body)
+    assert status == 0
+    assert parseCGIResponse(out)[2].split() == [
+        b"300000", hashlib.sha256(body).hexdigest().encode()]
+
+
+def test_noLengthNoTransferEncodingIsNoBody():
+    """
+    Without CONTENT_LENGTH or a transfer coding there is no body (RFC
+    3875), whatever stdin holds.
+    """
+    env = dict(ENV, REQUEST_METHOD="POST", PATH_INFO="/post")
+    status, out = run(env, b"not a body")
+    assert status == 0
+    assert parseCGIResponse(out)[2].split() == [
+        b"0", hashlib.sha256(b"").hexdigest().encode()]
+
+
+def test_lengthWinsOverTransferEncoding():
+    env = dict(ENV, REQUEST_METHOD="POST", PATH_INFO="/post", CONTENT_LENGTH="3",
+               HTTP_TRANSFER_ENCODING="chunked")
+    status, out = run(env, b"abcdef")
+    assert parseCGIResponse(out)[2].split()[0] == b"3"
+
+
 def test_truncatedBody():
     env = dict(ENV, REQUEST_METHOD="POST", PATH_INFO="/post", CONTENT_LENGTH="100")
     status, out = run(env, b"short")
@@ -147,6 +181,44 @@ def test_moduleStreamsALargeBody(tmp_path):
     result = runModule(tmp_path, env, body)
     assert result.returncode == 0, result.stderr
     assert parseCGIResponse(result.stdout)[2] == b"got %d" % len(body)
+
+
+@pytest.mark.slow
+def test_moduleReadsAChunkedBodyToTheEndOfStdin(tmp_path):
+    """
+    The CGI entry as Apache's mod_cgi runs it for a chunked POST: no
+    CONTENT_LENGTH, HTTP_TRANSFER_ENCODING=chunked, the de-chunked body on
+    stdin, which is closed at its end.  The body used to be read as empty.
+    """
+    body = os.urandom(2 * 1024 * 1024 + 11)
+    env = dict(ENV, REQUEST_METHOD="POST", HTTP_TRANSFER_ENCODING="chunked",
+               CONTENT_TYPE="application/octet-stream")
+    result = runModule(tmp_path, env, body)
+    assert result.returncode == 0, result.stderr
+    assert parseCGIResponse(result.stdout)[2] == b"got %d" % len(body)
+
+
+@pytest.mark.slow
+def test_moduleWithoutLengthDoesNotWaitForStdin(tmp_path):
+    """
+    Without CONTENT_LENGTH and without a transfer coding there is no body:
+    the script answers although its stdin is never closed (a server may
+    leave it open).
+    """
+    env = dict(ENV, REQUEST_METHOD="POST")
+    readEnd, writeEnd = os.pipe()
+    try:
+        (tmp_path / "cgi_slow_site.py").write_text(SLOW_SITE)
+        result = subprocess.run(
+            [sys.executable, "-m", "web2.cgi.run", "--site", "cgi_slow_site:site"],
+            stdin=readEnd, capture_output=True, timeout=30, cwd=str(tmp_path),
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                 "PYTHONPATH": str(tmp_path), **env})
+    finally:
+        os.close(readEnd)
+        os.close(writeEnd)
+    assert result.returncode == 0, result.stderr
+    assert parseCGIResponse(result.stdout)[2] == b"got 0"
 
 
 @pytest.mark.slow

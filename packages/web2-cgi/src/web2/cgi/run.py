@@ -15,6 +15,14 @@ myproject.web:site} (a L{web2.server.Site}, a resource, or a callable
 returning either), or C{python -m web2.cgi.run --config site.toml} to build
 the site from web2's own options and plugins.
 
+The body is C{CONTENT_LENGTH} bytes of stdin.  Without C{CONTENT_LENGTH},
+RFC 3875 says there is no body, and none is read, with one exception:
+when the request came with a C{Transfer-Encoding} (C{HTTP_TRANSFER_ENCODING},
+e.g. C{chunked}), the body is the whole of stdin up to its end.  Apache's
+mod_cgi (and others) answer a chunked request that way: they de-chunk the
+body, pass no C{CONTENT_LENGTH} but the request's C{Transfer-Encoding}
+header, and close stdin at the body's end (see L{_bodyLength}).
+
 A response that the site answers synchronously needs no reactor at all;
 otherwise the reactor runs until the response is complete, then stops.  The
 body is read from stdin only as fast as the application reads it, and
@@ -48,6 +56,7 @@ class _FileCarrier:
     aborted = False
     paused = False
     discarding = False
+    eof = False
     chan = None
     _pullProducer = None
 
@@ -111,12 +120,17 @@ class _FileCarrier:
 
     def pump(self):
         """
-        Read the body from stdin while the application takes it.
+        Read the body from stdin while the application takes it: up to its
+        length, or up to the end of stdin when the length is not known
+        (C{remaining} is C{None}, see L{_bodyLength}).
         """
         chan = self.chan
-        while chan.remaining and not self.paused and not self.discarding and not self.done:
-            data = self.stdin.read(min(65536, chan.remaining))
+        while (not self.eof and (chan.remaining is None or chan.remaining)
+               and not self.paused and not self.discarding and not self.done):
+            size = 65536 if chan.remaining is None else min(65536, chan.remaining)
+            data = self.stdin.read(size)
             if not data:
+                self.eof = True
                 chan.bodyComplete()
                 return
             chan.bodyReceived(data)
@@ -133,6 +147,36 @@ def _variables(environ) -> dict[str, str]:
     return out
 
 
+def _bodyLength(variables) -> int | None:
+    """
+    How much of stdin is the request body when C{CONTENT_LENGTH} is absent
+    or empty, as the C{defaultLength} of
+    L{web2.cgi._gateway.requestFromVariables}.
+
+    RFC 3875 (4.1.2) says a request without C{CONTENT_LENGTH} has no body,
+    and most servers send a length with every body.  But Apache's mod_cgi,
+    given a chunked request (and mod_http2 makes every HTTP/2 request body
+    without a length one), de-chunks the body, passes no C{CONTENT_LENGTH},
+    and closes the script's stdin at the body's end; it does pass the
+    request's C{Transfer-Encoding} header as C{HTTP_TRANSFER_ENCODING}.  A
+    request with a transfer coding always has a body (RFC 9112, 6.1), so
+    that variable is what tells the two apart: with it, the body is read
+    up to the end of stdin (C{None}); without it there is no body (C{0}).
+
+    Reading to the end of stdin whenever it is not a terminal was not
+    chosen: a server that leaves a script's stdin open (an inherited pipe
+    or socket, as some do for bodiless requests) would make every request
+    without a body wait forever, and a body the server did not announce
+    should not be guessed at.
+
+    @param variables: the meta-variables (C{str} to C{str}).
+    @return: C{0} or C{None} (up to the end of stdin).
+    """
+    if variables.get("HTTP_TRANSFER_ENCODING", "").strip():
+        return None
+    return 0
+
+
 def runCGI(site, environ=None, stdin=None, stdout=None, *, scriptName=None,
            reactor=None, beginLogging: bool = True) -> int:
     """
@@ -141,7 +185,9 @@ def runCGI(site, environ=None, stdin=None, stdout=None, *, scriptName=None,
 
     @param site: a L{web2.server.Site} (or any request factory).
     @param environ: the meta-variables (default C{os.environb}).
-    @param stdin: a binary file with the body (default C{sys.stdin.buffer}).
+    @param stdin: a binary file with the body (default C{sys.stdin.buffer}):
+        C{CONTENT_LENGTH} bytes of it or, without C{CONTENT_LENGTH} but with
+        C{HTTP_TRANSFER_ENCODING}, all of it (see L{_bodyLength}).
     @param stdout: a binary file for the response (default
         C{sys.stdout.buffer}).
     @param scriptName: see L{web2.cgi._gateway}; C{None} follows RFC 3875
@@ -161,8 +207,9 @@ def runCGI(site, environ=None, stdin=None, stdout=None, *, scriptName=None,
     if beginLogging:
         _logToStderr()
     carrier = _FileCarrier(stdin, stdout, reactor)
+    variables = _variables(environ)
     chan = GatewayChannelRequest.fromVariables(
-        carrier, _variables(environ), scriptName, defaultLength=0)
+        carrier, variables, scriptName, defaultLength=_bodyLength(variables))
     if chan is None:
         return 0
     carrier.chan = chan
