@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import sys
 import threading
@@ -113,7 +114,7 @@ HANG_CGI = """\
 import os, time
 with open(os.path.join({pids!r}, str(os.getpid())), "w") as f:
     f.write("hang")
-time.sleep(3600)
+time.sleep(300)
 """
 
 
@@ -253,6 +254,22 @@ class HostileServer:
 
     def __exit__(self, *exc):
         self.process.kill()
+        self.killScripts()
+
+    def killScripts(self):
+        """
+        Kill whatever CGI script of this site is still running (a test
+        that finds one left fails on its own; none may outlive the test).
+        """
+        for entry in self.layout.pids.iterdir():
+            pid = int(entry.name)
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    ours = str(self.layout.cgi).encode() in f.read()
+                if ours:
+                    os.kill(pid, signal.SIGKILL)
+            except (FileNotFoundError, ProcessLookupError):
+                pass
 
     @property
     def output(self) -> str:
