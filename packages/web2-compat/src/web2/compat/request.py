@@ -18,11 +18,14 @@ import math
 from urllib.parse import parse_qs
 
 from twisted.internet import defer
+from twisted.logger import Logger
 from twisted.python import components
 from twisted.python.failure import Failure
 from twisted.web import http as twhttp
+from twisted.web import resource as twresource
 from twisted.web.http_headers import Headers as TwistedHeaders
 from twisted.web.iweb import IRequest
+from twisted.web.server import NOT_DONE_YET
 from zope.interface import implementer
 
 from web2 import http
@@ -30,6 +33,16 @@ from web2.compat._body import formArgs, readContent
 from web2.compat._location import RequestLocation
 from web2.compat._writer import ResponseWriter
 from web2.http_headers import HeaderParseError, Headers
+
+log = Logger()
+
+#: The body of L{OldRequest.processingFailed}'s 500 (the words of web2's own).
+_FAILED_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+    b"<title>500 Internal Server Error</title></head><body>"
+    b"<h1>Internal Server Error</h1><p>An error occurred while processing this "
+    b"request; it was logged.</p></body></html>"
+)
 
 #: twisted.web's magic value: the request is conditional and the
 #: condition means no body should be written.
@@ -383,6 +396,72 @@ class OldRequest(ResponseWriter, RequestLocation, components.Componentized):
         if sessionInterface is not None:
             return session.getComponent(sessionInterface)
         return session
+
+    # -- rendering another resource, failing ---------------------------
+
+    def render(self, resource) -> None:
+        """
+        Answer this request with the twisted.web C{resource}, as
+        C{twisted.web.server.Request.render} does: the C{bytes} its
+        C{render} returns are written and the request finished;
+        C{NOT_DONE_YET} leaves that to the resource.  A method it does not
+        render is answered 405 with C{Allow}, except a HEAD, rendered as a
+        GET (web2 sends no body).  Applications use it to answer with
+        another resource: Klein does, when a route returns one.
+        """
+        try:
+            body = resource.render(self)
+        except twresource.UnsupportedMethod as e:
+            allowed = [m if isinstance(m, bytes) else str(m).encode("latin-1")
+                       for m in (e.allowedMethods or ())]
+            if self.method == b"HEAD" and b"GET" in allowed:
+                self.method = b"GET"
+                try:
+                    body = resource.render(self)
+                finally:
+                    self.method = b"HEAD"
+            else:
+                self.setResponseCode(405)
+                self.setHeader(b"allow", b", ".join(allowed))
+                self.setHeader(b"content-type", b"text/plain; charset=utf-8")
+                body = b"The method %s is not allowed here.\n" % (self.method,)
+        if body is NOT_DONE_YET:
+            return
+        if not isinstance(body, bytes):
+            self.processingFailed(Failure(TypeError(
+                f"{resource!r}.render returned {body!r}, neither bytes nor NOT_DONE_YET")))
+            return
+        if self.finished or self._disconnected:
+            return
+        if body or self.method != b"HEAD":
+            # A HEAD answered with no body keeps the length the resource set.
+            self.setHeader(b"content-length", b"%d" % (len(body),))
+        self.write(body)
+        self.finish()
+
+    def processingFailed(self, reason: Failure) -> Failure:
+        """
+        The application failed to answer: log C{reason} and answer 500 (the
+        page says only that the error was logged), or abort the response
+        if part of it was already released.  twisted.web's C{Request} has
+        this method, and Klein calls it for an error no handler took.
+
+        @return: C{reason}.
+        """
+        log.failure("Unhandled error while answering {request!r}", reason, request=self)
+        if self.finished or self._disconnected:
+            return reason
+        if self.startedWriting:
+            if self._mode == "collect":
+                self._openStream()
+            self._abortResponse(reason)
+            return reason
+        self.setResponseCode(500)
+        self.setHeader(b"content-type", b"text/html; charset=utf-8")
+        self.setHeader(b"content-length", b"%d" % (len(_FAILED_PAGE),))
+        self.write(_FAILED_PAGE)
+        self.finish()
+        return reason
 
     # -- the end of the request -----------------------------------------
 

@@ -31,6 +31,7 @@ from twisted.web.server import NOT_DONE_YET
 from zope.interface import implementer
 
 from web2 import http, responsecode
+from web2.compat import _klein
 from web2.compat.request import OldRequest
 from web2.compat.session import SessionStore
 from web2.iweb import IResource, IResponse
@@ -75,6 +76,8 @@ def oldRequestFor(request, adapter: OldResourceAdapter | None = None) -> OldRequ
     store = adapter.sessionStore
     if store is None:
         store = _storeFor(getattr(request, "site", None), reactor)
+    if not _klein._done:
+        _klein.registerKlein()
     old = OldRequest(
         request, store, reactor,
         maxBodySize=adapter.maxBodySize,
