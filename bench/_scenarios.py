@@ -125,6 +125,10 @@ SCENARIOS = [
              better="lower", params={"count": 5000},
              targets=(("web2", "twisted.web", 1.0),), extra=("opened",)),
 ]  # fmt: skip
+# Every load-generator scenario also reports the server's CPU per request.
+for _scenario in SCENARIOS:
+    if _scenario.kind == "wrk":
+        _scenario.extra = (*_scenario.extra, "cpu_us_per_req")
 BY_NAME = {s.name: s for s in SCENARIOS}
 
 
@@ -150,11 +154,14 @@ def sample(scenario, running, settings, ctx):
     """
     p = scenario.params
     if scenario.kind == "wrk":
+        cpuBefore = running.cpuSeconds()
         result = _loadgen.wrk(
             running.url(), p.get("path", "/"), p["connections"], settings.seconds,
             depth=p.get("depth", 1), close=p.get("close", False),
             cpu=settings.loadCPU, tmp=ctx.tmp,
         )  # fmt: skip
+        cpu = running.cpuSeconds() - cpuBefore
+        result["cpu_us_per_req"] = cpu / max(result["requests"], 1) * 1e6
         result.pop("raw", None)
         return result
     if scenario.kind == "latency":

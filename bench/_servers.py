@@ -23,6 +23,7 @@ STATIC_FILES = {"1k.bin": 1024, "100k.bin": 100 * 1024, "10m.bin": 10 * 1024 * 1
                 "1g.bin": 1 << 30}
 # Files this large are made sparse (all zeros, no disk used).
 _SPARSE_FROM = 64 * 1024 * 1024
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -34,6 +35,8 @@ class Context:
         the same Twisted) runs under.
     @ivar web2PurePython: the interpreter of the C{web2-pure} server: web2
         installed editable, so with no compiled module.
+    @ivar web2BasePython: the interpreter of the C{web2-base} server: web2
+        at another commit (C{--base REV}), compiled as C{web2} is.
     @ivar peersPython: the interpreter of C{bench/.venv-peers}.
     @ivar web2Via: C{"python-m"} (C{python -m web2}) or C{"twistd"}
         (C{twistd -n web2}).
@@ -44,6 +47,7 @@ class Context:
     peersPython: str
     tmp: str
     web2PurePython: str = "missing"
+    web2BasePython: str = "missing"
     web2Via: str = "python-m"
     serverCPU: str | None = "0"
 
@@ -66,6 +70,10 @@ class Context:
 
 def _web2Pure(ctx, port, role):
     return _web2(replace(ctx, web2Python=ctx.web2PurePython), port, role)
+
+
+def _web2Base(ctx, port, role):
+    return _web2(replace(ctx, web2Python=ctx.web2BasePython), port, role)
 
 
 def _web2(ctx, port, role):
@@ -235,7 +243,7 @@ class ServerSpec:
 
     name: str
     roles: dict
-    uses: str  # "web2", "web2-pure", "peers" or "system"
+    uses: str  # "web2", "web2-pure", "web2-base", "peers" or "system"
     notes: str = ""
 
 
@@ -247,6 +255,9 @@ SERVERS = {
                    "installed as users get it: request path compiled"),
         ServerSpec("web2-pure", {r: _web2Pure for r in ("hello", "static", "wsgi")},
                    "web2-pure", "the same, installed editable: pure Python"),
+        ServerSpec("web2-base", {r: _web2Base for r in ("hello", "static", "wsgi")},
+                   "web2-base", "web2 at the commit given with --base, compiled: "
+                   "a change's cost measured in the same run"),
         ServerSpec("twisted.web", {r: _twistedWeb for r in ("hello", "static", "wsgi")},
                    "web2", "Resource / static.File / WSGIResource, epoll reactor"),
         ServerSpec("aiohttp", {"hello": _aiohttp}, "peers", "web.run_app, asyncio"),
@@ -313,6 +324,25 @@ class Running:
         Sum over the tree of each process's peak resident memory, in bytes.
         """
         return sum(_statusField(pid, "VmHWM") for pid in self.pids())
+
+    def cpuSeconds(self):
+        """
+        User and system CPU time used so far by the whole process tree, in
+        seconds (C{/proc/PID/stat}): divided by the requests of a sample,
+        the server's CPU per request, which moves less between machines
+        than requests per second do.
+        """
+        total = 0
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            # utime and stime: the 14th and 15th fields, 12th and 13th
+            # after the command name.
+            total += int(fields[11]) + int(fields[12])
+        return total / _CLOCK_TICKS
 
     def resetPeak(self):
         """

@@ -6,6 +6,7 @@ interpreter with web2 installed.
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,7 @@ TOOLS = {"wrk": "wrk", "h2load": "nghttp2-client", "nginx": "nginx",
 PEERS_VENV = os.path.join(BENCH, ".venv-peers")
 WEB2_VENV = os.path.join(BENCH, ".venv-web2")
 WEB2_PURE_VENV = os.path.join(BENCH, ".venv-web2-pure")
+WEB2_BASE_VENV = os.path.join(BENCH, ".venv-web2-base")
 WEB2_PACKAGES = ("web2-core", "web2-static", "web2-wsgi")
 
 
@@ -47,16 +49,16 @@ def ensureTools(install=True):
     return missing
 
 
-def _marker(path, requirements):
+def _marker(path, requirements, key=""):
     return (os.path.join(path, ".bench-installed"),
-            hashlib.sha256(" ".join(requirements).encode()).hexdigest())
+            hashlib.sha256(" ".join([*requirements, key]).encode()).hexdigest())
 
 
-def _fresh(path, requirements):
+def _fresh(path, requirements, key=""):
     """
     Whether the venv at C{path} exists with C{requirements} installed.
     """
-    marker, want = _marker(path, requirements)
+    marker, want = _marker(path, requirements, key)
     try:
         with open(marker) as f:
             return f.read() == want and os.path.exists(os.path.join(path, "bin", "python"))
@@ -64,13 +66,18 @@ def _fresh(path, requirements):
         return False
 
 
-def _venv(path, requirements, install, env=None):
+def _venv(path, requirements, install, env=None, key=""):
+    """
+    The interpreter of the venv at C{path} holding C{requirements}, made
+    when missing or made from other requirements (or another C{key}: what
+    else decides its content).
+    """
     python = os.path.join(path, "bin", "python")
-    if _fresh(path, requirements):
+    if _fresh(path, requirements, key):
         return python
     if not install:
         return python if os.path.exists(python) else None
-    marker, want = _marker(path, requirements)
+    marker, want = _marker(path, requirements, key)
     _say(f"creating {os.path.relpath(path, REPO)}")
     subprocess.run([sys.executable, "-m", "venv", "--clear", path], check=True,
                    timeout=300)  # fmt: skip
@@ -129,6 +136,30 @@ def web2PurePython(install=True):
         packages += ["-e", os.path.join(REPO, "packages", name)]
     return _venv(WEB2_PURE_VENV, packages, install,
                  env=dict(os.environ, WEB2_EXTENSIONS="0"))
+
+
+def web2BasePython(revision, install=True):
+    """
+    The interpreter of the C{web2-base} server: C{bench/.venv-web2-base},
+    where web2 as of C{revision} (any git revision) is installed compiled,
+    as C{web2} is from the working tree, so that one interleaved run shows
+    what a change costs or gains.  Remade when the revision changes.
+    """
+    commit = _first(["git", "-C", REPO, "rev-parse", "--verify", revision + "^{commit}"])
+    if not re.fullmatch(r"[0-9a-f]{40}", commit):
+        raise SystemExit(f"[bench] --base {revision!r}: no such commit")
+    source = os.path.join(BENCH, ".base-source")
+    shutil.rmtree(source, ignore_errors=True)
+    os.makedirs(source)
+    archive = subprocess.run(["git", "-C", REPO, "archive", commit, "packages"],
+                             capture_output=True, check=True, timeout=120)  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", source], input=archive.stdout, check=True,
+                   timeout=120)  # fmt: skip
+    paths = [os.path.join(source, "packages", name) for name in WEB2_PACKAGES]
+    python = _venv(WEB2_BASE_VENV, paths, install,
+                   env=dict(os.environ, WEB2_EXTENSIONS="1"), key=commit)
+    shutil.rmtree(source, ignore_errors=True)
+    return python
 
 
 def versions(web2Py, peersPy, purePy=None):

@@ -65,7 +65,9 @@ def runScenario(scenario, names, settings, ctx, budget):
     """
     entries = {}
     clock = time.monotonic()
-    for name in [n for n in names if n in scenario.servers]:
+    # web2-base (--base) plays wherever web2 does.
+    for name in [n for n in names if n in scenario.servers
+                 or (n == "web2-base" and "web2" in scenario.servers)]:
         role = scenario.roleFor(name)
         if role is not None:
             entries[name] = {"role": role, "samples": [], "error": ""}
@@ -185,6 +187,9 @@ def _parse(argv):
                    "made and refreshed from the source, compiled)")
     p.add_argument("--web2-via", choices=("python-m", "twistd"), default="python-m",
                    help="launch web2 as `python -m web2` or `twistd -n web2`")
+    p.add_argument("--base", metavar="REV",
+                   help="also run web2 as of git revision REV (server web2-base, "
+                   "compiled), to measure a change against it in the same run")
     p.add_argument("--out", default=RESULTS, help="where results go")
     p.add_argument("--latest", action=argparse.BooleanOptionalAction, default=None,
                    help="also write latest.json/.md, latest/*.svg and refresh "
@@ -209,6 +214,10 @@ def _choose(args):
         scenarios = [_scenarios.BY_NAME[n] for n in args.scenarios.split(",")]
     if args.servers:
         names = [n for n in args.servers.split(",") if n in _servers.SERVERS]
+    if args.base and "web2-base" not in names:
+        names.insert(names.index("web2") + 1 if "web2" in names else 0, "web2-base")
+    elif not args.base and "web2-base" in names:
+        names.remove("web2-base")
     if args.seconds:
         settings.seconds = args.seconds
     if args.rounds:
@@ -253,9 +262,13 @@ def main(argv=None):
     purePy = None
     if any(_servers.SERVERS[n].uses == "web2-pure" for n in names):
         purePy = _setup.web2PurePython(install)
+    basePy = None
+    if "web2-base" in names:
+        basePy = _setup.web2BasePython(args.base, install)
     tmp = tempfile.mkdtemp(prefix="web2-bench-")
     ctx = _servers.Context(web2Python=web2Py, peersPython=peersPy or "missing", tmp=tmp,
                            web2PurePython=purePy or "missing",
+                           web2BasePython=basePy or "missing",
                            web2Via=args.web2_via,
                            serverCPU="0" if settings.loadCPU else None)  # fmt: skip
     signal.signal(signal.SIGTERM, _onSignal)

@@ -232,3 +232,38 @@ def test_scenarioRoles():
     assert upload.roleFor("gunicorn") == "wsgi"
     assert BY_NAME["keepalive"].roleFor("gunicorn") is None
     assert BY_NAME["static-1k"].readyPath == "/1k.bin"
+
+
+def test_cpuSecondsOfTheProcessTree():
+    """
+    The CPU time a server's process tree used is read from /proc: a child
+    that burned 0.3 s of CPU shows at least that (CPU time, not wall time,
+    so a loaded machine does not change the answer).
+    """
+    script = ("import time, sys\n"
+              "while time.process_time() < 0.3: pass\n"
+              "print('burned', flush=True)\n"
+              "sys.stdin.read()\n")
+    process = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "burned"
+        running = _servers.Running("busy", "hello", 0, process, "")
+        assert 0.29 <= running.cpuSeconds() < 5
+    finally:
+        process.stdin.close()
+        process.wait(10)
+
+
+def test_baseRevisionJoinsTheRun():
+    """
+    C{--base REV} adds the web2-base server beside web2; without it, it is
+    never run (it has no interpreter).
+    """
+    from bench import run
+
+    _, _, names, _ = run._choose(run._parse(["--quick", "--base", "HEAD"]))
+    assert names[names.index("web2") + 1] == "web2-base"
+    _, _, names, _ = run._choose(run._parse(["--quick", "--servers", "web2,web2-base"]))
+    assert "web2-base" not in names
+    assert "cpu_us_per_req" in BY_NAME["keepalive"].extra
