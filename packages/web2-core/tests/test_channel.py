@@ -649,6 +649,14 @@ class ReasonPhraseTests(SynchronousTestCase):
     def test_customReason(self):
         self.assertEqual(self.reasonFor("Everything Fine"), b"HTTP/1.1 200 Everything Fine")
 
+    def test_customReasonBytes(self):
+        """
+        A reason phrase given as C{bytes}, as web2-wsgi passes a WSGI
+        application's (it used to be dropped: C{HTTP/1.1 299 }).
+        """
+        self.assertEqual(self.reasonFor(b"Custom Reason"), b"HTTP/1.1 200 Custom Reason")
+        self.assertEqual(self.reasonFor(b"OK\r\nSet-Cookie: x=1"), b"HTTP/1.1 200 OK")
+
     def test_injectedReasonDropped(self):
         """
         A reason phrase that would split the response is replaced by the

@@ -381,3 +381,54 @@ class OutputTests(TestCase):
         status, headers, body = yield inThread(fetch, server.portNumber)
         self.assertEqual(body, b"m" * 200000)
         self.assertEqual(headers["transfer-encoding"], "chunked")
+
+
+class StatusLineTests(TestCase):
+    """
+    The status line a WSGI application gives reaches the client whole.
+    """
+
+    def serve(self, app):
+        server = LiveServer(app)
+        self.addCleanup(server.stop)
+        return server
+
+    @defer.inlineCallbacks
+    def test_reasonPhraseKept(self):
+        """
+        C{start_response("299 Custom Reason", ...)} is sent as C{HTTP/1.1
+        299 Custom Reason}, and a standard code keeps the application's
+        own phrase too, as gunicorn and waitress do (web2 used to send
+        C{299 } and C{200 OK}).
+        """
+        statuses = {"/custom": "299 Custom Reason", "/own": "200 Fine, Thanks",
+                    "/latin": "404 Nicht gefunden \xe4"}
+
+        def app(environ, start_response):
+            start_response(statuses[environ["PATH_INFO"]], [("Content-Type", "text/plain")])
+            return [b"body"]
+
+        server = self.serve(app)
+        for path, status in statuses.items():
+            raw = yield inThread(rawExchange, server.portNumber, get(path))
+            self.assertEqual(raw.split(b"\r\n", 1)[0],
+                             b"HTTP/1.1 " + status.encode("latin-1"))
+            [response] = parseResponses(raw, eof=True)
+            self.assertEqual(response.body, b"body")
+
+    @defer.inlineCallbacks
+    def test_reasonPhraseOnHeadAndStreamed(self):
+        """
+        A HEAD request and a streamed (chunked) response keep the phrase.
+        """
+
+        def app(environ, start_response):
+            start_response("299 Custom Reason", [])
+            return iter([b"a", b"b"])
+
+        server = self.serve(app)
+        raw = yield inThread(rawExchange, server.portNumber, get("/"))
+        self.assertTrue(raw.startswith(b"HTTP/1.1 299 Custom Reason\r\n"), raw)
+        self.assertIn(b"Transfer-Encoding: chunked", raw)
+        raw = yield inThread(rawExchange, server.portNumber, get("/", method="HEAD"))
+        self.assertTrue(raw.startswith(b"HTTP/1.1 299 Custom Reason\r\n"), raw)

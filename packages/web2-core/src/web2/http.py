@@ -70,8 +70,10 @@ class Response:
     code = responsecode.OK
     headers = None
     stream = None
-    #: A reason phrase to send instead of the standard one (C{bytes}), as
-    #: gateways pass on an application's; C{None} for the standard one.
+    #: A reason phrase to send instead of the standard one (C{bytes}, or
+    #: C{str} of latin-1 text), as gateways pass on an application's;
+    #: C{None} for the standard one.  One that could split the response
+    #: is replaced by the standard one.
     reason = None
 
     def __init__(self, code=None, headers=None, stream=None):

@@ -109,8 +109,9 @@ class HTTPChannelRequest:
         elif head.version < (1, 1):
             fields += "Connection: keep-alive\r\n"
         reason = getattr(getattr(request, "response", None), "reason", None)
-        if reason is not None:
-            # The application's own reason phrase (WSGI and CGI pass them on).
+        if reason is not None and type(reason) is not bytes:
+            # The application's own reason phrase (WSGI and CGI pass them
+            # on): bytes as the wire wants them, or latin-1 text.
             try:
                 reason = reason.encode("latin-1")
             except (AttributeError, UnicodeEncodeError):
