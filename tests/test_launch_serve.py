@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from _tls import selfSigned
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "packages/web2-core/tests"))
 from _launch_helpers import (  # noqa: E402
@@ -86,36 +87,11 @@ def test_pythonMainWithConfigFile(tmp_path):
     assertNoTraceback(result.output)
 
 
-def _selfSigned(tmp_path):
-    pytest.importorskip("OpenSSL")
-    x509 = pytest.importorskip("cryptography.x509")
-    import datetime
-
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .sign(key, hashes.SHA256()))
-    keyPath, certPath = tmp_path / "key.pem", tmp_path / "cert.pem"
-    keyPath.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    certPath.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return keyPath, certPath
-
-
 def test_tlsListener(tmp_path):
     """
     An ssl: endpoint serves HTTPS beside a plain one.
     """
-    keyPath, certPath = _selfSigned(tmp_path)
+    keyPath, certPath = selfSigned(tmp_path)
     tls = f"ssl:0:interface=127.0.0.1:privateKey={keyPath}:certKey={certPath}"
     with Server(twistdWeb2("--listen", LOCAL, "--listen", tls, "--mount", "/=text:secret"),
                 cwd=tmp_path) as server:

@@ -82,6 +82,20 @@ def get(path="/", extra=b"", version=b"1.1"):
     return b"GET " + path.encode() + b" HTTP/" + version + b"\r\nHost: example.com\r\n" + extra + b"\r\n"
 
 
+class ProtocolNegotiationTests(SynchronousTestCase):
+    def test_factoryOffersHTTP11(self):
+        """
+        Twisted's TLS layer asks the factory it wraps which ALPN protocols
+        it speaks; without an answer it refuses clients that offer ALPN.
+        The real handshakes are in the cross tests (test_tls_alpn.py).
+        """
+        from twisted.internet.interfaces import IProtocolNegotiationFactory
+
+        factory = Connection(Root()).factory
+        self.assertTrue(verifyObject(IProtocolNegotiationFactory, factory))
+        self.assertEqual(factory.acceptableProtocols(), [b"http/1.1"])
+
+
 class ChannelRequestInterfaceTests(SynchronousTestCase):
     def test_providesIChanRequest(self):
         conn = Connection(Root())

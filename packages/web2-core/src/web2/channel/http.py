@@ -958,9 +958,16 @@ class _OverloadedProtocol(protocol.Protocol):
         self.transport.loseConnection()
 
 
+@implementer(interfaces.IProtocolNegotiationFactory)
 class HTTPFactory(protocol.ServerFactory):
     """
     Makes an L{HTTPChannel} per connection, all answering with one site.
+
+    Under TLS it takes part in protocol negotiation (ALPN): Twisted's TLS
+    layer asks the factory it wraps for L{acceptableProtocols}, and without
+    an answer it refuses every client that offers ALPN (curl, browsers,
+    Python's C{ssl} with C{set_alpn_protocols}) with an internal-error
+    alert.
 
     @ivar connections: the set of open channels.
     """
@@ -1042,6 +1049,15 @@ class HTTPFactory(protocol.ServerFactory):
     @property
     def connectionCount(self) -> int:
         return len(self.connections)
+
+    def acceptableProtocols(self) -> list[bytes]:
+        """
+        The ALPN protocols this factory's channels speak: HTTP/1.1 only (a
+        client offering C{h2} too is answered in HTTP/1.1).
+
+        @see: L{twisted.internet.interfaces.IProtocolNegotiationFactory}
+        """
+        return [b"http/1.1"]
 
     def buildProtocol(self, addr):
         if self.draining or (
