@@ -48,8 +48,9 @@ def test_simple(tmp_path):
 
 def test_children(tmp_path):
     """
-    children.py: a defined child with validators (so a conditional request
-    gets 304), a static file child and a child made by a method.
+    children.py: a defined child with validators (so a conditional request,
+    by ETag or by date, gets 304), a static file child and a child made by
+    a method.
     """
     pytest.importorskip("web2.static")
     server, port = _example("children.py", tmp_path)
@@ -60,6 +61,11 @@ def test_children(tmp_path):
         assert status == 200 and body.startswith(b"Half a league")
         assert "last-modified" in headers and "etag" in headers
         status, _, body = fetch(port, "/poem", headers={"If-None-Match": headers["etag"]})
+        assert status == 304 and body == b""
+        # Its Last-Modified is time.time(), with a fraction the date cannot
+        # carry: the exact date sent back still means "not modified".
+        status, _, body = fetch(port, "/poem",
+                                headers={"If-Modified-Since": headers["last-modified"]})
         assert status == 304 and body == b""
         status, _, body = fetch(port, "/source")
         assert status == 200 and b"child_source" in body

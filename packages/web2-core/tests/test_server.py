@@ -278,6 +278,52 @@ class PreconditionTests(SynchronousTestCase):
         self.assertEqual(request("/entity", headers=b"If-Modified-Since: yesterday\r\n").status, 200)
 
 
+class FractionalEntity(resource.Resource):
+    """
+    Last-Modified from C{time.time()}: a date with a fraction of a second,
+    sent truncated to its second (the tutorial's C{children.py} does this).
+    """
+
+    def render(self, request):
+        response = http.Response(200, None, BODY)
+        response.headers.setHeader("last-modified", LAST_MODIFIED + 0.75)
+        return response
+
+
+class FractionalDateTests(SynchronousTestCase):
+    """
+    Dates are compared at one-second resolution: the client can only send
+    back the whole second it was given.
+    """
+
+    def ask(self, header, date, extra=b""):
+        root = Root()
+        root.child_fraction = FractionalEntity()
+        value = generateDateTime(date).encode()
+        return request("/fraction", headers=header + b": " + value + b"\r\n" + extra,
+                       root=root)
+
+    def test_lastModifiedSentTruncated(self):
+        root = Root()
+        root.child_fraction = FractionalEntity()
+        self.assertEqual(request("/fraction", root=root).header("last-modified"),
+                         generateDateTime(LAST_MODIFIED))
+
+    def test_ifModifiedSinceTheExactDate304(self):
+        self.assertEqual(self.ask(b"If-Modified-Since", LAST_MODIFIED).status, 304)
+
+    def test_ifModifiedSinceASecondEarlier200(self):
+        self.assertEqual(self.ask(b"If-Modified-Since", LAST_MODIFIED - 1).status, 200)
+
+    def test_ifUnmodifiedSinceTheExactDate(self):
+        self.assertEqual(self.ask(b"If-Unmodified-Since", LAST_MODIFIED).status, 200)
+        self.assertEqual(self.ask(b"If-Unmodified-Since", LAST_MODIFIED - 1).status, 412)
+
+    def test_ifRangeTheExactDate(self):
+        response = self.ask(b"If-Range", LAST_MODIFIED, b"Range: bytes=0-1\r\n")
+        self.assertEqual((response.status, response.body), (206, b"01"))
+
+
 class RangeTests(SynchronousTestCase):
     def test_single(self):
         response = request("/entity", headers=b"Range: bytes=2-5\r\n")

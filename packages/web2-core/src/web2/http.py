@@ -237,12 +237,22 @@ def checkPreconditions(
 
     Returns normally when the request should proceed; raises L{HTTPError}
     with 412 (Precondition Failed) or 304 (Not Modified) otherwise.
+
+    Dates are compared at one-second resolution, the resolution of HTTP
+    dates: a C{lastModified} with a fraction (C{time.time()}) is the second
+    it is sent as.
     """
     if response is not None:
         if not (200 <= response.code < 300 or response.code == 412):
             return
         etag = response.headers.getHeader("etag")
         lastModified = response.headers.getHeader("last-modified")
+
+    if lastModified is not None and type(lastModified) is not int:
+        # HTTP dates have whole seconds, and a Last-Modified of time.time()
+        # goes out truncated to its second: the dates a client sends back are
+        # compared with that second, not with the fraction it never saw.
+        lastModified = int(lastModified)
 
     method = request.method
     safe = method in ("GET", "HEAD")
@@ -290,7 +300,8 @@ def checkIfRange(request, response) -> bool:
         return True
     if isinstance(ifRange, int):
         lastModified = response.headers.getHeader("last-modified")
-        if lastModified is None or ifRange != lastModified:
+        # Compared with the whole second it is sent as (see checkPreconditions).
+        if lastModified is None or ifRange != int(lastModified):
             return False
         try:
             date = response.headers.getHeader("date")
