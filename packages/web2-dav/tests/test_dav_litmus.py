@@ -14,13 +14,13 @@ import re
 import shutil
 import tempfile
 
-from twisted.internet import reactor, utils
+from twisted.internet import utils
 from twisted.trial.unittest import SkipTest, TestCase
 
 from web2 import server
-from web2.channel import HTTPFactory
 from web2.dav import DAVFile
 from web2.resource import Resource
+from web2.testing import LiveServer
 
 _SUMMARY = re.compile(
     r"<- summary for `(\w+)': of (\d+) tests run: (\d+) passed, (\d+) failed"
@@ -58,13 +58,13 @@ class LitmusTests(TestCase):
         os.mkdir(self.store)
         root = Resource()
         root.putChild("dav", DAVFile(self.store))
-        self.port = reactor.listenTCP(
-            0, HTTPFactory(server.Site(root, accessLogging=False)), interface="127.0.0.1"
-        )
-        self.addCleanup(self.port.stopListening)
+        # LiveServer.stop also closes the connections litmus leaves behind
+        # (its exit may be seen before their ends are, on a loaded machine).
+        self.server = LiveServer(site=server.Site(root, accessLogging=False))
+        self.addCleanup(self.server.stop)
 
     async def test_litmus(self):
-        url = f"http://127.0.0.1:{self.port.getHost().port}/dav/"
+        url = f"http://127.0.0.1:{self.server.portNumber}/dav/"
         timeout = shutil.which("timeout")
         command, args = (timeout, ["150", self.litmus, "-k", url]) if timeout else (
             self.litmus, ["-k", url])

@@ -24,7 +24,13 @@ from twisted.trial.unittest import TestCase
 
 from web2 import server
 from web2.dav import DAVFile
-from web2.testing import LiveServer, MalformedResponse, inThread, parseResponses, requestBytes
+from web2.testing import (
+    LiveServer,
+    MalformedResponse,
+    inThread,
+    parseResponses,
+    requestBytes,
+)
 
 LOCKS = 6000
 BATCH = 500
@@ -59,8 +65,7 @@ def _client(port, probe):
     with the probe's connection ready.
     """
     statuses = []
-    with socket.create_connection(("127.0.0.1", port), timeout=120) as sock, \
-            socket.create_connection(("127.0.0.1", port), timeout=120) as other:
+    with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
         for start in range(0, LOCKS, BATCH):
             names = range(start, min(LOCKS, start + BATCH))
             sock.sendall(b"".join(
@@ -68,13 +73,15 @@ def _client(port, probe):
                              LOCK_BODY)
                 for i in names))
             statuses += [r.status for r in _readResponses(sock, len(names))]
-        # The second connection is accepted and in use before the PROPFIND.
-        other.sendall(requestBytes("/", "OPTIONS"))
-        first = _readResponses(other, 1)[0]
-        probe["socket"] = other
-        sock.sendall(requestBytes("/d/", "PROPFIND", [("Depth", "1")], b""))
-        propfind = _readResponses(sock, 1)[0]
-        options = _readResponses(other, 1)[0]
+        # The second connection is accepted and in use before the PROPFIND
+        # (and opened only now: idle through the LOCKs, it could time out).
+        with socket.create_connection(("127.0.0.1", port), timeout=120) as other:
+            other.sendall(requestBytes("/", "OPTIONS"))
+            first = _readResponses(other, 1)[0]
+            probe["socket"] = other
+            sock.sendall(requestBytes("/d/", "PROPFIND", [("Depth", "1")], b""))
+            propfind = _readResponses(sock, 1)[0]
+            options = _readResponses(other, 1)[0]
     return statuses, first, propfind, options
 
 

@@ -20,7 +20,13 @@ from twisted.trial.unittest import TestCase
 
 from web2.dav import DAVFile
 from web2.dav.props import RESERVED_PREFIX
-from web2.testing import ChannelConnection, ServerProcess, freePort, inThread, pythonWeb2
+from web2.testing import (
+    ChannelConnection,
+    ServerProcess,
+    freePort,
+    inThread,
+    pythonWeb2,
+)
 
 ORPHAN = RESERVED_PREFIX + "tmp-0123456789abcdef"
 

@@ -114,7 +114,7 @@ class _Walk:
             if not batch:
                 continue
             stats = await self.settings.runInThread(_statPaths, [c.path for c, _, _ in batch])
-            for (child, key, remaining), st in zip(batch, stats):
+            for (child, key, remaining), st in zip(batch, stats, strict=True):
                 if st is None:
                     continue
                 collection = stat_mod.S_ISDIR(st.st_mode)
