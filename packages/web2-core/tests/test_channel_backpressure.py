@@ -13,13 +13,14 @@ reads.
 from __future__ import annotations
 
 import socket
+import sys
 import time
 
 from _core_helpers import Connection, LiveServer, inThread
 from twisted.internet import defer, reactor
 from twisted.internet.testing import StringTransport
 from twisted.logger import globalLogPublisher
-from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 
 from web2 import http, resource, stream
 from web2.channel.http import _bufferingDescriptor
@@ -323,3 +324,59 @@ class PipelinedUnreadLiveTests(TestCase):
             reactor.callLater(0.1, d.callback, None)
             yield d
         self.assertEqual(self.server.factory.connections, set())
+
+
+class KernelUnsentLiveTests(TestCase):
+    """
+    The kernel's share of what a client leaves unread is bounded too
+    (C{TCP_NOTSENT_LOWAT}), so a client that reads nothing is held after a
+    few hundred small answers rather than the tens of thousands that fill a
+    send buffer grown to megabytes.
+    """
+
+    def setUp(self):
+        if sys.platform != "linux":
+            raise SkipTest("TCP_NOTSENT_LOWAT is Linux's")
+        self.root = Root()
+        self.server = LiveServer(self.root, sendTimeout=2.0)
+        self.addCleanup(self.server.stop)
+
+    @defer.inlineCallbacks
+    def test_optionSetOnConnectionsAndListener(self):
+        def client(port):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(get("/sized?n=1"))
+            sock.recv(65536)
+            return sock
+
+        sock = yield inThread(client, self.server.portNumber)
+        self.addCleanup(sock.close)
+        [channel] = self.server.factory.connections
+        lowat = getattr(socket, "TCP_NOTSENT_LOWAT", 25)
+        handle = channel.transport.getHandle()
+        self.assertEqual(handle.getsockopt(socket.IPPROTO_TCP, lowat), 131072)
+        listener = self.server.port.socket
+        self.assertEqual(listener.getsockopt(socket.IPPROTO_TCP, lowat), 131072)
+
+    @defer.inlineCallbacks
+    def test_fewSmallAnswersBeforeTheHold(self):
+        request = get("/sized?n=100")
+
+        def attack(port):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", port))
+            sock.settimeout(0.5)
+            try:
+                for _ in range(2000):
+                    sock.sendall(request * 100)
+            except (TimeoutError, OSError):
+                pass
+            return sock
+
+        sock = yield inThread(attack, self.server.portNumber)
+        self.addCleanup(sock.close)
+        # About 230 bytes an answer: 128 KiB in the kernel and 64 KiB (plus
+        # one batch) in the transport are some 1,000 answers; without the
+        # kernel's cap, over 10,000.
+        self.assertLess(self.root.child_sized.seen, 3000)

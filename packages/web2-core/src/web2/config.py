@@ -135,6 +135,10 @@ SERVER_SETTINGS: tuple[ServerSetting, ...] = (
     ServerSetting("max-unsent-bytes", "factory", "maxUnsentBytes", _count,
                   "Bytes of answers a client may leave unread before its "
                   "connection is answered and read no further (default 65536)."),
+    ServerSetting("max-kernel-unsent-bytes", "factory", "maxKernelUnsentBytes",
+                  _optionalInt,
+                  "Bytes not yet sent the kernel accepts from a connection "
+                  "(Linux TCP_NOTSENT_LOWAT; default 131072; 0: the kernel's)."),
     ServerSetting("backlog", "listen", "backlog", _count,
                   "Connections the kernel queues for accepting, per listener "
                   "(default 511, or net.core.somaxconn if lower)."),

@@ -76,10 +76,12 @@ def _errorResponse(status: int, reason: str, extraHeaders=()) -> bytes:
     return _wire.serialize_response_head(status, headers) + body
 
 
-#: Listening sockets given TCP_NODELAY, each with how many of the
-#: connections accepted next may still lack the option (see _noDelay).
+#: Listening sockets given our options, each with how many of the
+#: connections accepted next may still lack them (see _setSocketOptions).
 _noDelayListeners: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _NODELAY_INHERITED = sys.platform.startswith("linux")
+#: Linux's cap on the bytes a socket holds that were not sent yet.
+_TCP_NOTSENT_LOWAT = getattr(socket, "TCP_NOTSENT_LOWAT", 25) if _NODELAY_INHERITED else None
 
 
 def _acceptQueueBound() -> int:
@@ -116,19 +118,24 @@ def _bufferingDescriptor(transport):
     return None
 
 
-def _noDelay(transport):
+def _setSocketOptions(transport, notSentBytes):
     """
     Turn Nagle's algorithm off for a TCP connection (directly, or under
     TLS): a response written in pieces must not wait for the client's
-    delayed acknowledgement.
+    delayed acknowledgement.  On Linux, also cap at C{notSentBytes} the
+    output the kernel accepts beyond what it has sent (C{TCP_NOTSENT_LOWAT};
+    C{0} leaves the kernel's default): without it, a client that reads
+    nothing has the kernel take megabytes of answers (the send buffer grows
+    to C{net.ipv4.tcp_wmem}'s maximum) before the channel's own bound on
+    unsent output (rule 2) sees any of it.
 
     On Linux a connection takes its options from the listening socket when
-    its handshake completes, so the option is set there too, at the first
-    connection: every later handshake inherits it.  The connections that
+    its handshake completes, so the options are set there too, at the first
+    connection: every later handshake inherits them.  The connections that
     completed theirs before wait in the accept queue, first in first out,
     and there are at most as many as the queue holds: that many more
-    accepted connections get the option set one by one, and the rest of
-    the listener's life needs no system call for it.
+    accepted connections get the options set one by one, and the rest of
+    the listener's life needs no system call for them.
     """
     tcp = transport if transport.__class__ is _TCPServer else getattr(transport, "transport", None)
     if tcp.__class__ is not _TCPServer:
@@ -137,13 +144,18 @@ def _noDelay(transport):
     owed = None if listener is None else _noDelayListeners.get(listener)
     if owed == 0:
         return
+    lowat = notSentBytes if _TCP_NOTSENT_LOWAT is not None and notSentBytes else None
     try:
         tcp.setTcpNoDelay(True)
+        if lowat is not None:
+            tcp.socket.setsockopt(socket.IPPROTO_TCP, _TCP_NOTSENT_LOWAT, lowat)
         if listener is None:
             return
         if owed is None:
-            # The first connection: every handshake from now on inherits it.
+            # The first connection: every handshake from now on inherits them.
             listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if lowat is not None:
+                listener.setsockopt(socket.IPPROTO_TCP, _TCP_NOTSENT_LOWAT, lowat)
             owed = _ACCEPT_QUEUE_BOUND + 1
         _noDelayListeners[listener] = owed - 1
     except OSError:
@@ -160,6 +172,7 @@ class HTTPChannel(protocol.Protocol):
     allowPersistentConnections = True
     maxBufferedBytes = 65536
     maxUnsentBytes = 65536
+    maxKernelUnsentBytes = 131072
     maxDrainBytes = 1024 * 1024
     headerTimeout = 20.0
     bodyTimeout = 60.0
@@ -214,7 +227,7 @@ class HTTPChannel(protocol.Protocol):
 
     def connectionMade(self):
         self._reader = _wire.RequestReader(self.limits)
-        _noDelay(self.transport)
+        _setSocketOptions(self.transport, self.maxKernelUnsentBytes)
         self._enterPhase("head")
 
     def dataReceived(self, data):
@@ -983,6 +996,7 @@ class HTTPFactory(protocol.ServerFactory):
         maxConnections: int | None = 10000,
         maxBufferedBytes: int = 65536,
         maxUnsentBytes: int = 65536,
+        maxKernelUnsentBytes: int = 131072,
         maxDrainBytes: int = 1024 * 1024,
         headerTimeout: float = 20.0,
         bodyTimeout: float = 60.0,
@@ -1002,6 +1016,10 @@ class HTTPFactory(protocol.ServerFactory):
         @param maxUnsentBytes: how many bytes of answers the client has not
             taken may wait in the transport before the connection answers
             no further request and stops reading, until they are taken.
+        @param maxKernelUnsentBytes: how many bytes not yet sent the kernel
+            accepts from a connection (Linux's C{TCP_NOTSENT_LOWAT}; bytes in
+            flight to the client come on top); C{0} for the kernel's default,
+            which lets a client that reads nothing take megabytes.
         @param maxDrainBytes: how much of an unread request body is read and
             discarded to keep the connection; beyond it the connection closes.
         @param headerTimeout: seconds for a request head to arrive (408).
@@ -1025,6 +1043,7 @@ class HTTPFactory(protocol.ServerFactory):
             limits=limits or _wire.Limits(),
             maxBufferedBytes=maxBufferedBytes,
             maxUnsentBytes=maxUnsentBytes,
+            maxKernelUnsentBytes=maxKernelUnsentBytes,
             maxDrainBytes=maxDrainBytes,
             headerTimeout=headerTimeout,
             bodyTimeout=bodyTimeout,
