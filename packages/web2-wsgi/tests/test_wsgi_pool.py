@@ -75,43 +75,105 @@ class _Job:
         pass
 
 
+class _WatchedCondition(threading.Condition):
+    """
+    A pool's condition variable, watched by a test: it records which thread
+    made each notification (each wakes one worker parked in C{wait()}),
+    and lets the test wait until some number of workers are parked with no
+    notification on its way to them, without sleeping.
+
+    A worker that was notified still counts as idle in the pool until it
+    takes the lock back; a test that waits for C{pool._idle} alone may see
+    such a worker as waiting for work, while the pool rightly counts it as
+    already on its way.
+    """
+
+    def __init__(self):
+        super().__init__(threading.Lock())
+        self.notifiers: list[str] = []
+        self._parked = 0
+        self._owed = 0
+        self._changed = threading.Condition(threading.Lock())
+
+    def notify(self, n=1):
+        with self._changed:
+            self.notifiers.append(threading.current_thread().name)
+            self._owed += min(n, self._parked - self._owed)
+        super().notify(n)
+
+    def wait(self, timeout=None):
+        with self._changed:
+            self._parked += 1
+            self._changed.notify_all()
+        try:
+            return super().wait(timeout)
+        finally:
+            with self._changed:
+                self._parked -= 1
+                if self._owed:
+                    self._owed -= 1
+                self._changed.notify_all()
+
+    def waitUntilParked(self, count, timeout=WAIT) -> bool:
+        """
+        Wait until exactly C{count} workers are parked and none of them has
+        been notified.  A parked worker holds the pool's lock until it is in
+        C{wait()}, so once the pool's lock is taken after this returns, a
+        notification reaches it.
+
+        @return: whether that happened within C{timeout} seconds.
+        """
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: self._parked == count and self._owed == 0, timeout)
+
+    def notifiedFrom(self, name) -> int:
+        with self._changed:
+            return self.notifiers.count(name)
+
+
 def test_idleThreadWokenAfterTheRound():
     """
     Jobs submitted during one round of events wake an idle thread once,
     when the round ends (the reactor's next C{callLater(0)}), not each at
     its submission; then every one of them runs.
+
+    The workers are watched through the pool's condition variable rather
+    than timed: the test waits until both are parked, and counts the
+    notifications the reactor thread makes.
     """
     import queue
-    import time
 
     reactor = _ClockReactor()
     pool = WSGIThreadPool(maxThreads=2, minThreads=2, reactor=reactor)
+    cond = pool._cond = _WatchedCondition()
+    me = threading.current_thread().name
     pool.startService()
     try:
-        deadline = time.monotonic() + WAIT
-        while pool._idle < 2 and time.monotonic() < deadline:
-            time.sleep(0.001)
-        assert pool._idle == 2
+        assert cond.waitUntilParked(2)
         ran = queue.Queue()
         jobs = [_Job(ran) for _ in range(3)]
         for job in jobs:
             assert pool.submit(job)
+        # Nobody was woken during the round (so no job can have run): one
+        # wake-up waits for its end.
+        assert cond.notifiers == []
         assert len(reactor.clock.getDelayedCalls()) == 1
-        time.sleep(0.05)
-        assert ran.empty(), "a thread was woken before the round ended"
+        assert ran.empty()
         reactor.clock.advance(0)
+        # The reactor woke one thread; it wakes the next itself.
+        assert cond.notifiedFrom(me) == 1
         done = {ran.get(timeout=WAIT) for _ in jobs}
         assert done == set(jobs)
         # The next round schedules its own wake-up, and its job runs.
-        deadline = time.monotonic() + WAIT
-        while pool._idle < 2 and time.monotonic() < deadline:
-            time.sleep(0.001)
-        assert pool._idle == 2
+        assert cond.waitUntilParked(2)
         assert reactor.clock.getDelayedCalls() == []
         last = _Job(ran)
         assert pool.submit(last)
         assert len(reactor.clock.getDelayedCalls()) == 1
+        assert cond.notifiedFrom(me) == 1
         reactor.clock.advance(0)
+        assert cond.notifiedFrom(me) == 2
         assert ran.get(timeout=WAIT) is last
     finally:
         reactor.clock.advance(0)
