@@ -417,18 +417,21 @@ class StatusLineTests(TestCase):
             self.assertEqual(response.body, b"body")
 
     @defer.inlineCallbacks
-    def test_reasonPhraseOnHeadAndStreamed(self):
+    def test_reasonPhraseWithWriteAndOnHead(self):
         """
-        A HEAD request and a streamed (chunked) response keep the phrase.
+        A response written with C{write()}, and the answer to a HEAD, keep
+        the phrase.
         """
 
         def app(environ, start_response):
-            start_response("299 Custom Reason", [])
-            return iter([b"a", b"b"])
+            write = start_response("299 Custom Reason", [])
+            write(b"a")
+            return [b"b"]
 
         server = self.serve(app)
         raw = yield inThread(rawExchange, server.portNumber, get("/"))
         self.assertTrue(raw.startswith(b"HTTP/1.1 299 Custom Reason\r\n"), raw)
-        self.assertIn(b"Transfer-Encoding: chunked", raw)
+        [response] = parseResponses(raw, eof=True)
+        self.assertEqual(response.body, b"ab")
         raw = yield inThread(rawExchange, server.portNumber, get("/", method="HEAD"))
         self.assertTrue(raw.startswith(b"HTTP/1.1 299 Custom Reason\r\n"), raw)

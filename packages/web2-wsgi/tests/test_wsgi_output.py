@@ -262,7 +262,8 @@ def test_errorAfterHeadersAborts():
 def test_excInfoBeforeHeadersReplacesTheResponse():
     """
     start_response with exc_info before anything was sent replaces the
-    status and headers: the application's own error page goes out.
+    status (its reason phrase too) and headers: the application's own error
+    page goes out.
     """
     def app(environ, start_response):
         start_response("200 OK", [("X-First", "1")])
@@ -273,7 +274,7 @@ def test_excInfoBeforeHeadersReplacesTheResponse():
         return [b"my error page"]
 
     [r] = exchange(app, get("/"))
-    assert (r.status, r.reason, r.body) == (500, "Internal Server Error", b"my error page")
+    assert (r.status, r.reason, r.body) == (500, "Oops", b"my error page")
     assert r.header("x-first") is None
 
 
