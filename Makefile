@@ -21,12 +21,13 @@ PYTEST_ARGS ?=
 DEMO_CONFIG ?= examples/demo/site.toml
 RUN_CMD ?= $(DEV)/bin/python -m web2 --config $(DEMO_CONFIG)
 
-.PHONY: help run dev test test-hostile wheels docs docs-venv bench bench-quick lint clean distclean
+.PHONY: help run dev test test-hostile fuzz wheels docs docs-venv bench bench-quick lint clean distclean
 
 help:
 	@echo "make run          serve the demo site on http://localhost:8080/"
 	@echo "make test         run every test, one venv per distribution (PKG=web2-core for one)"
 	@echo "make test-hostile run the hostile-client suite with its minute-long cases (tests/test_hostile_*.py)"
+	@echo "make fuzz         fuzz web2's request reader against h11, 10^6 inputs (FUZZ_INPUTS=...)"
 	@echo "make dev          create/refresh .venvs/dev (all packages editable)"
 	@echo "make wheels       build the sdist and wheel of every distribution into dist/"
 	@echo "make docs         build the Sphinx docs into docs/_build/html (warnings are errors)"
@@ -53,6 +54,20 @@ HOSTILE_VENV = $(if $(wildcard $(VENVS)/test-cross/bin/pytest),$(VENVS)/test-cro
 test-hostile: $(if $(wildcard $(VENVS)/test-cross/bin/pytest),,dev)
 	WEB2_LONG=1 $(HOSTILE_VENV)/bin/pytest -c pyproject.toml --rootdir . -ra \
 		$(wildcard tests/test_hostile_*.py) $(PYTEST_ARGS)
+
+# The differential fuzzer's long run (issue #14): FUZZ_INPUTS inputs of seed
+# FUZZ_SEED, each parsed by web2's request reader and by h11 and compared, in
+# one process per CPU (FUZZ_JOBS=n for n); it prints how many inputs each known
+# difference explained.  `make test` runs a few thousand of them.
+FUZZ_INPUTS ?= 1000000
+FUZZ_SEED ?= 14
+FUZZ_JOBS ?=
+
+fuzz: dev
+	$(DEV)/bin/python -m pip install -q -r packages/web2-core/tests/requirements.txt
+	WEB2_FUZZ_INPUTS=$(FUZZ_INPUTS) WEB2_FUZZ_SEED=$(FUZZ_SEED) WEB2_FUZZ_JOBS=$(FUZZ_JOBS) \
+		$(DEV)/bin/pytest -c pyproject.toml --rootdir . -q -s --timeout=3600 \
+		packages/web2-core/tests/test_wire_differential.py -k test_longRun $(PYTEST_ARGS)
 
 wheels:
 	$(PY) scripts/build-dists.py --clean --out dist
