@@ -152,6 +152,19 @@ class TraversalTests(SynchronousTestCase):
         self.assertEqual(response.status, 404)
         self.assertNotIn(b"<script>", response.body)
 
+    def test_emptySegmentsAreNotMerged(self):
+        """
+        Repeated slashes are not merged: C{//entity} names the child C{""}
+        of the root and then C{entity}, not C{/entity}, and a leaf sees the
+        empty segments.  A path a front end did not normalize reaches only
+        what it names (docs/deployment.rst, "Behind nginx or Apache", says
+        why; an Apache C{ProxyPass "/app" "http://web2/"} sends them).
+        """
+        self.assertEqual(request("/entity").status, 200)
+        self.assertEqual(request("//entity").status, 404)
+        self.assertEqual(request("/wrapped//").status, 404)
+        self.assertEqual(request("/leaf//a/").body, b"/a/")
+
     def test_deferredLocate(self):
         self.assertEqual(request("/deferred/x").body, BODY)
 
