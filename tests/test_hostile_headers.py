@@ -16,8 +16,8 @@ from _hostile import (
     Deadline,
     HostileServer,
     MalformedResponse,
-    Monitor,
     MiB,
+    Monitor,
     exchange,
     runThreads,
 )

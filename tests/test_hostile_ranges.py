@@ -13,12 +13,12 @@ fast.
 import pytest
 from _hostile import (
     FAST,
-    KiB,
     PROMPT,
     STATIC_BIG,
     STRICT,
     Deadline,
     HostileServer,
+    KiB,
     MalformedResponse,
     Monitor,
     exchange,
