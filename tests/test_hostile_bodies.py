@@ -8,10 +8,10 @@ Hostile clients, issue #14, attack 5: endless chunked request bodies.
   - To the echo resource, by a client that never reads the echo: the
     body's backpressure must reach the socket, so memory stays bounded and
     the send timeout drops the connection.
-  - To DAV PUT: with the mount's C{max-upload-size}, a 413 and no more
-    than that (and one batch) on disk; with a mount that sets nothing, the
-    default cap (being added to web2-dav by issue #14's DAV work) must do
-    the same.
+  - To DAV PUT: with the mount's C{max-upload-size} or the site-wide
+    C{--dav-max-upload-size}, a 413 and no more than the cap (and one write
+    batch) on disk; with nothing set, the default cap (1 GiB) must do the
+    same (a long case: it writes a gigabyte).
 """
 
 import time
@@ -241,9 +241,28 @@ def test_davPutOverMaxUploadSize(tmp_path):
         server.stop()
 
 
+def test_davPutOverSiteWideCap(tmp_path):
+    """
+    The same with the cap set for every DAV mount (C{--dav-max-upload-size},
+    here in the site file's options) and none on the mount itself.
+    """
+    with HostileServer(tmp_path, options={"dav-max-upload-size": MiB}) as server:
+        davTree = server.layout.dav
+        before = diskUsage(davTree)
+        with Monitor(server, FAST) as monitor:
+            result = sendEndless(server.port, chunkedHead("PUT", "/dav/upload.bin"),
+                                 Deadline(5.0), monitor.overLimit, disk=davTree,
+                                 diskBound=before + 2 * MiB)
+        monitor.check(str(result))
+        response = result.response()
+        assert response is not None and response.status == 413, result
+        assert response.header("connection") == "close", result
+        assert diskUsage(davTree) == before, sorted(p.name for p in davTree.iterdir())
+        server.stop()
+
+
 #: The most an upload to a DAV mount that sets no cap may put on disk
-#: before it is refused.  The default cap is being added to web2-dav now
-#: (issue #14); this bound assumes it is at most 1 GiB.
+#: before it is refused: web2-dav's default cap, 1 GiB.
 DEFAULT_UPLOAD_BOUND = 1024 * MiB
 
 
