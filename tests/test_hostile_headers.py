@@ -108,9 +108,8 @@ def floodAtOnce(server, connections, seconds, bounds):
         if isinstance(result, BaseException):
             raise result
     sent = sum(n for _, n in results)
-    monitor.check(f"{sent} floods sent on {connections} connections at once")
     problems = [p for found, _ in results for p in found]
-    assert not problems, "\n".join(problems[:20])
+    monitor.check(f"{sent} floods sent on {connections} connections at once", problems[:20])
 
 
 def test_floodsOnManyConnections(tmp_path):

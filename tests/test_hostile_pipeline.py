@@ -130,11 +130,10 @@ def attackUntilDropped(server, kinds, bounds):
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
             raise outcome
-    summary = "; ".join(map(str, outcomes))
-    monitor.check(summary)
-    for outcome in outcomes:
-        assert outcome.end == "dropped" and outcome.lifetime <= DROP_WITHIN, (
-            f"not dropped within {DROP_WITHIN}s: {summary}; {monitor.describe()}")
+    late = [o for o in outcomes if not (o.end == "dropped" and o.lifetime <= DROP_WITHIN)]
+    monitor.check("; ".join(map(str, outcomes)),
+                  [f"{len(late)} connection(s) not dropped within {DROP_WITHIN}s"] if late
+                  else [])
 
 
 @pytest.mark.parametrize("kind", sorted(REQUESTS))
@@ -186,11 +185,9 @@ def test_pipelinedUnreadForAMinute(tmp_path, connections):
                          outcomes) for i in range(connections)],
                        timeout=60.0 + DROP_WITHIN + 30)
         worst = max(outcomes, key=lambda o: o.lifetime)
-        monitor.check(f"{len(outcomes)} connections, longest lived: {worst}")
-        late = [o for o in outcomes if o.end == "dropped" and o.lifetime > DROP_WITHIN]
-        kept = [o for o in outcomes if o.end != "dropped"
-                and o.lifetime > DROP_WITHIN]
-        assert not late and not kept, (
-            f"{len(late)} dropped late, {len(kept)} never dropped of {len(outcomes)}; "
-            f"longest lived: {worst}")
+        # Those the deadline ended early were cut off, not kept.
+        late = [o for o in outcomes if o.lifetime > DROP_WITHIN]
+        monitor.check(f"{len(outcomes)} connections, longest lived: {worst}",
+                      [f"{len(late)} of {len(outcomes)} connections lived longer than "
+                       f"{DROP_WITHIN}s"] if late else [])
         server.stop()

@@ -22,6 +22,7 @@ from _hostile import (
     HostileServer,
     Monitor,
     connect,
+    expect,
 )
 
 HEADER_TIMEOUT = SERVER_SETTINGS["header-timeout"]
@@ -109,18 +110,20 @@ def slowloris(port, count, deadline, stop, interval=0.1, done=None):
     return still, closed
 
 
-def checkClosed(still, closed):
+def closeProblems(still, closed):
     """
-    Every connection was closed within L{CLOSED_WITHIN} of its first byte,
-    with a 408 or nothing.
+    What is wrong with how the connections ended: each must be closed
+    within L{CLOSED_WITHIN} of its first byte, with a 408 or nothing.
     """
+    problems = []
     late = [c.closedAfter for c in closed if c.closedAfter > CLOSED_WITHIN]
     worst = max((c.closedAfter for c in closed), default=0.0)
-    assert not still and not late, (
-        f"{len(still)} of {len(still) + len(closed)} connections still open, "
-        f"{len(late)} closed later than {CLOSED_WITHIN}s (latest after {worst:.1f}s)")
+    expect(problems, not still and not late,
+           f"{len(still)} of {len(still) + len(closed)} connections still open, "
+           f"{len(late)} closed later than {CLOSED_WITHIN}s (latest after {worst:.1f}s)")
     answers = {c.received.split(b"\r\n", 1)[0] for c in closed if c.received}
-    assert answers <= {b"HTTP/1.1 408 Request Timeout"}, answers
+    expect(problems, answers <= {b"HTTP/1.1 408 Request Timeout"}, f"answers: {answers}")
+    return problems
 
 
 def test_slowloris(tmp_path):
@@ -132,8 +135,8 @@ def test_slowloris(tmp_path):
         with Monitor(server, FAST) as monitor:
             still, closed = slowloris(server.port, 200, Deadline(CLOSED_WITHIN + 3.0),
                                       monitor.overLimit)
-        monitor.check(f"{len(still)} still open, {len(closed)} closed")
-        checkClosed(still, closed)
+        monitor.check(f"{len(still)} still open, {len(closed)} closed",
+                      closeProblems(still, closed))
         server.stop()
 
 
@@ -149,8 +152,7 @@ def test_slowlorisForAMinute(tmp_path):
         with Monitor(server, STRICT) as monitor:
             still, closed = slowloris(server.port, 1000, Deadline(60.0), monitor.overLimit,
                                       done=closed)
-        monitor.check(f"{len(closed)} connections closed")
         # Those open at the end were cut off by the deadline, not kept.
-        checkClosed([s for s in still if time.monotonic() - s.firstByte > CLOSED_WITHIN],
-                    closed)
+        monitor.check(f"{len(closed)} connections closed", closeProblems(
+            [s for s in still if time.monotonic() - s.firstByte > CLOSED_WITHIN], closed))
         server.stop()
