@@ -106,10 +106,24 @@ class Pushed(resource.LeafResource):
         return http.Response(200, None, body)
 
 
+class File(resource.LeafResource):
+    """
+    A file from disk, sent with sendfile.
+    """
+
+    def __init__(self, path):
+        self.path = path
+
+    def render(self, request):
+        return http.Response(200, None, stream.FileStream(open(self.path, "rb")))
+
+
 class Root(resource.Resource):
-    def __init__(self):
+    def __init__(self, filePath=None):
         self.child_sized = Sized()
         self.child_pushed = Pushed()
+        if filePath is not None:
+            self.child_file = File(filePath)
 
 
 def get(path):
@@ -380,3 +394,67 @@ class KernelUnsentLiveTests(TestCase):
         # one batch) in the transport are some 1,000 answers; without the
         # kernel's cap, over 10,000.
         self.assertLess(self.root.child_sized.seen, 3000)
+
+
+SIZE = 24 * 1024 * 1024
+
+
+class LargeFileCapTests(TestCase):
+    """
+    A large file is sent without the kernel's cap on unsent bytes (with it,
+    every few hundred KiB of the file cost a wake-up), and the cap is back
+    once the file is out.
+    """
+
+    def setUp(self):
+        if sys.platform != "linux":
+            raise SkipTest("TCP_NOTSENT_LOWAT is Linux's")
+        path = self.mktemp()
+        with open(path, "wb") as f:
+            # Larger than the send and receive buffers can grow to
+            # (net.ipv4.tcp_wmem's and tcp_rmem's 4 and 6 MiB by default),
+            # so it cannot all leave while the client waits.
+            f.truncate(SIZE)
+        self.server = LiveServer(Root(path))
+        self.addCleanup(self.server.stop)
+        self.lowat = getattr(socket, "TCP_NOTSENT_LOWAT", 25)
+
+    def capNow(self):
+        [channel] = self.server.factory.connections
+        return channel.transport.getHandle().getsockopt(socket.IPPROTO_TCP, self.lowat)
+
+    @defer.inlineCallbacks
+    def test_capLiftedForALargeFile(self):
+        sock = yield inThread(socket.create_connection,
+                              ("127.0.0.1", self.server.portNumber), 10)
+        self.addCleanup(sock.close)
+        yield inThread(sock.sendall, get("/file"))
+        yield inThread(sock.recv, 100)
+        # The client reads no more: the file waits for the socket.
+        while not self.server.factory.connections:
+            yield deferLater(0.01)
+        self.assertEqual(self.capNow(), 0)
+
+        def readAll():
+            sock.settimeout(10)
+            got = 100
+            while got < SIZE:
+                piece = sock.recv(1 << 20)
+                if not piece:
+                    break
+                got += len(piece)
+            return got
+
+        got = yield inThread(readAll)
+        self.assertGreater(got, SIZE)
+        for _ in range(500):
+            if self.capNow() == 131072:
+                break
+            yield deferLater(0.01)
+        self.assertEqual(self.capNow(), 131072)
+
+
+def deferLater(seconds):
+    d = defer.Deferred()
+    reactor.callLater(seconds, d.callback, None)
+    return d

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 
 from twisted.internet import defer, error, interfaces
 from twisted.logger import Logger
@@ -21,6 +22,27 @@ log = Logger(namespace=__name__)
 _canSendfile = hasattr(os, "sendfile")
 # Linux: hold a short write back to join the data that follows it.
 _MSG_MORE = getattr(socket, "MSG_MORE", 0)
+#: Linux's cap on the bytes a socket holds that were not sent yet (see
+#: L{web2.channel.http._setSocketOptions}).
+_TCP_NOTSENT_LOWAT = (
+    getattr(socket, "TCP_NOTSENT_LOWAT", 25) if sys.platform.startswith("linux") else None
+)
+#: A file larger than this is sent without that cap: one file cannot be
+#: multiplied the way many small answers can, and with the cap every few
+#: hundred KiB of it would cost a wake-up (a 10 MiB file took twice the CPU).
+_UNCAPPED_FILE = 1024 * 1024
+
+
+def _capNotSent(sock, notSentBytes):
+    """
+    Set the kernel's cap on C{sock}'s unsent bytes (C{0}: the kernel's
+    default, no cap); a socket already closed is left alone.
+    """
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, _TCP_NOTSENT_LOWAT, notSentBytes)
+    except OSError:
+        pass
+    return None
 
 
 @implementer(interfaces.IPullProducer)

@@ -13,7 +13,14 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from web2 import _wire
-from web2.channel._producers import _canSendfile, _SendfileProducer, _SendWatch
+from web2.channel._producers import (
+    _TCP_NOTSENT_LOWAT,
+    _UNCAPPED_FILE,
+    _canSendfile,
+    _capNotSent,
+    _SendfileProducer,
+    _SendWatch,
+)
 from web2.iweb import IChanRequest
 
 if TYPE_CHECKING:
@@ -206,7 +213,8 @@ class HTTPChannelRequest:
         if interfaces.ISSLTransport.providedBy(transport):
             return None
         try:
-            socketFd = transport.getHandle().fileno()
+            handle = transport.getHandle()
+            socketFd = handle.fileno()
             fileFd = fileStream.f.fileno()
         except (AttributeError, OSError, ValueError):
             return None
@@ -219,8 +227,13 @@ class HTTPChannelRequest:
         producer = _SendfileProducer(
             self.channel, socketFd, fileFd, fileStream.start, length, head,
         )
-        self.channel._flush()
-        self.channel._unwatchOutput()
+        channel = self.channel
+        cap = channel.maxKernelUnsentBytes
+        if length > _UNCAPPED_FILE and cap and _TCP_NOTSENT_LOWAT is not None:
+            _capNotSent(handle, 0)
+            producer.done.addBoth(lambda result: _capNotSent(handle, cap) or result)
+        channel._flush()
+        channel._unwatchOutput()
         transport.registerProducer(producer, False)
         return producer.done
 

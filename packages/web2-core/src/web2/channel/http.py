@@ -46,7 +46,7 @@ from zope.interface import implementer
 
 from web2 import _wire
 from web2.channel._deadlines import RESOLUTION, Deadlines
-from web2.channel._producers import _DrainWatch
+from web2.channel._producers import _TCP_NOTSENT_LOWAT, _DrainWatch
 from web2.channel._producers import _SendfileProducer  # noqa: F401 (re-exported)
 from web2.channel._request import HTTPChannelRequest
 from web2.http_headers import Headers
@@ -80,8 +80,7 @@ def _errorResponse(status: int, reason: str, extraHeaders=()) -> bytes:
 #: connections accepted next may still lack them (see _setSocketOptions).
 _noDelayListeners: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _NODELAY_INHERITED = sys.platform.startswith("linux")
-#: Linux's cap on the bytes a socket holds that were not sent yet.
-_TCP_NOTSENT_LOWAT = getattr(socket, "TCP_NOTSENT_LOWAT", 25) if _NODELAY_INHERITED else None
+
 
 
 def _acceptQueueBound() -> int:
