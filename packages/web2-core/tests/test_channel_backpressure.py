@@ -12,8 +12,11 @@ reads.
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import sys
+import tempfile
 import time
 
 from _core_helpers import Connection, LiveServer, inThread
@@ -409,7 +412,9 @@ class LargeFileCapTests(TestCase):
     def setUp(self):
         if sys.platform != "linux":
             raise SkipTest("TCP_NOTSENT_LOWAT is Linux's")
-        path = self.mktemp()
+        directory = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, directory)
+        path = os.path.join(directory, "large")
         with open(path, "wb") as f:
             # Larger than the send and receive buffers can grow to
             # (net.ipv4.tcp_wmem's and tcp_rmem's 4 and 6 MiB by default),
