@@ -189,6 +189,10 @@ class HTTPChannel(protocol.Protocol):
     _abortCall = None
     _outgoing = None
     _outgoingSize = 0
+    # Whether output went to the transport's buffer since it was last seen
+    # empty (all of it went straight to the socket otherwise: no need to
+    # look at the buffer before the next request).
+    _outputQueued = False
     _sendHeld = False
     _sendHeldUnsent = 0
     _drainWatch = None
@@ -420,6 +424,7 @@ class HTTPChannel(protocol.Protocol):
         C{maxUnsentBytes}, unless a response's producer is registered (the
         transport pauses that one itself, and L{_SendWatch} times it).
         """
+        self._outputQueued = True
         if (
             not self._sendHeld
             and transport.producer is None
@@ -537,11 +542,15 @@ class HTTPChannel(protocol.Protocol):
                     if reader.buffered > self.maxBufferedBytes:
                         self._pauseTransport()
                     return
-            elif self._unsentBytes() > self.maxUnsentBytes:
+            elif self._outputQueued:
                 # Rule 2: no next request while the client leaves its
                 # answers to the last ones unread.
-                self._holdForOutput()
-                return
+                unsent = self._unsentBytes()
+                if not unsent:
+                    self._outputQueued = False
+                elif unsent > self.maxUnsentBytes:
+                    self._holdForOutput()
+                    return
             event = reader.next_event()
             kind = event.__class__
             if kind is _REQUEST_HEAD:
