@@ -29,6 +29,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -455,7 +456,8 @@ def oneResponse(port: int, data: bytes, timeout: float = 5.0):
 # The monitor
 
 
-HEALTH_REQUEST = b"GET /health HTTP/1.1\r\nHost: health\r\n\r\n"
+#: The health probe, run as a process of its own.
+PROBE = Path(__file__).with_name("_hostile_probe.py")
 
 
 class Monitor:
@@ -465,9 +467,15 @@ class Monitor:
     connection of its own every C{healthInterval} seconds (a connection
     that closes is made again, and the connect is part of the time).
 
+    The probe runs in a process of its own (C{_hostile_probe.py}), so that
+    its timings do not include waits for this process's interpreter lock,
+    which the attack's client threads hold much of the time; its
+    connection is made, and answered once, before the attack starts.
+
     A probe still waiting when the monitor stops counts with the time it
     has waited so far, so a server that stalls for the whole attack cannot
-    hide behind a probe that never returns.
+    hide behind a probe that never returns; an attack over before the
+    first probe waits for one.
 
     Use it as a context manager around the attack, then call L{check}.
 
@@ -489,25 +497,28 @@ class Monitor:
         self.latencies: list[float] = []
         self.worstAt = 0.0
         self.errors: list[str] = []
-        self._inFlightSince = None
-        self._sock = None
-        self._pending = b""
-        self._lock = threading.Lock()
-        self._threads = []
         self.seconds = 0.0
+        self._started = 0.0
+        self._inFlightSince = None
+        self._lock = threading.Lock()
+        self._probed = threading.Condition(self._lock)
+        self._threads = []
+        self._probe = None
 
     def __enter__(self):
-        # The health connection is made before the attack starts: what is
-        # measured is how the server answers during the attack, not how
-        # the kernel's accept queue copes with the attack's connects
-        # (test_hostile_backlog.py covers those).
-        self._sock = connect(self.server.port, timeout=self.probeTimeout)
-        self._sock.sendall(HEALTH_REQUEST)
-        self._pending = self._readHealth(b"")
+        self._probe = subprocess.Popen(
+            [sys.executable, str(PROBE), str(self.server.port), str(self.healthInterval),
+             str(self.probeTimeout)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+        first = self._probe.stdout.readline()
+        if first.strip() != "ready":
+            self._probe.kill()
+            self._probe.wait()
+            raise AssertionError(f"the health probe could not start: {first!r}")
         self.baseline = self.peak = self.server.rss()
         self._started = time.monotonic()
         self._threads = [threading.Thread(target=self._sampleRSS, daemon=True),
-                         threading.Thread(target=self._probeHealth, daemon=True)]
+                         threading.Thread(target=self._readProbe, daemon=True)]
         for t in self._threads:
             t.start()
         return self
@@ -520,18 +531,20 @@ class Monitor:
             return
         now = time.monotonic()
         self.seconds = now - self._started
-        with self._lock:
-            since = self._inFlightSince
-            if since is not None:
-                self._record(now - since, since)
-            self._stop.set()
-            if self._sock is not None:
-                try:
-                    self._sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+        # An attack shorter than the probes' interval still gets one probe
+        # answered (or timed) after it.
+        with self._probed:
+            self._probed.wait_for(lambda: self.latencies, self.probeTimeout)
+        self._stop.set()
+        self._probe.terminate()
+        self._probe.wait(10)
         for t in self._threads:
             t.join(10)
+        self._probe.stdout.close()
+        with self._lock:
+            since = self._inFlightSince
+            if since is not None and since < now:
+                self._record(now - since, since)
 
     @property
     def growth(self) -> int:
@@ -559,70 +572,22 @@ class Monitor:
                     self.overLimit.set()
             self._stop.wait(self.rssInterval)
 
-    def _probeHealth(self):
-        port = self.server.port
-        pending = self._pending
-        while not self._stop.is_set():
-            started = time.monotonic()
-            with self._lock:
-                if self._stop.is_set():
-                    return
-                self._inFlightSince = started
-            try:
-                if self._sock is None:
-                    sock = connect(port, timeout=self.probeTimeout)
-                    with self._lock:
-                        self._sock = sock
-                        if self._stop.is_set():
-                            sock.close()
-                            return
-                    pending = b""
-                self._sock.settimeout(self.probeTimeout)
-                self._sock.sendall(HEALTH_REQUEST)
-                pending = self._readHealth(pending)
-                ok = True
-            except (OSError, AssertionError) as e:
-                ok = False
-                if not self._stop.is_set():
-                    self.errors.append(f"{time.monotonic() - self._started:.2f}s: {e!r}")
-            elapsed = time.monotonic() - started
-            with self._lock:
-                if self._stop.is_set():
-                    return
-                self._inFlightSince = None
-                self._record(elapsed, started)
-                if not ok and self._sock is not None:
-                    self._sock.close()
-                    self._sock = None
-            self._stop.wait(self.healthInterval)
-        if self._sock is not None:
-            self._sock.close()
-
-    def _readHealth(self, pending: bytes) -> bytes:
+    def _readProbe(self):
         """
-        Read one answer to L{HEALTH_REQUEST}; return what came after it.
+        Take the probe's lines (see C{_hostile_probe.py}) until it ends.
         """
-        data = pending
-        while True:
-            head, sep, rest = data.partition(b"\r\n\r\n")
-            if sep:
-                status = head.split(b"\r\n", 1)[0]
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                if len(rest) >= length:
-                    if not status.startswith(b"HTTP/1.1 200"):
-                        raise AssertionError(f"/health answered {status!r}")
-                    if b"connection: close" in head.lower():
-                        self._sock.close()
-                        self._sock = None
-                    return rest[length:]
-            chunk = self._sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("the server closed the health connection")
-            data += chunk
+        for line in self._probe.stdout:
+            kind, *fields = line.rstrip("\n").split(" ", 3)
+            with self._lock:
+                if kind == "start":
+                    self._inFlightSince = float(fields[0])
+                elif kind in ("done", "fail"):
+                    self._inFlightSince = None
+                    since, latency = float(fields[0]), float(fields[1])
+                    self._record(latency, since)
+                    if kind == "fail":
+                        self.errors.append(f"{since - self._started:.2f}s: {fields[2]}")
+                    self._probed.notify_all()
 
     def describe(self) -> str:
         return (f"RSS {self.baseline / MiB:.0f} MiB -> peak {self.peak / MiB:.0f} MiB "
