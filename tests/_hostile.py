@@ -263,14 +263,16 @@ class HostileServer:
         return self
 
     def __exit__(self, *exc):
-        self.process.kill()
+        # The scripts first, so that the server, their parent, reaps them.
         self.killScripts()
+        self.process.kill()
 
     def killScripts(self):
         """
         Kill whatever CGI script of this site is still running (a test
         that finds one left fails on its own; none may outlive the test).
         """
+        killed = []
         for entry in self.layout.pids.iterdir():
             pid = int(entry.name)
             try:
@@ -278,8 +280,13 @@ class HostileServer:
                     ours = str(self.layout.cgi).encode() in f.read()
                 if ours:
                     os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
             except (FileNotFoundError, ProcessLookupError):
                 pass
+        # Give a living server the moment it needs to reap them.
+        deadline = Deadline(2.0)
+        while any(processState(pid) is not None for pid in killed) and not deadline.passed():
+            time.sleep(0.02)
 
     @property
     def output(self) -> str:
