@@ -39,6 +39,38 @@ def _describe(reason) -> str:
     return f"exit status {getattr(value, 'exitCode', 0) or 0}"
 
 
+#: The scripts running now.  A script outlives its request unless stopped:
+#: those still running when the reactor shuts down (after the server's
+#: drain, which lets answered requests finish) are stopped then, so that
+#: none is left behind as an orphan of the server.
+_running: set = set()
+#: The reactors told to stop them at shutdown.
+_hookedReactors: list = []
+
+
+def _stopRunning() -> defer.Deferred | None:
+    """
+    Stop every script still running (TERM, then KILL after its grace):
+    the reactor's shutdown waits until they have all ended.
+    """
+    runs = [run for run in _running if run.transport is not None]
+    if not runs:
+        return None
+    log.info("Stopping {count} CGI script(s) still running at shutdown", count=len(runs))
+    for run in runs:
+        run.kill()
+    return defer.DeferredList([run.ended for run in runs])
+
+
+def _stopAtShutdown(reactor):
+    if any(r is reactor for r in _hookedReactors):
+        return
+    addTrigger = getattr(reactor, "addSystemEventTrigger", None)
+    if addTrigger is not None:
+        _hookedReactors.append(reactor)
+        addTrigger("during", "shutdown", _stopRunning)
+
+
 class ScriptFailed(Exception):
     """
     The script's response was cut short after it started.
@@ -140,6 +172,9 @@ class ScriptRun(ProcessProtocol):
         except OSError as e:
             self._fail(f"cannot be started: {e}")
             self.ended.callback(None)
+            return self.done
+        _running.add(self)
+        _stopAtShutdown(self.reactor)
         return self.done
 
     def connectionMade(self):
@@ -254,6 +289,7 @@ class ScriptRun(ProcessProtocol):
             body.finish()
 
     def processEnded(self, reason):
+        _running.discard(self)
         self._cancelTimer()
         if self._killTimer is not None and self._killTimer.active():
             self._killTimer.cancel()
