@@ -240,3 +240,16 @@ def test_noneMeansUnlimited():
     assert setting.coerce("12") == 12
     with pytest.raises(ValueError):
         setting.coerce("-1")
+
+
+@pytest.mark.parametrize("name", ["max-kernel-unsent-bytes", "backlog"])
+def test_socketSettingsFitTheKernel(name):
+    """
+    Settings handed to the kernel as a C int are refused beyond its range
+    at startup: past it, setsockopt and listen raise OverflowError (for the
+    kernel's cap on unsent bytes, on every connection).
+    """
+    [setting] = [s for s in SERVER_SETTINGS if s.name == name]
+    assert setting.coerce("131072") == 131072
+    with pytest.raises(ValueError):
+        setting.coerce(str(2**31))

@@ -92,6 +92,22 @@ def _rate(text) -> float:
     return value
 
 
+#: The largest value the kernel takes as a C int (setsockopt, listen).
+_C_INT_MAX = 2**31 - 1
+
+
+def _kernelInt(coerce):
+    """
+    C{coerce}, refusing values the kernel cannot take as a C int.
+    """
+    def coerceForKernel(text):
+        value = coerce(text)
+        if value is not None and value > _C_INT_MAX:
+            raise ValueError(f"must be at most {_C_INT_MAX}, not {value}")
+        return value
+    return coerceForKernel
+
+
 def _count(text) -> int:
     value = int(text)
     if value <= 0:
@@ -136,10 +152,10 @@ SERVER_SETTINGS: tuple[ServerSetting, ...] = (
                   "Bytes of answers a client may leave unread before its "
                   "connection is answered and read no further (default 65536)."),
     ServerSetting("max-kernel-unsent-bytes", "factory", "maxKernelUnsentBytes",
-                  _optionalInt,
+                  _kernelInt(_optionalInt),
                   "Bytes not yet sent the kernel accepts from a connection "
                   "(Linux TCP_NOTSENT_LOWAT; default 131072; 0: the kernel's)."),
-    ServerSetting("backlog", "listen", "backlog", _count,
+    ServerSetting("backlog", "listen", "backlog", _kernelInt(_count),
                   "Connections the kernel queues for accepting, per listener "
                   "(default 511, or net.core.somaxconn if lower)."),
     ServerSetting("max-request-line", "limits", "max_request_line", _count,
