@@ -24,6 +24,12 @@ Modules, one job each: C{_abnf} (the grammar), C{_events}, C{_errors},
 C{_limits}, C{_fields} (field sections), C{_head} (request line and header
 semantics), C{_body} (body readers by framing), C{_reader} (the state
 machine; its rules are written at its top), C{_writer}, C{_framing}.
+
+The client side (L{web2.client}, the reverse proxy) has its own two:
+C{_response} (L{ResponseReader}: status line, fields and response framing,
+with the same limits and strictness, events L{InterimResponse},
+L{ResponseHead}, L{BodyData}, L{EndOfResponse}) and C{_request_writer}
+(L{serialize_request_head}).
 """
 
 from ._errors import ProtocolError
@@ -31,6 +37,8 @@ from ._events import CLOSED, NEED_DATA, BodyData, EndOfRequest, RequestHead
 from ._framing import Framing, decide_framing
 from ._limits import Limits
 from ._reader import RequestReader
+from ._request_writer import serialize_request_head
+from ._response import EndOfResponse, InterimResponse, ResponseHead, ResponseReader
 from ._writer import (
     encode_chunk,
     encode_last_chunk,
@@ -43,14 +51,19 @@ __all__ = [
     "NEED_DATA",
     "BodyData",
     "EndOfRequest",
+    "EndOfResponse",
+    "InterimResponse",
     "Framing",
     "Limits",
     "ProtocolError",
     "RequestHead",
     "RequestReader",
+    "ResponseHead",
+    "ResponseReader",
     "decide_framing",
     "encode_chunk",
     "encode_last_chunk",
     "serialize_checked_head",
+    "serialize_request_head",
     "serialize_response_head",
 ]
