@@ -84,10 +84,32 @@ class _BaseOptions(usage.Options):
     optionOwners: dict = {}
     _multiple: tuple[str, ...] = ()
 
+    #: How a command-line error ends: with C{False} (the default) as a
+    #: L{usage.UsageError} for the caller (C{python -m web2}); with C{True}
+    #: (the class twistd gets) as a two-line message, not twistd's whole
+    #: help.
+    exitOnUsageError = False
+
     def __init__(self):
         super().__init__()
         for name in ("listen", "mount", "python-path") + self._multiple:
             self[name] = []
+
+    def parseOptions(self, options=None):
+        """
+        Parse the command line; under C{twistd}, a mistake ends the process
+        with a two-line message and status 2 (twistd itself would print its
+        whole help before the message).
+        """
+        try:
+            super().parseOptions(options)
+        except usage.UsageError as e:
+            if not self.exitOnUsageError:
+                raise
+            sys.stderr.write(f"web2: error: {e}\n"
+                             "Try 'twistd web2 --help' for the options.\n")
+            sys.stderr.flush()
+            raise SystemExit(2) from None
 
     def opt_listen(self, endpoint):
         """
@@ -114,7 +136,8 @@ class _BaseOptions(usage.Options):
 
     def opt_list_plugins(self):
         """
-        List the installed plugins, their versions and hooks, and exit.
+        List the installed plugins, their versions, mount kinds and hooks,
+        and exit.
         """
         print(formatPluginList(_plugins.describe_plugins(self.pluginManager)))
         sys.exit(0)
@@ -182,8 +205,10 @@ def makeOptionsClass(pm: Web2PluginManager | None = None) -> type[usage.Options]
             help = f"[{impl.plugin_name}] {option.help}"
             if option.multiple:
                 multiple.append(name)
+                if "repeatable" not in help.lower():
+                    help += " (repeatable)"
                 extra["opt_" + name.replace("-", "_")] = _multipleOption(
-                    name, option.coerce, help + " (repeatable)")
+                    name, option.coerce, help)
             elif option.flag:
                 flags.append([name, short, help])
             else:
@@ -203,7 +228,9 @@ def __getattr__(name: str):
     # twistd's ServiceMaker reads web2.tap.Options: build it now, from the
     # plugins installed now, never at import time.
     if name == "Options":
-        return makeOptionsClass()
+        options = makeOptionsClass()
+        options.exitOnUsageError = True
+        return options
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -347,6 +374,7 @@ class Web2Service(service.Service):
     """
 
     name = "web2"
+    _stopping = False
 
     def __init__(self, config, site, factory, listeners, services, accessLog, reactor):
         self.config = config
@@ -375,9 +403,62 @@ class Web2Service(service.Service):
         for child in self.listeners + self.services:
             child.startService()
         self._runHooks("web2_startup")
+        self.reactor.callWhenRunning(self._catchRepeatedSignals)
+
+    def _catchRepeatedSignals(self) -> None:
+        """
+        Put a guard in front of the reactor's SIGTERM and SIGINT handlers
+        (called once the reactor runs, after it installed them): the first
+        signal goes to the reactor's handler, which stops the reactor; one
+        arriving once the stop has begun would call C{reactor.stop()} again
+        and log a critical C{ReactorNotRunning} traceback, so it comes here
+        instead.  A second SIGTERM (C{make} forwards one to the process
+        group, so the server gets two) is noted and the graceful stop goes
+        on; a second SIGINT (Ctrl-C twice) closes the connections still
+        open at once instead of waiting for them.
+
+        Only the reactor's own handlers are wrapped, and only in the main
+        thread: a handler someone else installed (a debugger's, a test
+        runner's) is left alone.
+        """
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for number in (signal.SIGTERM, signal.SIGINT):
+            handler = signal.getsignal(number)
+            if getattr(handler, "__self__", None) is not self.reactor:
+                continue
+
+            def guard(signum, frame, first=handler):
+                if self._stopping:
+                    self.reactor.callFromThread(self._signalledAgain, signum)
+                else:
+                    self._stopping = True
+                    first(signum, frame)
+
+            signal.signal(number, guard)
+
+    def _signalledAgain(self, signum) -> None:
+        import signal
+
+        count = self.factory.connectionCount
+        if signum == signal.SIGINT and count:
+            log.info("web2: interrupted again: closing {count} open connection(s) now",
+                     count=count)
+            for channel in list(self.factory.connections):
+                channel.abortConnection()
+            return
+        log.info("web2: already stopping ({name}); waiting for {count} open "
+                 "connection(s) (shutdown timeout {timeout} s)",
+                 name=signal.Signals(signum).name, count=count,
+                 timeout=self.config.shutdownTimeout)
+
 
     def stopService(self):
         service.Service.stopService(self)
+        self._stopping = True
         start = self.reactor.seconds()
         timeout = self.config.shutdownTimeout
         children = [defer.maybeDeferred(c.stopService)
@@ -407,6 +488,55 @@ class Web2Service(service.Service):
         d.addErrback(lambda f: log.failure("The drain failed", f))
         d.addBoth(closeLog)
         return d
+
+
+#: The endpoint kinds most sites use, named when a description has another.
+_COMMON_KINDS = "tcp, tcp6, ssl, unix, systemd"
+
+
+def _endpointProblem(description: str, e: Exception) -> str:
+    """
+    What is wrong with the endpoint C{description}, in words, from the
+    exception Twisted's parser raised (its messages speak of Python
+    internals: C{int()} literals, keyword arguments of private functions).
+    """
+    import re
+
+    text = str(e)
+    kind, _, rest = description.partition(":")
+    fields = rest.split(":")
+    number = re.match(r"invalid literal for int\(\) with base 10: '(.*)'$", text)
+    if number:
+        value = number.group(1)
+        if fields and fields[0] == value and "=" not in value:
+            return f"port must be a number, not {value!r}" if value else \
+                f"a port number is needed, e.g. {kind}:8080"
+        for item in fields:
+            name, eq, given = item.partition("=")
+            if eq and given == value:
+                return f"{name} must be a number, not {value!r}"
+        return f"{value!r} is not a number"
+    missing = re.search(r"missing \d+ required positional argument: '(\w+)'", text)
+    if missing:
+        what = missing.group(1)
+        if what == "port":
+            return f"a port number is needed, e.g. {kind}:8080"
+        return f"{what} is needed"
+    unknown = re.search(r"unexpected keyword argument '(\w+)'", text)
+    if unknown:
+        return f"{kind} endpoints have no parameter {unknown.group(1)!r}"
+    if text.startswith("Unknown endpoint type"):
+        return f"unknown endpoint type {kind!r} (common ones: {_COMMON_KINDS})"
+    if isinstance(e, OSError) and e.filename:
+        problem = f"cannot read {e.filename!r}: {e.strerror}"
+        if kind == "ssl" and "privateKey=" not in rest:
+            problem += " (name the key and certificate: ssl:PORT:privateKey=KEY.pem" \
+                       ":certKey=CERT.pem)"
+        return problem
+    if type(e).__module__.startswith("OpenSSL"):
+        return ("the key or certificate cannot be loaded (privateKey= and certKey= "
+                "name PEM files)")
+    return f"{text or type(e).__name__}"
 
 
 def _checkBroken(pm, skip: bool) -> None:
@@ -502,7 +632,9 @@ def buildService(options, reactor=None, defaultAccessLog=None) -> Web2Service:
             endpoint = endpoints.serverFromString(
                 reactor, withBacklog(description, backlog))
         except Exception as e:
-            message = f"bad endpoint {description!r}: {type(e).__name__}: {e}"
+            where = ("--listen" if description in (options["listen"] or ())
+                     else f"listen endpoint in {config.configFile}")
+            message = f"bad {where} {description!r}: {_endpointProblem(description, e)}"
             if description.startswith("systemd:"):
                 message += (
                     " (no such socket was handed over: systemd sets LISTEN_FDS, "

@@ -165,6 +165,17 @@ class RequestReader:
         else:
             self._close()
 
+    def take_buffered(self) -> bytes:
+        """
+        Hand over the bytes received and not yet consumed, and close the
+        reader: the connection leaves HTTP (a C{101 Switching Protocols}),
+        and what the client sent after the request that switched belongs
+        to the new protocol.
+        """
+        rest = bytes(memoryview(self._buf)[self._pos:])
+        self._close()
+        return rest
+
     def next_event(self):
         """
         Return the next event: a L{RequestHead}, L{BodyData},

@@ -237,6 +237,23 @@ class HTTPChannelRequest:
         transport.registerProducer(producer, False)
         return producer.done
 
+    def switchProtocols(self, head, protocol):
+        """
+        Answer with C{head}, a complete C{101 Switching Protocols} response
+        head, and hand the connection to C{protocol} (see
+        L{HTTPChannel._switchProtocols}): used by L{web2.websocket}.  The
+        request counts as answered; what the request object writes after
+        this is ignored.
+
+        @raise RuntimeError: the response was already started or finished.
+        """
+        if self.finished or self.headersWritten:
+            raise RuntimeError("The response was already started")
+        self.headersWritten = True
+        self.finished = self.superseded = self.completed = True
+        self.persistent = False
+        self.channel._switchProtocols(self, head, protocol)
+
     def abortConnection(self):
         if self.superseded:
             # The channel answers this request itself (a protocol error

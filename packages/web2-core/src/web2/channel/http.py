@@ -820,6 +820,52 @@ class HTTPChannel(protocol.Protocol):
         self._endSendHold()
         self.transport.abortConnection()
 
+    # Leaving HTTP (101 Switching Protocols): called by
+    # HTTPChannelRequest.switchProtocols only, so nothing here runs for an
+    # ordinary request.
+
+    def _switchProtocols(self, chan, head, protocol):
+        """
+        Send the C{101} head C{head} and hand the connection to C{protocol}:
+        from now on it gets the transport, the bytes that followed the
+        request in the reader's buffer, and all later input.  HTTP is over
+        on this connection (C{_closing} stops the event loop and every HTTP
+        path), its deadlines stop, and its producer slot is freed.
+
+        @param protocol: an L{IProtocol}; if it has C{readConnectionLost()}
+            it hears of the client's half-close, and if it has C{drain()} a
+            graceful shutdown of the factory calls it.
+        """
+        self._send(head, now=True)
+        self._current = None
+        chan.request = None
+        self._closing = True
+        self._cancelTimer()
+        self._endSendHold()
+        rest = self._reader.take_buffered()
+        channelLost = self.__class__.connectionLost
+
+        def connectionLost(reason):
+            try:
+                protocol.connectionLost(reason)
+            finally:
+                channelLost(self, reason)
+
+        self.dataReceived = protocol.dataReceived
+        self.readConnectionLost = getattr(
+            protocol, "readConnectionLost", self.transport.loseConnection)
+        self.connectionLost = connectionLost
+        self.drain = getattr(protocol, "drain", self.transport.loseConnection)
+        self._bodyPaused = False
+        if self._paused:
+            self._paused = False
+            self.transport.resumeProducing()
+        protocol.makeConnection(self.transport)
+        if rest:
+            protocol.dataReceived(rest)
+        if self._readClosed:
+            self.readConnectionLost()
+
     # Timeouts (rule 5).  One deadline at most, in a slot shared with other
     # connections (channel/_deadlines.py: up to a quarter second late, no
     # DelayedCall per connection), rescheduled lazily: a phase change only
