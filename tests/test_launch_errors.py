@@ -101,7 +101,8 @@ def test_portInUse(tmp_path):
 
 def test_badEndpoint():
     _fails(pythonWeb2("--listen", "tcpp:80"),
-           "web2: error: bad endpoint 'tcpp:80': ValueError: Unknown endpoint type: 'tcpp'")
+           "web2: error: bad --listen 'tcpp:80': unknown endpoint type 'tcpp' "
+           "(common ones: tcp, tcp6, ssl, unix, systemd)")
 
 
 def test_kindOfMissingPlugin():

@@ -121,8 +121,10 @@ def test_optionsBuiltOnAccess(monkeypatch):
     plugins.
     """
     calls = []
-    monkeypatch.setattr(tap, "makeOptionsClass", lambda: calls.append(1) or "built")
-    assert tap.Options == "built" and calls == [1]
+    built = type("Built", (), {})
+    monkeypatch.setattr(tap, "makeOptionsClass", lambda: calls.append(1) or built)
+    assert tap.Options is built and calls == [1]
+    assert built.exitOnUsageError  # twistd gets short command-line errors
     with pytest.raises(AttributeError):
         tap.Nothing  # noqa: B018
 
@@ -266,7 +268,7 @@ def _text(body):
 @pytest.mark.parametrize("argv, error, message", [
     (["--mount", "/=static:."], ConfigError, "pip install web2-static"),
     (["--mount", "/=class:no.such.Thing"], ConfigError, "cannot find class 'no.such.Thing'"),
-    (["--listen", "nope:1"], ConfigError, "bad endpoint 'nope:1'"),
+    (["--listen", "nope:1"], ConfigError, "bad --listen 'nope:1': unknown endpoint type"),
     (["--config", "/nonexistent/site.toml"], ConfigError, "does not exist"),
     (["--access-log", "/nonexistent/dir/a.log"], ConfigError,
      "cannot open the access log '/nonexistent/dir/a.log'"),

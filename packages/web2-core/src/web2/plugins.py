@@ -88,6 +88,7 @@ class PluginInfo:
 
     @ivar hooks: the names of the hooks it implements, sorted.
     @ivar error: why it failed to load, or C{None} when it is loaded.
+    @ivar kinds: the mount kinds it provides (C{web2_mount_kinds}), sorted.
     """
 
     name: str
@@ -96,6 +97,7 @@ class PluginInfo:
     module: str
     hooks: tuple[str, ...] = ()
     error: str | None = None
+    kinds: tuple[str, ...] = ()
 
 
 class Web2PluginManager(pluggy.PluginManager):
@@ -271,7 +273,7 @@ def describe_plugins(pm: Web2PluginManager) -> list[PluginInfo]:
         hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or ())
         infos.append(
             PluginInfo(name, distribution, version, getattr(plugin, "__name__", "?"),
-                       tuple(hooks))
+                       tuple(hooks), kinds=_mountKinds(pm, name))
         )
     for failure in sorted(pm.failures, key=lambda f: f.name):
         infos.append(
@@ -281,10 +283,24 @@ def describe_plugins(pm: Web2PluginManager) -> list[PluginInfo]:
     return infos
 
 
+def _mountKinds(pm: Web2PluginManager, name: str) -> tuple[str, ...]:
+    """
+    The mount kinds the plugin C{name} provides (its C{web2_mount_kinds}
+    answer), or C{()} when it provides none or its hook fails.
+    """
+    for impl in pm.hook.web2_mount_kinds.get_hookimpls():
+        if impl.plugin_name == name:
+            try:
+                return tuple(sorted(impl.function() or ()))
+            except Exception:
+                return ()
+    return ()
+
+
 def formatPluginList(infos: Iterable[PluginInfo]) -> str:
     """
     Render L{describe_plugins}' result as the text C{--list-plugins} prints:
-    one line per plugin, then its hooks indented.
+    one line per plugin, then its mount kinds and its hooks indented.
     """
     lines = []
     for info in infos:
@@ -295,5 +311,7 @@ def formatPluginList(infos: Iterable[PluginInfo]) -> str:
         lines.append(
             f"{info.name}  ({info.distribution} {info.version})  {info.module}"
         )
+        if info.kinds:
+            lines.append("    mount kinds: " + ", ".join(info.kinds))
         lines.append("    hooks: " + (", ".join(info.hooks) or "(none)"))
     return "\n".join(lines)
