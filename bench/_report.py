@@ -56,11 +56,26 @@ def ratio(scenario, value, reference):
 def targets(scenario):
     """
     The scenario's targets with the measured ratio and whether it is met.
+
+    A target is C{(server, reference, wanted)} on the scenario's metric, or
+    C{(server, reference, ceiling, key)} on the extra figure C{key}, a cost
+    such as C{cpu_us_per_req}: C{server}'s must be at most C{ceiling} times
+    C{reference}'s.
     """
-    medians = {r["server"]: r.get("median") for r in summarize(scenario)}
+    rows = summarize(scenario)
+    medians = {r["server"]: r.get("median") for r in rows}
     out = []
-    lower = scenario.get("better", "higher") == "lower"
-    for server, reference, wanted in scenario.get("targets", ()):
+    for server, reference, wanted, *key in scenario.get("targets", ()):
+        lower = scenario.get("better", "higher") == "lower"
+        if key:
+            values = {r["server"]: r["extra"].get(key[0]) for r in rows}
+            mine, theirs = values.get(server), values.get(reference)
+            got = mine / theirs if mine and theirs else None
+            met = None if got is None else got <= wanted
+            out.append({"scenario": scenario["name"], "server": server,
+                        "reference": reference, "wanted": wanted, "got": got,
+                        "met": met, "lower": True, "key": key[0]})  # fmt: skip
+            continue
         if reference is None:
             # An absolute bound on the metric itself (a memory ceiling).
             got = medians.get(server)
@@ -109,7 +124,10 @@ def _targetRows(doc):
         for t in targets(scenario):
             got = "-" if t["got"] is None else f"{t['got']:.2f}"
             met = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]
-            if t["reference"] is None:
+            if t.get("key"):
+                what = f"{t['server']} / {t['reference']} {t['key']}"
+                bound = f"<= {t['wanted']}"
+            elif t["reference"] is None:
                 what = f"{t['server']} {scenario['metric']}"
                 bound = f"{'<=' if t['lower'] else '>='} {t['wanted']}"
             else:
@@ -233,7 +251,7 @@ def ratioLine(doc):
         rows = {r["server"]: r for r in summarize(scenario)}
         web2 = rows.get("web2", {})
         got = web2.get("ratio")
-        want = [t for t in scenario.get("targets", ()) if t[1] == BASELINE]
+        want = [t for t in scenario.get("targets", ()) if t[1] == BASELINE and len(t) == 3]
         goal = f" (target {want[0][2]})" if want else ""
         text = "failed: " + web2.get("note", "")[:70] if got is None else f"{got:.2f}"
         lines.append(f"{scenario['name']:>12}: web2/{BASELINE} = {text}{goal}")

@@ -27,6 +27,13 @@ UPLOAD_SERVERS = (
     "gunicorn", "waitress", "nginx",
 )  # fmt: skip
 QUICK_SERVERS = ("web2", "web2-pure", "twisted.web")
+# The site shape (issue #18): every server that has the role (bench/_servers.py).
+SITE_SERVERS = (
+    "web2", "web2-pure", "twisted.web", "aiohttp", "uvicorn-httptools", "uvicorn-h11",
+)  # fmt: skip
+# CPU per request: web2's at most 0.6 times twisted.web's and at most uvicorn's.
+_SITE_CPU = (("web2", "twisted.web", 0.6, "cpu_us_per_req"),
+             ("web2", "uvicorn-httptools", 1.0, "cpu_us_per_req"))
 
 
 def _andPure(servers):
@@ -110,6 +117,31 @@ SCENARIOS = [
              "rps", "req/s", params={"connections": 64},
              targets=(("web2", "twisted.web", 2.0), ("web2", "gunicorn", 2.0)),
              extra=("p99_ms",), quick=True),
+    # The application shape users write (bench/apps/web2_site.py): the targets
+    # of issue #18 apply to these rows; the tuned hello above stays beside.
+    Scenario("site-keepalive", "Site shape: tutorial hello among mounts, keep-alive "
+             "(wrk -c64)", "wrk", ("site",), SITE_SERVERS, "rps", "req/s",
+             params={"connections": 64},
+             targets=(("web2", "twisted.web", 1.5), ("web2", "uvicorn-httptools", 1.0),
+                      *_SITE_CPU),
+             extra=("p99_ms",), quick=True),
+    Scenario("site-pipelined", "Site shape: tutorial hello, pipelined depth 16 (wrk -c64)",
+             "wrk", ("site",), SITE_SERVERS, "rps", "req/s",
+             params={"connections": 64, "depth": 16},
+             targets=(("web2", "twisted.web", 2.0),)),
+    Scenario("site-close", "Site shape: tutorial hello, Connection: close (wrk -c64)",
+             "wrk", ("site",), SITE_SERVERS, "rps", "req/s",
+             params={"connections": 64, "close": True},
+             targets=(("web2", "twisted.web", 1.2),), quick=True),
+    Scenario("site-static-1k", "Site shape: 1 KiB file from /static/ (wrk -c64)", "wrk",
+             ("site",), SITE_SERVERS, "rps", "req/s",
+             params={"connections": 64, "path": "/static/1k.bin"},
+             targets=(("web2", "twisted.web", 2.0),), extra=("mbps",)),
+    Scenario("site-dynamic", "Site shape: query argument and Set-Cookie (wrk -c64)", "wrk",
+             ("site",), SITE_SERVERS, "rps", "req/s",
+             params={"connections": 64, "path": "/dynamic?name=bench"}),
+    Scenario("site-json", "Site shape: a JSON answer (wrk -c64)", "wrk", ("site",),
+             SITE_SERVERS, "rps", "req/s", params={"connections": 64, "path": "/json"}),
     Scenario("latency", "Latency at a fixed 1,000 req/s (h2load --h1 -c10)", "latency",
              ("hello",), HELLO_SERVERS, "p99_ms", "ms p99", better="lower",
              params={"rate": 1000, "clients": 10}, extra=("p50_ms", "p90_ms")),

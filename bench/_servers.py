@@ -5,7 +5,12 @@ process), pinned to one CPU, with no access log.
 
 A role is what the server serves: C{hello} (C{GET /} answers C{Hello, world!},
 C{POST /} drains the body), C{static} (a directory holding C{1k.bin},
-C{100k.bin} and C{10m.bin}) or C{wsgi} (L{bench.apps.wsgi_hello.app}).
+C{100k.bin} and C{10m.bin}), C{wsgi} (L{bench.apps.wsgi_hello.app}) or
+C{site}: the application shape users write (issue #18), a hello at C{/}
+written as the tutorial teaches beside static files at C{/static/}, the WSGI
+app at C{/wsgi}, a dynamic page reading the query and setting a cookie at
+C{/dynamic} and a JSON answer at C{/json}, all in one site
+(L{bench.apps.web2_site}; each peer's own idiom for the same tree).
 """
 
 import os
@@ -77,15 +82,21 @@ def _web2Base(ctx, port, role):
 
 
 def _web2(ctx, port, role):
-    mount = {
-        "hello": "/=class:bench.apps.web2_hello.Hello",
-        "static": "/=static:" + ctx.staticDir,
-        "wsgi": "/=wsgi:bench.apps.wsgi_hello:app",
-    }[role]
+    if role == "site":
+        from bench.apps.web2_site import siteMounts
+
+        mounts = siteMounts(ctx.staticDir)
+    else:
+        mounts = [{
+            "hello": "/=class:bench.apps.web2_hello.Hello",
+            "static": "/=static:" + ctx.staticDir,
+            "wsgi": "/=wsgi:bench.apps.wsgi_hello:app",
+        }[role]]  # fmt: skip
     # No access log, like every other server here (python -m web2 logs to
     # stdout by default and has no switch to turn it off: /dev/null is the
     # closest), and no body cap, for the 100 MiB upload.
-    options = ["--listen", f"tcp:{port}:interface=127.0.0.1", "--mount", mount,
+    options = ["--listen", f"tcp:{port}:interface=127.0.0.1",
+               *[arg for mount in mounts for arg in ("--mount", mount)],
                "--access-log", "off", "--max-body-size", "none"]
     if ctx.web2Via == "twistd":
         twistd = os.path.join(os.path.dirname(ctx.web2Python), "twistd")
@@ -96,17 +107,21 @@ def _web2(ctx, port, role):
 
 def _twistedWeb(ctx, port, role):
     argv = [ctx.web2Python, os.path.join(BENCH, "apps", "twisted_web.py"), str(port)]
-    return argv + ([role, ctx.staticDir] if role == "static" else [role])
+    return argv + ([role, ctx.staticDir] if role in ("static", "site") else [role])
 
 
 def _aiohttp(ctx, port, role):
-    return [ctx.peersPython, os.path.join(BENCH, "apps", "aiohttp_hello.py"), str(port)]
+    argv = [ctx.peersPython, os.path.join(BENCH, "apps", "aiohttp_hello.py"), str(port)]
+    return argv + (["site", ctx.staticDir] if role == "site" else [])
 
 
 def _uvicorn(http, loop):
     def command(ctx, port, role):
+        app = "bench.apps.asgi_site:app" if role == "site" else "bench.apps.asgi_hello:app"
+        env = {"BENCH_STATIC_DIR": ctx.staticDir} if role == "site" else {}
         return [
-            ctx.peersPython, "-m", "uvicorn", "bench.apps.asgi_hello:app",
+            "env", *[f"{k}={v}" for k, v in env.items()],
+            ctx.peersPython, "-m", "uvicorn", app,
             "--host", "127.0.0.1", "--port", str(port), "--http", http,
             "--loop", loop, "--no-access-log", "--log-level", "warning",
             "--lifespan", "off", "--timeout-keep-alive", "120",
@@ -250,20 +265,20 @@ class ServerSpec:
 SERVERS = {
     spec.name: spec
     for spec in [
-        ServerSpec("web2", {r: _web2 for r in ("hello", "static", "wsgi")}, "web2",
+        ServerSpec("web2", {r: _web2 for r in ("hello", "static", "wsgi", "site")}, "web2",
                    "python -m web2 (web2-static, web2-wsgi for those roles), "
                    "installed as users get it: request path compiled"),
-        ServerSpec("web2-pure", {r: _web2Pure for r in ("hello", "static", "wsgi")},
+        ServerSpec("web2-pure", {r: _web2Pure for r in ("hello", "static", "wsgi", "site")},
                    "web2-pure", "the same, installed editable: pure Python"),
-        ServerSpec("web2-base", {r: _web2Base for r in ("hello", "static", "wsgi")},
+        ServerSpec("web2-base", {r: _web2Base for r in ("hello", "static", "wsgi", "site")},
                    "web2-base", "web2 at the commit given with --base, compiled: "
                    "a change's cost measured in the same run"),
-        ServerSpec("twisted.web", {r: _twistedWeb for r in ("hello", "static", "wsgi")},
+        ServerSpec("twisted.web", {r: _twistedWeb for r in ("hello", "static", "wsgi", "site")},
                    "web2", "Resource / static.File / WSGIResource, epoll reactor"),
-        ServerSpec("aiohttp", {"hello": _aiohttp}, "peers", "web.run_app, asyncio"),
-        ServerSpec("uvicorn-httptools", {"hello": _uvicorn("httptools", "uvloop")},
+        ServerSpec("aiohttp", {"hello": _aiohttp, "site": _aiohttp}, "peers", "web.run_app, asyncio"),
+        ServerSpec("uvicorn-httptools", {r: _uvicorn("httptools", "uvloop") for r in ("hello", "site")},
                    "peers", "--http httptools --loop uvloop"),
-        ServerSpec("uvicorn-h11", {"hello": _uvicorn("h11", "asyncio")}, "peers",
+        ServerSpec("uvicorn-h11", {r: _uvicorn("h11", "asyncio") for r in ("hello", "site")}, "peers",
                    "--http h11 --loop asyncio"),
         ServerSpec("gunicorn", {"wsgi": _gunicorn}, "peers", "1 sync worker"),
         ServerSpec("waitress", {"wsgi": _waitress}, "peers", "4 threads"),

@@ -5,7 +5,7 @@ top).  Scenarios: keep-alive, a 16-deep pipeline, and Connection: close
 (a fresh connection per request).  Also the memory held by idle
 keep-alive connections.
 
-    python bench/micro_hot.py [keepalive|pipeline|close|memory ...]
+    python bench/micro_hot.py [--shape=hello|site] [keepalive|pipeline|close|memory ...]
 
 Each figure is the best of several rounds of process CPU time, so that
 other load on a shared machine inflates it as little as possible.
@@ -19,6 +19,7 @@ import tracemalloc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "packages", "web2-core", "tests"))
+sys.path.insert(0, os.path.join(HERE, ".."))
 
 from twisted.internet import address, task  # noqa: E402
 from twisted.internet.testing import StringTransport  # noqa: E402
@@ -45,6 +46,63 @@ def web2Factory():
             return http.Response(200, {"content-type": text}, b"Hello, world!\n")
 
     return HTTPFactory(server.Site(Hello()), reactor=task.Clock())
+
+
+def web2SiteFactory():
+    """
+    The tutorial-shaped hello at C{/} of a site with several mounts, built
+    exactly as C{python -m web2} builds it from C{--mount} options.
+    """
+    from web2 import tap
+    from web2.plugins import build_plugin_manager
+
+    from bench.apps.web2_site import siteMounts
+
+    pm = build_plugin_manager()
+    options = tap.makeOptionsClass(pm)()
+    argv = ["--access-log", "off"]
+    for mount in siteMounts(_staticDir()):
+        argv += ["--mount", mount]
+    options.parseOptions(argv)
+    options.pluginManager = pm
+    return tap.buildService(options, reactor=task.Clock()).factory
+
+
+def _staticDir():
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="web2-micro-")
+    with open(os.path.join(path, "1k.bin"), "wb") as f:
+        f.write(b"x" * 1024)
+    return path
+
+
+def twSiteFactory():
+    """
+    twisted.web's nearest equivalent of L{web2SiteFactory}: the hello at C{/}
+    with static files and a WSGI application as children of the root.
+    """
+    from twisted.web import resource, server, static
+    from twisted.web.wsgi import WSGIResource
+
+    from bench.apps.wsgi_hello import app
+
+    class Hello(resource.Resource):
+        def getChild(self, name, request):
+            if name == b"":
+                return self
+            return resource.Resource.getChild(self, name, request)
+
+        def render_GET(self, request):
+            request.setHeader(b"content-type", b"text/plain")
+            return b"Hello, world!\n"
+
+    root = Hello()
+    root.putChild(b"static", static.File(_staticDir()))
+    root.putChild(b"wsgi", WSGIResource(task.Clock(), None, app))
+    site = server.Site(root)
+    site.log = lambda r: None
+    return site
 
 
 def twFactory():
@@ -158,9 +216,16 @@ def memory(factory, n=2000):
 
 
 SCENARIOS = {"keepalive": keepalive, "pipeline": pipeline, "close": close}
+#: The app shapes: C{hello} the tuned one-resource site, C{site} the
+#: tutorial's hello among several mounts (C{bench/apps/web2_site.py}).
+SHAPES = {"hello": (web2Factory, twFactory), "site": (web2SiteFactory, twSiteFactory)}
 
 
 def main(argv):
+    shape = "hello"
+    if argv[:1] and argv[0].startswith("--shape="):
+        shape = argv.pop(0).partition("=")[2]
+    web2Factory, twFactory = SHAPES[shape]
     wanted = argv or ["keepalive", "pipeline", "close", "memory"]
     for name in wanted:
         if name == "memory":

@@ -5,6 +5,7 @@ stopping it leaves no process behind; and that the report arithmetic (ratios,
 targets, tables, charts) is right on a made-up results document.
 """
 
+import json
 import os
 import shutil
 import socket
@@ -60,6 +61,31 @@ def _startCheckStop(ctx, name, role):
     assert running.process.returncode is not None
 
 
+def _startCheckSite(ctx, name):
+    """
+    The C{site} role answers every path its scenarios ask for, the same way
+    on every server: the hello at C{/}, a file from C{/static/}, the query
+    greeted and remembered in a cookie, a JSON document.
+    """
+    running = _servers.start(ctx, name, "site", "/")
+    try:
+        answers = {path: _get(running.port, path).partition(b"\r\n\r\n")
+                   for path in (b"/", b"/static/1k.bin", b"/dynamic?name=bench",
+                                b"/json", b"/health")}  # fmt: skip
+    finally:
+        _servers.stop(running)
+    for path, (head, _, body) in answers.items():
+        assert head.startswith(b"HTTP/1.1 200"), (path, head)
+    assert answers[b"/"][2] == b"Hello, world!\n"
+    assert len(answers[b"/static/1k.bin"][2]) == 1024
+    head, _, body = answers[b"/dynamic?name=bench"]
+    assert body == b"Hello, bench!\n"
+    assert b"set-cookie: name=bench" in head.lower()
+    assert json.loads(answers[b"/json"][2]) == {"message": "Hello, world!",
+                                                 "path": "/json"}
+    assert answers[b"/health"][2] == b"ok"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("role", ["hello", "static", "wsgi"])
 @pytest.mark.parametrize("name", ["web2", "web2-pure", "twisted.web"])
@@ -70,6 +96,16 @@ def test_web2AndTwistedWeb(ctx, name, role):
     completely.
     """
     _startCheckStop(ctx, name, role)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["web2", "twisted.web"])
+def test_siteShape(ctx, name):
+    """
+    The application shape users write (issue #18) is served alike by web2
+    (tutorial-style resources among several mounts) and by twisted.web.
+    """
+    _startCheckSite(ctx, name)
 
 
 @pytest.mark.slow
@@ -97,7 +133,10 @@ def test_pythonPeers(ctx, name):
     if not os.path.exists(PEERS_PYTHON):
         pytest.skip("bench/.venv-peers is not there (bench/run.py creates it)")
     for role in _servers.SERVERS[name].roles:
-        _startCheckStop(ctx, name, role)
+        if role == "site":
+            _startCheckSite(ctx, name)
+        else:
+            _startCheckStop(ctx, name, role)
 
 
 def test_startFailureIsReported(ctx):
@@ -190,6 +229,37 @@ def test_targets():
     met, unmeasured = _report.targets(_doc()["scenarios"][0])
     assert (met["got"], met["met"]) == (2.0, True)
     assert (unmeasured["got"], unmeasured["met"]) == (None, None)
+
+
+def test_cpuTargets():
+    """
+    A target on the CPU per request compares the extra figure, lower being
+    better: web2 spending 25 us where twisted.web spends 50 us is 0.5 times
+    as much, which meets "at most 0.6 times" and misses "at most a third".
+    """
+    scenario = {
+        "name": "site-keepalive", "metric": "rps", "better": "higher",
+        "extra": ["cpu_us_per_req"],
+        "targets": [["web2", "twisted.web", 0.6, "cpu_us_per_req"],
+                    ["web2", "twisted.web", 0.33, "cpu_us_per_req"],
+                    ["web2", "uvicorn", 1.0, "cpu_us_per_req"]],
+        "servers": {
+            "web2": {"role": "site", "samples": [
+                {"rps": 2.0, "cpu_us_per_req": 24.0}, {"rps": 2.0, "cpu_us_per_req": 26.0}]},
+            "twisted.web": {"role": "site", "samples": [
+                {"rps": 1.0, "cpu_us_per_req": 50.0}]},
+            "uvicorn": {"role": "site", "samples": [{"rps": 1.0}]},
+        },
+    }  # fmt: skip
+    met, missed, unmeasured = _report.targets(scenario)
+    assert (met["got"], met["met"]) == (0.5, True)
+    assert (missed["got"], missed["met"]) == (0.5, False)
+    assert (unmeasured["got"], unmeasured["met"]) == (None, None)
+    doc = {"started": "now", "mode": "full", "versions": {},
+           "config": {"rounds": 1, "seconds": 1, "serverCPU": "0", "loadCPU": "1"},
+           "scenarios": [dict(scenario, title="Site", unit="req/s")]}  # fmt: skip
+    assert ("| site-keepalive | web2 / twisted.web cpu_us_per_req | <= 0.6 | 0.50 | met |"
+            in _report.markdown(doc))
 
 
 def test_renderings():

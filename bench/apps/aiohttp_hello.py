@@ -1,8 +1,14 @@
 """
 The aiohttp peer: C{python aiohttp_hello.py PORT}. C{GET /} says hello, C{POST /}
 drains the body and answers its byte count. No access log.
+
+C{python aiohttp_hello.py PORT site DIR} serves the benchmark's C{site} shape
+the aiohttp way: routes for C{/}, C{/dynamic}, C{/json} and C{/health}, and a
+static route for DIR at C{/static/} (there is no WSGI app: aiohttp has no
+WSGI container).
 """
 
+import json
 import sys
 
 from aiohttp import web
@@ -30,17 +36,46 @@ async def upload(request):
     return web.Response(body=b"%d\n" % (total,), content_type="text/plain")
 
 
-def main(port):
+async def dynamic(request):
+    """
+    Greet the C{name} query argument and set it as a cookie.
+    """
+    name = request.query.get("name", "world")
+    response = web.Response(text=f"Hello, {name}!\n", content_type="text/plain")
+    response.set_cookie("name", name, path="/")
+    return response
+
+
+async def document(request):
+    """
+    A small JSON document, serialised per request.
+    """
+    return web.json_response({"message": "Hello, world!", "path": request.path})
+
+
+async def health(request):
+    """
+    The health check.
+    """
+    return web.Response(text="ok", content_type="text/plain")
+
+
+def main(port, role="hello", staticDir=None):
     """
     Serve on 127.0.0.1:C{port} until terminated.
     """
     application = web.Application(client_max_size=1 << 30)
     application.router.add_get("/", hello)
     application.router.add_post("/", upload)
+    if role == "site":
+        application.router.add_get("/dynamic", dynamic)
+        application.router.add_get("/json", document)
+        application.router.add_get("/health", health)
+        application.router.add_static("/static/", staticDir)
     web.run_app(
         application, host="127.0.0.1", port=port, access_log=None, print=None
     )
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), *sys.argv[2:])
