@@ -10,7 +10,9 @@ Its mount kinds:
     below it to C{URL};
   - C{plugins:}: an HTML page listing the loaded plugins, their versions
     and their hooks;
-  - C{text:SOME TEXT}: a plain-text page, handy for health checks.
+  - C{text:SOME TEXT}: a plain-text page, handy for health checks;
+  - C{proxy:URL}: a reverse proxy to the upstream C{URL}
+    (L{web2.revproxy}; its options in the mount's site-file table).
 
 Its access-log formats: C{combined}, C{common} and C{json}.
 """
@@ -104,9 +106,16 @@ def _pluginsMount(argument: str, config):
                                                _pluginsPage(config)))
 
 
+def _proxyMount(argument: str, config, **options):
+    from web2.revproxy import proxyMount
+
+    return proxyMount(argument, config, **options)
+
+
 def web2_mount_kinds():
     return {
         "class": _classMount,
+        "proxy": _proxyMount,
         "redirect": _redirectMount,
         "plugins": _pluginsMount,
         "text": _textMount,
