@@ -22,7 +22,7 @@ def test_expectedHooks():
     The host calls exactly these hooks.
     """
     assert set(_specs()) == {
-        "web2_options", "web2_mount_kinds", "web2_access_log_formatters",
+        "web2_options", "web2_reactor", "web2_mount_kinds", "web2_access_log_formatters",
         "web2_configure", "web2_mounts", "web2_wrap_root", "web2_response_filters",
         "web2_services", "web2_startup", "web2_shutdown",
     }

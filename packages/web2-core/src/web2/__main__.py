@@ -11,8 +11,9 @@ standard error and a non-zero status: 2 for a command-line error, 1 for
 the others.
 
 The reactor is web2's own epoll reactor (L{web2.epollreactor}) where epoll
-exists, Twisted's default elsewhere; C{--reactor NAME} picks any reactor
-C{twistd --help-reactors} lists, or C{web2}.
+exists, Twisted's default elsewhere, unless a plugin asks for another
+(C{web2_reactor}: an C{asgi:} mount runs on asyncio's); C{--reactor NAME}
+picks any reactor C{twistd --help-reactors} lists, or C{web2}.
 """
 
 import sys
@@ -58,7 +59,7 @@ def main(argv=None) -> None:
         options.parseOptions(argv)
     except usage.UsageError as e:
         _fail(f"web2: error: {e}\nTry 'web2 --help' for the options.", 2)
-    _installReactor(options["reactor"])
+    _installReactor(options["reactor"] or _pluginReactor(options))
 
     def notAccess(event):
         # Access events have their own log; keep them out of this one.
@@ -83,6 +84,17 @@ def main(argv=None) -> None:
     web2Service.startService()
     reactor.addSystemEventTrigger("before", "shutdown", web2Service.stopService)
     reactor.run()
+
+
+def _pluginReactor(options):
+    """
+    The reactor a plugin asks for (the C{web2_reactor} hook: web2-asgi
+    wants asyncio's for its mounts), when C{--reactor} names none and no
+    reactor is installed yet; C{None} for web2's default.
+    """
+    if "twisted.internet.reactor" in sys.modules:
+        return None
+    return options.pluginManager.hook.web2_reactor(options=options)
 
 
 def _installReactor(name) -> None:

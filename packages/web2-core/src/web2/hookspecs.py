@@ -24,6 +24,7 @@ is valid (it is listed, and does nothing).
 The order in which the host calls the hooks while it starts is::
 
     web2_options            -> the command line is built (before parsing)
+    web2_reactor(options)   -> python -m web2 only, before it installs a reactor
     web2_mount_kinds        -> the kinds usable in --mount and [mounts]
     web2_access_log_formatters
     web2_configure(config)  -> every plugin sees the parsed configuration
@@ -101,6 +102,31 @@ def web2_options():
     labelled with the plugin's name.
 
     @return: a list of L{Option}.
+    @since: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def web2_reactor(options):
+    """
+    Name the reactor this plugin's part of the site needs.
+
+    Asked by C{python -m web2} once the command line is parsed, before it
+    installs a reactor, and only when C{--reactor} names none: the first
+    plugin to answer with a name wins; with no answer web2's own epoll
+    reactor runs.  web2-asgi answers C{"asyncio"} when the site mounts an
+    ASGI application.  C{twistd} installs its reactor (its own
+    C{--reactor} option) before any plugin is loaded: there a plugin that
+    needs another reactor says so when the site is built, with a
+    L{web2.config.ConfigError} naming the option to add.
+
+    @param options: the parsed command line (a
+        L{twisted.python.usage.Options}): C{options["mount"]} holds the
+        L{web2.config.MountSpec}s of the command line, C{options["config"]}
+        the site file's path or C{None}, and every plugin option is there
+        by name.  A site file is not read yet.
+    @return: a reactor name as C{--reactor} takes it (C{"asyncio"},
+        C{"web2"}, ...), or C{None}.
     @since: 0.1
     """
 

@@ -29,6 +29,7 @@ KIND_PROVIDERS: dict[str, str] = {
     "file": "web2-static",
     "data": "web2-static",
     "wsgi": "web2-wsgi",
+    "asgi": "web2-asgi",
     "cgi": "web2-cgi",
     "cgi-script": "web2-cgi",
     "dav": "web2-dav",
