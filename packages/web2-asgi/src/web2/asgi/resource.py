@@ -1,0 +1,144 @@
+# -*- test-case-name: test_asgi_resource -*-
+"""
+L{ASGIResource}: an ASGI 3 application as a web2 leaf resource, mountable
+at any path.
+"""
+
+from __future__ import annotations
+
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from web2 import http, responsecode, server
+from web2.asgi._loop import runnerFor
+from web2.asgi.cycle import HTTPCycle
+from web2.asgi.lifespan import Lifespan
+from web2.asgi.scope import httpScope
+from web2.filter.range import rangefilter
+from web2.iweb import IResource
+from web2.resource import StopTraversal
+
+__all__ = ["ASGIResource"]
+
+log = Logger()
+
+# The default filters of a web2 site that would rewrite what the
+# application decided: it answers conditional and range requests itself,
+# as under any other ASGI server.
+_APPLICATION_DECIDES = (server.preconditionfilter, rangefilter)
+
+#: The extensions every C{http} scope offers.
+_EXTENSIONS = {"http.response.pathsend": {}}
+
+
+def _websocketSupport():
+    try:
+        from web2.asgi import websocket
+    except ImportError:
+        return None
+    return websocket
+
+
+@implementer(IResource)
+class ASGIResource:
+    """
+    Runs an ASGI 3 application (C{async def app(scope, receive, send)})
+    for every request below its mount point: C{http} requests, and
+    C{websocket} ones when web2's WebSocket support (C{wsproto}) is
+    installed.
+
+    @ivar application: the ASGI application.
+    @ivar lifespan: its L{Lifespan} (a service to start and stop with the
+        site), or C{None}.
+    @ivar runner: how its coroutines run (see L{web2.asgi._loop}).
+    """
+
+    def __init__(
+        self,
+        application,
+        *,
+        reactor=None,
+        loop: str | None = None,
+        lifespan: Lifespan | None = None,
+        responseTimeout: float | None = 60.0,
+        maxChunk: int = 65536,
+        bufferSize: int = 65536,
+        name: str | None = None,
+        websocketOptions=None,
+    ):
+        """
+        @param application: the ASGI 3 application.
+        @param reactor: the reactor (the global one by default).
+        @param loop: C{"asyncio"} (the default: the reactor must be
+            Twisted's asyncio reactor) or C{"twisted"} (coroutines driven
+            by Deferreds on any reactor, for applications that use nothing
+            of asyncio).
+        @param lifespan: the application's L{Lifespan}; requests wait for
+            its startup.  C{None}: no lifespan.
+        @param responseTimeout: seconds the application has to start its
+            response (C{http.response.start} and the first body message);
+            past them it is cancelled and the client gets 504.  C{None} or
+            C{0}: no limit.
+        @param maxChunk: the most request-body bytes one C{http.request}
+            message carries.
+        @param bufferSize: how many bytes of a streamed response may wait
+            between the application and the client before C{send()} waits.
+        @param name: how log lines name the application.
+        @param websocketOptions: a L{web2.websocket.WebSocketOptions} for
+            the application's WebSocket connections.
+        @raise ValueError: C{loop} cannot run on this reactor.
+        """
+        if reactor is None:
+            from twisted.internet import reactor
+        self.application = application
+        self.reactor = reactor
+        self.runner = runnerFor(reactor, loop)
+        self.lifespan = lifespan
+        self.responseTimeout = responseTimeout
+        self.maxChunk = maxChunk
+        self.bufferSize = bufferSize
+        self.name = name or getattr(application, "__qualname__", None) or repr(application)
+        self.websocketOptions = websocketOptions
+        self._websocket = _websocketSupport()
+
+    def locateChild(self, request, segments):
+        return self, StopTraversal
+
+    def renderHTTP(self, request):
+        chain = request.responseFilters
+        if chain is not self._chainSeen:
+            # Most requests carry their site's own chain, unchanged: the
+            # filtered copy is made once for it.
+            self._chainSeen = chain
+            self._chainKept = [f for f in chain if f not in _APPLICATION_DECIDES]
+        request.responseFilters = list(self._chainKept)
+        lifespan = self.lifespan
+        if lifespan is not None and not lifespan.ready:
+            if lifespan.failure is None and not lifespan.stopping:
+                return lifespan.whenReady().addCallback(lambda _: self.renderHTTP(request))
+            return self._unavailable("The application failed to start.")
+        if lifespan is not None and lifespan.stopping:
+            return self._unavailable("The application is shutting down.")
+        websocket = self._websocket
+        if websocket is not None and websocket.isUpgrade(request):
+            return websocket.serve(self, request)
+        state = lifespan.state if lifespan is not None else None
+        scope = httpScope(request, state, _EXTENSIONS)
+        cycle = HTTPCycle(request, self.runner, reactor=self.reactor, maxChunk=self.maxChunk,
+                          bufferSize=self.bufferSize, responseTimeout=self.responseTimeout,
+                          appName=self.name)
+        if lifespan is not None:
+            lifespan.requestStarted()
+            cycle.whenEnded = lifespan.requestEnded
+        return cycle.run(self.application, scope)
+
+    _chainSeen = None
+    _chainKept = None
+
+    def _unavailable(self, why):
+        response = http.StatusResponse(responsecode.SERVICE_UNAVAILABLE, why)
+        response.headers.setRawHeaders("retry-after", ["5"])
+        return response
+
+    def __repr__(self) -> str:
+        return f"<ASGIResource {self.name}>"
