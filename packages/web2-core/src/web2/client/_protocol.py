@@ -311,7 +311,7 @@ class HTTP11ClientProtocol(Protocol):
         try:
             from OpenSSL import SSL
 
-            if reason is not None and reason.check(SSL.Error):
+            if reason is not None and (reason.check(SSL.Error) or "Verification" in type(reason.value).__name__):
                 return ConnectError(f"TLS failed: {reason.getErrorMessage()}")
         except ImportError:  # pragma: no cover - no TLS support installed
             pass
@@ -485,12 +485,14 @@ class HTTP11ClientProtocol(Protocol):
             # The response is complete before the request body was sent:
             # the rest of it is not wanted.
             exchange.producer.stopProducing(Failure(RequestCancelled("response complete")))
-        if isinstance(exchange.stream, ProducerStream):
-            exchange.stream.finish()
         if not reusable:
             self.transport.loseConnection()
+        # Back to the pool before the reader learns the body ended, so that
+        # a request it makes at once can have this connection.
         if self.onDone is not None:
             self.onDone(self, reusable)
+        if isinstance(exchange.stream, ProducerStream):
+            exchange.stream.finish()
 
     def _fail(self, error, errback=True):
         """
@@ -504,8 +506,7 @@ class HTTP11ClientProtocol(Protocol):
             self.transport.abortConnection()
         if exchange is None:
             return
-        if not isinstance(error, ClientError) or not isinstance(error, (RequestCancelled,)):
-            log.debug("Exchange failed: {error}", error=error)
+        log.debug("Exchange failed: {error}", error=error)
         if exchange.producer is not None:
             exchange.producer.stopProducing(Failure(error))
         elif exchange.waitingContinue and exchange.body is not None:

@@ -1,0 +1,332 @@
+"""
+L{web2.client}'s connection protocol on an in-memory transport and a fake
+clock: framing, streaming with backpressure both ways, 100-continue, every
+timeout and every way a server can break an exchange.
+"""
+
+from twisted.internet import task
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.trial.unittest import SynchronousTestCase
+
+from web2 import stream
+from web2.client import (
+    BadResponse,
+    BodyTimeout,
+    ConnectionClosed,
+    HTTP11ClientProtocol,
+    RequestBodyError,
+    ResponseTimeout,
+)
+from web2._wire import Limits
+
+
+class _Transport(StringTransport):
+    aborted = False
+
+    def abortConnection(self):
+        self.aborted = True
+        self.loseConnection()
+
+
+class ProtocolTests(SynchronousTestCase):
+    def setUp(self):
+        self.clock = task.Clock()
+        self.done = []
+        self.protocol = self.connect()
+
+    def connect(self, **kwargs):
+        kwargs.setdefault("responseTimeout", 30)
+        kwargs.setdefault("bodyTimeout", 10)
+        kwargs.setdefault("continueTimeout", 1)
+        protocol = HTTP11ClientProtocol(self.clock, **kwargs)
+        protocol.onDone = lambda p, reusable: self.done.append(reusable)
+        self.transport = _Transport()
+        protocol.makeConnection(self.transport)
+        return protocol
+
+    def request(self, method="GET", headers=((b"Host", b"h"),), body=None, target="/"):
+        return self.protocol.request(method, target, list(headers), body)
+
+    def sent(self):
+        data = self.transport.value()
+        self.transport.clear()
+        return data
+
+    def test_simpleExchange(self):
+        """
+        The request goes out with its framing; the response's head gives a
+        L{ClientResponse} whose stream has the body; the connection is
+        reusable at the end.
+        """
+        d = self.request(headers=[(b"Host", b"h"), (b"X-A", b"1"), (b"Content-Length", b"99")])
+        self.assertEqual(self.sent(), b"GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n\r\n")
+        self.protocol.dataReceived(b"HTTP/1.1 200 Fine\r\nContent-Length: 5\r\nX-B: 2\r\n\r\nhel")
+        response = self.successResultOf(d)
+        self.assertEqual((response.code, response.reason, response.version), (200, b"Fine", (1, 1)))
+        self.assertEqual(response.headers.getRawHeaders("x-b"), ["2"])
+        self.assertEqual(response.stream.length, 5)  # the bytes left to read
+        self.assertEqual(response.stream.read(), b"hel")
+        self.protocol.dataReceived(b"lo")
+        self.assertEqual(self.successResultOf(response.content()), b"lo")
+        self.assertEqual(self.done, [True])
+        self.assertEqual(self.protocol.exchanges, 1)
+        self.assertFalse(self.transport.disconnecting)
+
+    def test_postWithoutBodyHasContentLengthZero(self):
+        self.request("POST")
+        self.assertIn(b"Content-Length: 0\r\n", self.sent())
+
+    def test_sizedBody(self):
+        self.request("PUT", body=b"abcdef")
+        self.assertEqual(self.sent(), b"PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 6\r\n\r\nabcdef")
+
+    def test_unknownLengthIsChunked(self):
+        self.request("POST", body=stream.IterableStream(iter([b"ab", b"cde"])))
+        self.assertEqual(
+            self.sent(),
+            b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n",
+        )
+
+    def test_uploadBackpressure(self):
+        """
+        The request body is read only as fast as the transport takes it.
+        """
+        body = stream.ProducerStream()
+        self.request("POST", body=body)
+        self.sent()
+        body.write(b"a" * 10)
+        self.assertEqual(self.sent(), b"a\r\naaaaaaaaaa\r\n")
+        producer = self.transport.producer
+        producer.pauseProducing()
+        body.write(b"b" * 10)
+        self.assertEqual(self.sent(), b"")  # held while paused
+        producer.resumeProducing()
+        self.assertEqual(self.sent(), b"a\r\nbbbbbbbbbb\r\n")
+
+    def test_uploadStallTimesOut(self):
+        """
+        A server that takes none of the request body for the body timeout
+        ends the exchange with L{BodyTimeout}.
+        """
+        body = stream.ProducerStream()
+        d = self.request("POST", body=body)
+        self.transport.producer.pauseProducing()
+        self.clock.advance(10)
+        self.failureResultOf(d, BodyTimeout)
+        self.assertTrue(self.transport.aborted)
+
+    def test_longerBodyThanDeclared(self):
+        body = stream.ProducerStream(length=3)
+        d = self.request("PUT", body=body)
+        body.write(b"abcd")
+        self.failureResultOf(d, RequestBodyError)
+        self.assertTrue(self.transport.aborted)
+
+    def test_shorterBodyThanDeclared(self):
+        body = stream.ProducerStream(length=3)
+        d = self.request("PUT", body=body)
+        body.write(b"ab")
+        body.finish()
+        self.failureResultOf(d, RequestBodyError)
+
+    def test_responseBackpressure(self):
+        """
+        A response body nobody reads pauses the transport once the stream's
+        buffer is over its limit; reading resumes it.
+        """
+        d = self.request()
+        self.protocol.dataReceived(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n")
+        response = self.successResultOf(d)
+        for _ in range(5):
+            self.protocol.dataReceived(b"x" * 65536)
+        self.assertEqual(self.transport.producerState, "paused")
+        # Paused by the reader: no body timeout runs.
+        self.clock.advance(100)
+        self.assertFalse(self.transport.aborted)
+        while response.stream.buffered:
+            response.stream.read()
+        self.assertEqual(self.transport.producerState, "producing")
+
+    def test_responseTimeout(self):
+        d = self.request()
+        self.clock.advance(29)
+        self.assertNoResult(d)
+        self.clock.advance(1)
+        self.failureResultOf(d, ResponseTimeout)
+        self.assertTrue(self.transport.aborted)
+        self.assertEqual(self.done, [False])
+
+    def test_bodyTimeout(self):
+        """
+        A server that stops sending in the middle of the body: the stream
+        fails with L{BodyTimeout}, measured from the last byte received.
+        """
+        d = self.request()
+        self.protocol.dataReceived(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab")
+        response = self.successResultOf(d)
+        self.clock.advance(9)
+        self.protocol.dataReceived(b"c")
+        self.clock.advance(9)
+        self.assertFalse(self.transport.aborted)
+        self.clock.advance(1)
+        self.assertTrue(self.transport.aborted)
+        self.failureResultOf(response.content(), BodyTimeout)
+
+    def test_garbage(self):
+        d = self.request()
+        self.protocol.dataReceived(b"SSH-2.0-OpenSSH_9.0\r\n")
+        f = self.failureResultOf(d, BadResponse)
+        self.assertIn("status line", f.value.reason)
+        self.assertTrue(self.transport.aborted)
+
+    def test_endlessHead(self):
+        self.protocol = self.connect(limits=Limits(max_header_bytes=4096))
+        d = self.request()
+        self.protocol.dataReceived(b"HTTP/1.1 200 OK\r\n")
+        for _ in range(1000):
+            if self.transport.aborted:
+                break
+            self.protocol.dataReceived(b"X-More: yes\r\n")
+        self.failureResultOf(d, BadResponse)
+        self.assertLess(self.protocol._reader.buffered, 8192)
+
+    def test_closedBeforeResponse(self):
+        d = self.request()
+        self.protocol.connectionLost(Failure(ConnectionLost()))
+        f = self.failureResultOf(d, ConnectionClosed)
+        self.assertTrue(f.value.beforeResponse)
+
+    def test_closedInTheMiddleOfTheBody(self):
+        """
+        A body shorter than its Content-Length (the server closed early):
+        the stream fails with L{ConnectionClosed}, after the bytes that came.
+        """
+        d = self.request()
+        self.protocol.dataReceived(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+        response = self.successResultOf(d)
+        self.protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(response.stream.read(), b"abc")
+        self.failureResultOf(response.stream.read(), ConnectionClosed)
+
+    def test_closeDelimitedBody(self):
+        d = self.request()
+        self.protocol.dataReceived(b"HTTP/1.0 200 OK\r\n\r\nall of it")
+        response = self.successResultOf(d)
+        self.protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.successResultOf(response.content()), b"all of it")
+        self.assertEqual(self.done, [False])
+
+    def test_closingTheBodyEarlyAborts(self):
+        d = self.request()
+        self.protocol.dataReceived(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+        response = self.successResultOf(d)
+        response.stream.close()
+        self.assertTrue(self.transport.aborted)
+        self.assertEqual(self.done, [False])
+
+    def test_cancelAborts(self):
+        d = self.request()
+        d.cancel()
+        self.failureResultOf(d)
+        self.assertTrue(self.transport.aborted)
+
+    def test_connectionCloseIsNotReused(self):
+        self.request()
+        self.protocol.dataReceived(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+        self.assertEqual(self.done, [False])
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_extraBytesAfterResponse(self):
+        """
+        A server sending more than its Content-Length: the response ends at
+        the length and the connection is not reused.
+        """
+        d = self.request()
+        self.protocol.dataReceived(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA")
+        self.assertEqual(self.successResultOf(self.successResultOf(d).content()), b"ok")
+        self.assertEqual(self.done, [False])
+
+    def test_headResponse(self):
+        d = self.request("HEAD")
+        self.protocol.dataReceived(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+        response = self.successResultOf(d)
+        self.assertEqual(self.successResultOf(response.content()), b"")
+        self.assertEqual(self.done, [True])
+
+    def test_expectContinue(self):
+        """
+        With C{Expect: 100-continue} the body waits for the server's 100.
+        """
+        d = self.request("PUT", headers=[(b"Host", b"h"), (b"Expect", b"100-continue")], body=b"data")
+        self.assertTrue(self.sent().endswith(b"Expect: 100-continue\r\nContent-Length: 4\r\n\r\n"))
+        self.protocol.dataReceived(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.assertEqual(self.sent(), b"data")
+        self.protocol.dataReceived(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+        self.assertEqual(self.successResultOf(d).code, 201)
+        self.assertEqual(self.done, [True])
+
+    def test_expectContinueFinalAnswerFirst(self):
+        """
+        A final answer instead of a 100: the body is never sent (its stream
+        is closed) and the connection is not reused.
+        """
+        body = stream.ProducerStream(length=4)
+        d = self.request("PUT", headers=[(b"Host", b"h"), (b"Expect", b"100-continue")], body=body)
+        self.sent()
+        self.protocol.dataReceived(b"HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n")
+        self.assertEqual(self.successResultOf(d).code, 413)
+        self.assertTrue(body.closed)
+        self.assertEqual(self.sent(), b"")
+        self.assertEqual(self.done, [False])
+
+    def test_expectContinueTimeout(self):
+        self.request("PUT", headers=[(b"Host", b"h"), (b"Expect", b"100-continue")], body=b"data")
+        self.sent()
+        self.clock.advance(1)
+        self.assertEqual(self.sent(), b"data")
+
+    def test_responseBeforeTheUploadEnds(self):
+        """
+        A server answering before it read the whole request body: the rest
+        of the upload is dropped and the connection is not reused.
+        """
+        body = stream.ProducerStream()
+        d = self.request("POST", body=body)
+        body.write(b"abc")
+        self.protocol.dataReceived(b"HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n")
+        self.assertEqual(self.successResultOf(d).code, 413)
+        self.assertTrue(body.closed)
+        self.assertEqual(self.done, [False])
+
+    def test_headerInjectionRefused(self):
+        d = self.request(headers=[(b"Host", b"h"), (b"X", b"a\r\nEvil: 1")])
+        self.failureResultOf(d, ValueError)
+        self.assertEqual(self.sent(), b"")
+
+    def test_busy(self):
+        self.request()
+        self.failureResultOf(self.request(), RuntimeError)
+
+    def test_interimResponsesSkipped(self):
+        d = self.request()
+        self.protocol.dataReceived(b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n"
+                                   b"HTTP/1.1 204 No Content\r\n\r\n")
+        self.assertEqual(self.successResultOf(d).code, 204)
+
+    def test_unsolicitedDataOnIdleConnection(self):
+        self.protocol.dataReceived(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
+        self.assertTrue(self.transport.aborted)
+
+    def test_cancelledRequestNotReported(self):
+        """
+        Cancelling fails the Deferred with CancelledError, not a second error.
+        """
+        from twisted.internet.defer import CancelledError
+
+        d = self.request()
+        d.cancel()
+        self.failureResultOf(d, CancelledError)
+        self.assertEqual(self.done, [False])
