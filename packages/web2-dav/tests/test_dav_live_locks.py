@@ -9,7 +9,8 @@ PROPFIND is still working: when the PROPFIND has reported its 50th
 member, a probe in the server sends an OPTIONS on the second connection
 (from the reactor thread, so it is in the server's socket before the
 PROPFIND goes on); the server must run that OPTIONS before the PROPFIND
-ends, which it can only do if the PROPFIND gives the reactor back.
+ends (the last of its body is made), which it can only do if the PROPFIND
+gives the reactor back.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import socket
 import tempfile
 
 from lxml import etree
+from twisted.internet.defer import Deferred
 from twisted.trial.unittest import TestCase
 
 from web2 import server
@@ -85,6 +87,29 @@ def _client(port, probe):
     return statuses, first, propfind, options
 
 
+def _whenRead(stream, callback):
+    """
+    Call C{callback} once C{stream}'s end has been read (its read gave
+    C{None}, or, for a stream that knows its length, nothing is left).
+    """
+    read = stream.read
+    called = []
+
+    def reading():
+        result = read()
+        if isinstance(result, Deferred):
+            return result.addCallback(check)
+        return check(result)
+
+    def check(result):
+        if not called and (result is None or stream.length == 0):
+            called.append(True)
+            callback()
+        return result
+
+    stream.read = reading
+
+
 class ManyLocksTests(TestCase):
     timeout = 600
 
@@ -112,7 +137,9 @@ class ManyLocksTests(TestCase):
             async def http_PROPFIND(self, request):
                 Probe.reported = 0
                 response = await DAVFile.http_PROPFIND(self, request)
-                events.append("PROPFIND")
+                # The answer is made as it is sent: the PROPFIND ends with
+                # the last read of its body.
+                _whenRead(response.stream, lambda: events.append("PROPFIND"))
                 return response
 
         self.server = LiveServer(site=server.Site(Probe(self.tmp), accessLogging=False))
@@ -133,3 +160,112 @@ class ManyLocksTests(TestCase):
             "/d/f17")
         # The probe's OPTIONS was answered while the PROPFIND was working.
         self.assertEqual(self.events, ["OPTIONS", "OPTIONS", "PROPFIND"])
+
+
+MEMBERS = 3000
+
+
+def _sendPropfind(port):
+    """
+    Connect with a small receive window, send a Depth 1 PROPFIND of
+    C{/d/} and read until the head of the answer (and perhaps some body)
+    has arrived.
+
+    @return: the socket and what was read.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(120)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(requestBytes("/d/", "PROPFIND", [("Depth", "1")], b""))
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(1024)
+        if not chunk:
+            raise AssertionError(f"closed after {data!r}")
+        data += chunk
+    return sock, data
+
+
+def _readAll(sock, data):
+    """
+    Read the rest of the one response on C{sock}.
+    """
+    with sock:
+        return _readResponses(_Prefilled(sock, data), 1)[0]
+
+
+class _Prefilled:
+    """
+    A socket whose first C{recv} gives back what was already read.
+    """
+
+    def __init__(self, sock, data):
+        self.sock, self.data = sock, data
+
+    def recv(self, size):
+        if self.data:
+            data, self.data = self.data, b""
+            return data
+        return self.sock.recv(size)
+
+
+class StreamedAnswerTests(TestCase):
+    """
+    The answer of a Depth 1 PROPFIND is made as the client takes it: a
+    client that reads nothing holds the walk after a few batches of
+    members (its memory is not the whole answer), and one that leaves
+    stops it.  Before, every member was computed, and the whole body held
+    in memory, before the first byte was sent.
+    """
+
+    timeout = 300
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        os.mkdir(os.path.join(self.tmp, "d"))
+        for i in range(MEMBERS):
+            os.close(os.open(os.path.join(self.tmp, "d", f"member-{i:05}.txt"),
+                             os.O_CREAT | os.O_WRONLY))
+        reported = self.reported = [0]
+
+        class Counting(DAVFile):
+            def _propStats(self, *args):
+                reported[0] += 1
+                return DAVFile._propStats(self, *args)
+
+        self.server = LiveServer(site=server.Site(Counting(self.tmp), accessLogging=False))
+        self.addCleanup(self.server.stop)
+
+    async def settled(self):
+        """
+        The count of members reported once it has not moved for a second
+        (at most a minute: only a bound on a hang).
+        """
+        from twisted.internet import reactor, task
+
+        last, still = -1, 0
+        for _ in range(600):
+            await task.deferLater(reactor, 0.1, lambda: None)
+            now = self.reported[0]
+            still = still + 1 if now == last else 0
+            if still >= 10:
+                break
+            last = now
+        return self.reported[0]
+
+    async def test_heldWhileTheClientReadsNothing(self):
+        sock, data = await inThread(_sendPropfind, self.server.portNumber)
+        held = await self.settled()
+        self.assertLess(held, MEMBERS // 2)
+        response = await inThread(_readAll, sock, data)
+        self.assertEqual(response.status, 207)
+        root = etree.fromstring(response.body)
+        self.assertEqual(len(root.findall("{DAV:}response")), MEMBERS + 1)
+        self.assertEqual(self.reported[0], MEMBERS + 1)
+
+    async def test_stoppedWhenTheClientLeaves(self):
+        sock, _ = await inThread(_sendPropfind, self.server.portNumber)
+        sock.close()
+        self.assertLess(await self.settled(), MEMBERS // 2)

@@ -13,6 +13,7 @@ from _dav_helpers import (
     Client,
     D,
     davFile,
+    lockBody,
     makeTree,
     propfindBody,
     proppatchBody,
@@ -208,3 +209,82 @@ def test_proppatchPropertyLimit(tree):
     r = client.request("PROPPATCH", "/a.txt", body)
     codes = {code for code, _ in propStatus(responsesByHref(r)["/dav/a.txt"]).values()}
     assert codes == {507}
+
+
+# The multistatus written as text (issue #14): what lxml used to build, and
+# what it refused.
+
+
+def test_propfindNameWithControlCharacters(tmp_path):
+    """
+    A file whose name holds characters XML cannot carry (a control
+    character, bytes that are not UTF-8) is listed with U+FFFD in its
+    display name, and its href percent-encoded; before, the whole PROPFIND
+    failed with 500 (lxml refused the text).
+    """
+    makeTree(tmp_path, {"d": {"ok.txt": b"1"}})
+    os.close(os.open(os.path.join(os.fsencode(tmp_path), b"d", b"a\x01b\xff.txt"),
+                     os.O_CREAT | os.O_WRONLY))
+    client = Client(davFile(tmp_path))
+    r = client.request("PROPFIND", "/d/", PROPFIND_ALL, [("Depth", "1")])
+    assert r.status == 207, r
+    names = {href: propStatus(node)[D + "displayname"][1].text
+             for href, node in responsesByHref(r).items()}
+    assert names == {"/dav/d/": "d", "/dav/d/ok.txt": "ok.txt",
+                     "/dav/d/a%01b%FF.txt": "a\ufffdb\ufffd.txt"}
+
+
+def test_propfindEscapesText(tmp_path):
+    """
+    Markup characters in names, dead properties and lock owners come back
+    as the same text, and each member's dead properties keep their own
+    namespaces and language.
+    """
+    makeTree(tmp_path, {"d": {"a&<b>.txt": b"x"}})
+    client = Client(davFile(tmp_path))
+    patch = proppatchBody(['<z:n xmlns:z="urn:z" xml:lang="fr">a &amp; <z:i>b</z:i> &lt;c</z:n>'])
+    assert client.request("PROPPATCH", "/d/a%26%3Cb%3E.txt", patch).status == 207
+    owner = "<D:href>mailto:a&amp;b@example.com</D:href> &lt;me&gt;"
+    lock = client.request("LOCK", "/d/a%26%3Cb%3E.txt", lockBody(owner=owner))
+    assert lock.status == 200, lock
+    r = client.request("PROPFIND", "/d/", PROPFIND_ALL, [("Depth", "1")])
+    props = propStatus(responsesByHref(r)["/dav/d/a&%3Cb%3E.txt"])
+    assert props[D + "displayname"][1].text == "a&<b>.txt"
+    dead = props["{urn:z}n"][1]
+    assert (dead.text, dead.find("{urn:z}i").text, dead.find("{urn:z}i").tail) == (
+        "a & ", "b", " <c")
+    assert dead.get("{http://www.w3.org/XML/1998/namespace}lang") == "fr"
+    [active] = props[D + "lockdiscovery"][1]
+    ownerNode = active.find(D + "owner")
+    assert ownerNode.findtext(D + "href") == "mailto:a&b@example.com"
+    assert ownerNode.find(D + "href").tail == " <me>"
+    assert active.findtext(f"{D}locktoken/{D}href") == lock.header("Lock-Token")[1:-1]
+
+
+def test_propfindSkipsADamagedDeadProperty(tree):
+    """
+    A stored value that is not XML (a sidecar edited by hand) loses that
+    property: the others are listed, and the answer stays well-formed.
+    """
+    client = Client(davFile(tree))
+    body = proppatchBody(['<x:good xmlns:x="urn:x">1</x:good>', '<x:bad xmlns:x="urn:x">2</x:bad>'])
+    assert client.request("PROPPATCH", "/a.txt", body).status == 207
+    sidecar = tree / SIDECAR
+    data = json.loads(sidecar.read_text())
+    data["entries"]["a.txt"]["{urn:x}bad"] = "<x:bad oops"
+    sidecar.write_text(json.dumps(data))
+    r = client.request("PROPFIND", "/", PROPFIND_ALL, [("Depth", "1")])
+    props = propStatus(responsesByHref(r)["/dav/a.txt"])
+    assert props["{urn:x}good"][1].text == "1" and "{urn:x}bad" not in props
+    r = client.request("PROPFIND", "/a.txt", propfindBody("{urn:x}bad"), [("Depth", "0")])
+    assert propStatus(responsesByHref(r)["/dav/a.txt"])["{urn:x}bad"][0] == 404
+
+
+def test_propfindEtagIsGetsETag(client):
+    """
+    The listing's C{getetag} (from the listing's own stat) is the ETag a
+    GET of each member sends.
+    """
+    r = client.request("PROPFIND", "/sub/", PROPFIND_ALL, [("Depth", "1")])
+    props = propStatus(responsesByHref(r)["/dav/sub/b.html"])
+    assert props[D + "getetag"][1].text == client.request("GET", "/sub/b.html").header("ETag")

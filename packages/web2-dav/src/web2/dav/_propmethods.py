@@ -10,12 +10,16 @@ import os
 import stat as stat_mod
 from collections import deque
 
+from twisted.internet.defer import Deferred
+
 from web2 import http, responsecode
 from web2.dav import davxml
-from web2.dav.davxml import dav, deserialize, element, serialize
+from web2.dav.davxml import dav, element, emptyElementXML, propertyXML, serialize
 from web2.dav.live import LIVE, PROTECTED, PropInfo
 from web2.dav.props import StoreFull
 from web2.http_headers import HeaderParseError
+from web2.resource import quoteSegment
+from web2.stream import SimpleStream
 
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
@@ -59,13 +63,17 @@ def _statPaths(paths):
 
 class _Walk:
     """
-    The resources one PROPFIND reports, and its answer.
+    The resources one PROPFIND reports, and its answer, a batch of
+    members at a time (L{nextBatch}).
 
     Work is proportional to the resources reported: a collection whose
     listing would take the answer past C{maxPropfindResources} is refused
     (507) before any of its members is looked at; locks are looked up
     only for C{DAV:lockdiscovery}, each in time proportional to the depth
-    of the member (see L{web2.dav.locks}).
+    of the member (see L{web2.dav.locks}); each member's part of the
+    answer is written as text (L{davxml.propStatsXML}).
+
+    @ivar stopped: set when the client is gone: no further batch is made.
     """
 
     def __init__(self, top, request, mode, names):
@@ -75,19 +83,35 @@ class _Walk:
         self.names = names
         self.settings = top._dav
         self.limit = top._dav.maxPropfindResources
-        self.multistatus = davxml.MultiStatus()
         self.sidecars = {}
         self.queued = 1
         self.pending = deque()
+        self.prefixes = {}
+        self.stopped = False
 
-    def report(self, resource, key, collection, st):
+    def report(self, resource, key, collection, st) -> str:
+        """
+        The C{DAV:response} of one resource, as text.
+        """
         settings = self.settings
         dead = settings.store.properties(resource.path, collection, self.sidecars)
         info = PropInfo(st, collection, key, settings.locks)
-        self.multistatus.addPropStats(
-            self.top.hrefFor(self.request, key, collection),
-            resource._propStats(self.mode, self.names, info, dead),
-        )
+        return davxml.propStatsXML(
+            self.href(key, collection), resource._propStats(self.mode, self.names, info, dead))
+
+    def href(self, key: str, collection: bool) -> str:
+        """
+        The URL path of the resource at C{key}: its collection's, made
+        once per collection, and its own name (L{DAVFile.hrefFor} would
+        quote every segment of every member again).
+        """
+        if not key:
+            return self.top.hrefFor(self.request, key, collection)
+        parent, _, name = key.rpartition("/")
+        prefix = self.prefixes.get(parent)
+        if prefix is None:
+            prefix = self.prefixes[parent] = self.top.hrefFor(self.request, parent, True)
+        return prefix + quoteSegment(name) + ("/" if collection else "")
 
     async def list(self, resource, key, remaining):
         """
@@ -102,9 +126,13 @@ class _Walk:
         for name in children:
             self.pending.append((resource, name, prefix + name, remaining))
 
-    async def run(self):
+    async def nextBatch(self) -> list[str]:
+        """
+        The parts of the answer for the next members (at most L{_BATCH}),
+        or an empty list when all are reported.
+        """
         pending, request = self.pending, self.request
-        while pending:
+        while pending and not self.stopped:
             batch = []
             while pending and len(batch) < _BATCH:
                 parent, name, key, remaining = pending.popleft()
@@ -114,13 +142,65 @@ class _Walk:
             if not batch:
                 continue
             stats = await self.settings.runInThread(_statPaths, [c.path for c, _, _ in batch])
+            parts = []
             for (child, key, remaining), st in zip(batch, stats, strict=True):
                 if st is None:
                     continue
                 collection = stat_mod.S_ISDIR(st.st_mode)
-                self.report(child, key, collection, st)
+                parts.append(self.report(child, key, collection, st))
                 if collection and remaining != "0":
                     await self.list(child, key, remaining)
+            if parts:
+                return parts
+        return []
+
+
+def _encode(parts) -> bytes:
+    # A name that is not UTF-8 reaches the text as lone surrogates, which
+    # xmlText replaces; "replace" is for anything that escaped it.
+    return "".join(parts).encode("utf-8", "replace")
+
+
+class _MultiStatusStream(SimpleStream):
+    """
+    The body of a PROPFIND, made a batch of members at a time as the
+    channel asks for it: the reactor serves other connections between two
+    batches, a client that does not read holds the walk (the channel stops
+    asking), and the body is never all in memory at once.
+
+    A failure after the first batch can no longer change the status: the
+    stream fails, and the channel aborts the response and its connection
+    (a client never takes a truncated multistatus for a whole one).
+    """
+
+    length = None
+
+    def __init__(self, walk, first: bytes):
+        self._walk = walk
+        self._first = first
+        self._done = False
+
+    def read(self):
+        if self._first is not None:
+            first, self._first = self._first, None
+            return first
+        if self._done:
+            return None
+        return Deferred.fromCoroutine(self._next())
+
+    async def _next(self):
+        parts = await self._walk.nextBatch()
+        if self._done:
+            return None
+        if not parts:
+            self._done = True
+            return davxml.MULTISTATUS_END.encode()
+        return _encode(parts)
+
+    def close(self):
+        self._done = True
+        self._first = None
+        self._walk.stopped = True
 
 
 def _badRequest(message):
@@ -143,12 +223,23 @@ class PropertyMethods:
         walk = _Walk(self, request, mode, names)
         key = self.davKey()
         collection, st = self._statForProps()
+        parts = [davxml.MULTISTATUS_START]
         if st is not None:
-            walk.report(self, key, collection, st)
+            parts.append(walk.report(self, key, collection, st))
             if collection and depth != "0":
                 await walk.list(self, key, "0" if depth == "1" else "infinity")
-        await walk.run()
-        return walk.multistatus.response()
+        if depth == "infinity":
+            # Collections found on the way are listed as the walk goes, and
+            # one may take the answer past the limit: all of it is made
+            # before the status is sent, so that limit can still be a 507.
+            while batch := await walk.nextBatch():
+                parts.extend(batch)
+            parts.append(davxml.MULTISTATUS_END)
+            body = _encode(parts)
+        else:
+            # Every member is known (listed above): the answer is streamed.
+            body = _MultiStatusStream(walk, _encode(parts))
+        return http.Response(responsecode.MULTI_STATUS, {"content-type": davxml.XML_TYPE}, body)
 
     def _statForProps(self):
         try:
@@ -159,18 +250,18 @@ class PropertyMethods:
 
     def _propStats(self, mode, names, info, dead) -> dict:
         """
-        C{{status: [elements]}} for one resource.
+        C{{status: [elements as text]}} for one resource.
         """
         found, missing = [], []
         if mode == "prop":
             for name in names:
                 if name in dead:
-                    found.append(deserialize(dead[name]))
-                    continue
-                compute = LIVE.get(name)
-                node = compute(self, info) if compute is not None else None
+                    node = propertyXML(dead[name])
+                else:
+                    compute = LIVE.get(name)
+                    node = compute(self, info) if compute is not None else None
                 if node is None:
-                    missing.append(element(name))
+                    missing.append(emptyElementXML(name))
                 else:
                     found.append(node)
         else:
@@ -179,9 +270,11 @@ class PropertyMethods:
                     continue
                 node = compute(self, info)
                 if node is not None:
-                    found.append(element(name) if mode == "propname" else node)
+                    found.append(emptyElementXML(name) if mode == "propname" else node)
             for name, value in dead.items():
-                found.append(element(name) if mode == "propname" else deserialize(value))
+                node = emptyElementXML(name) if mode == "propname" else propertyXML(value)
+                if node is not None:
+                    found.append(node)
         result = {}
         if found:
             result[responsecode.OK] = found

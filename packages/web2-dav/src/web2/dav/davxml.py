@@ -13,10 +13,18 @@ Malformed XML is a 400.
 
 Output uses the prefix C{D:} for C{DAV:} (never a default namespace, so
 properties in no namespace serialize correctly) and lets lxml declare the
-other namespaces of dead properties.
+other namespaces of dead properties.  The bodies of PROPFIND, which can
+list thousands of members, are written as text a member at a time
+(L{propStatsXML}, L{MULTISTATUS_START}, L{MULTISTATUS_END}) rather than
+built as one lxml tree: each member's part is self-contained (a dead
+property is its stored, self-declaring serialization), so the parts can
+be sent as they are made.
 """
 
 from __future__ import annotations
+
+import functools
+import re
 
 from lxml import etree
 
@@ -114,6 +122,93 @@ def element(name: str, parent=None, text=None):
 
 def statusLine(code: int) -> str:
     return f"HTTP/1.1 {code} {responsecode.reasonPhrase(code)}"
+
+
+# ---------------------------------------------------------------------------
+# Writing XML as text
+
+#: Characters XML 1.0 does not allow (and lone surrogates, which a file
+#: name that is not UTF-8 decodes to): written as U+FFFD.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+#: A local name that can be written after C{D:} as it is.
+_SIMPLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+
+#: The start of a multistatus body written as text; L{MULTISTATUS_END}
+#: closes it, L{propStatsXML} writes what goes between.
+MULTISTATUS_START = (
+    "<?xml version='1.0' encoding='utf-8'?>\n"
+    f'<D:multistatus xmlns:D="{DAV}">'
+)
+MULTISTATUS_END = "</D:multistatus>"
+
+
+def xmlText(text: str) -> str:
+    """
+    C{text} escaped as the content of an element: C{&}, C{<} and C{>}
+    escaped, a carriage return as a character reference (so that it
+    survives a parser's newline normalization), and the characters XML
+    cannot carry replaced by U+FFFD.
+    """
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    if _NOT_XML.search(text):
+        text = _NOT_XML.sub("\ufffd", text)
+    return text
+
+
+@functools.lru_cache(maxsize=512)
+def emptyElementXML(name: str) -> str:
+    """
+    An empty element named C{name} (Clark notation), as text: C{<D:x/>}
+    for a C{DAV:} name, else lxml's serialization, which declares its
+    namespace.  Cached: a PROPFIND asks for the same few names for every
+    member.
+
+    @raise ValueError: C{name} is not a valid element name.
+    """
+    if name.startswith("{DAV:}") and _SIMPLE_NAME.fullmatch(name, 6):
+        return f"<D:{name[6:]}/>"
+    return etree.tostring(etree.Element(name), encoding="unicode")
+
+
+def propertyXML(stored: str) -> str | None:
+    """
+    A dead property stored by L{serialize}, as text to put in a body:
+    parsed and written again, so that a damaged store cannot make the
+    body malformed; C{None} for a stored value that is not XML (a damaged
+    store loses that property, as a damaged sidecar loses all of its).
+    """
+    try:
+        return serialize(deserialize(stored))
+    except (etree.XMLSyntaxError, ValueError, TypeError):
+        return None
+
+
+def propStatsXML(href: str, byStatus: dict) -> str:
+    """
+    One C{DAV:response} for C{href} with a C{DAV:propstat} per status, as
+    text: C{byStatus} maps a status code to a list of property elements
+    as text (L{emptyElementXML}, L{propertyXML}, the live properties of
+    L{web2.dav.live}).
+    """
+    parts = ["<D:response><D:href>", xmlText(href), "</D:href>"]
+    for code in sorted(byStatus):
+        parts.append("<D:propstat><D:prop>")
+        parts.extend(byStatus[code])
+        parts.append(f"</D:prop><D:status>{statusLine(code)}</D:status></D:propstat>")
+    parts.append("</D:response>")
+    return "".join(parts)
+
+
+def xmlTextResponse(code: int, text: str) -> http.Response:
+    """
+    A response whose body is the XML document C{text} (without its XML
+    declaration, which is added).
+    """
+    body = ("<?xml version='1.0' encoding='utf-8'?>\n" + text).encode("utf-8", "replace")
+    return http.Response(code, {"content-type": XML_TYPE}, body)
 
 
 def xmlResponse(code: int, root) -> http.Response:

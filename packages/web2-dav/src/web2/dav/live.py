@@ -3,10 +3,15 @@
 The live properties of a L{web2.dav.DAVFile} (RFC 4918 section 15),
 computed from the file's metadata and the tree's locks.
 
-Each is a function C{(resource, info) -> element or None} in L{LIVE}
-(C{None}: it does not apply, e.g. C{getcontentlength} of a collection);
-C{info} is a L{PropInfo}.  All are protected (a PROPPATCH of one is 403)
-except C{displayname}, which a client may override with a dead value.
+Each is a function C{(resource, info) -> str or None} in L{LIVE}: the
+property's element as XML text, in the C{D:} prefix of a multistatus
+body (see L{web2.dav.davxml.propStatsXML}), or C{None} when it does not
+apply (e.g. C{getcontentlength} of a collection); C{info} is a
+L{PropInfo}.  Text rather than lxml elements because a PROPFIND of a
+large collection computes thousands of them: building, then serializing,
+a tree of some forty elements per member cost most of its time.  All are
+protected (a PROPPATCH of one is 403) except C{displayname}, which a
+client may override with a dead value.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from web2.dav.davxml import dav, deserialize, element
+from lxml import etree
+
+from web2.dav.davxml import DAV, makeParser, xmlText
 from web2.http_headers import generateDateTime
 
 
@@ -57,92 +64,132 @@ def _creationdate(resource, info):
     # POSIX has no portable birth time: the earlier of the change and
     # modification times is the best approximation.
     when = min(info.st.st_ctime, info.st.st_mtime)
-    return element(dav("creationdate"), text=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when)))
+    return ("<D:creationdate>" + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
+            + "</D:creationdate>")
 
 
 def _displayname(resource, info):
-    return element(dav("displayname"), text=resource.displayName() or "")
+    return "<D:displayname>" + xmlText(resource.displayName() or "") + "</D:displayname>"
 
 
 def _getcontentlength(resource, info):
     if info.isCollection:
         return None
-    return element(dav("getcontentlength"), text=str(info.st.st_size))
+    return f"<D:getcontentlength>{info.st.st_size}</D:getcontentlength>"
 
 
 def _getcontenttype(resource, info):
     if info.isCollection:
         return None
     kind = resource.contentType()
-    return None if kind is None else element(dav("getcontenttype"), text=kind)
+    return None if kind is None else "<D:getcontenttype>" + xmlText(kind) + "</D:getcontenttype>"
 
 
 def _getetag(resource, info):
     if info.isCollection:
         return None
-    etag = resource.etag()
-    return None if etag is None else element(dav("getetag"), text=etag.generate())
+    # From the listing's stat: the same tag as GET's ETag, without another.
+    return "<D:getetag>" + xmlText(resource.etagFromStat(info.st)) + "</D:getetag>"
 
 
 def _getlastmodified(resource, info):
-    return element(dav("getlastmodified"), text=generateDateTime(int(info.st.st_mtime)))
+    return ("<D:getlastmodified>" + generateDateTime(int(info.st.st_mtime))
+            + "</D:getlastmodified>")
 
 
 def _resourcetype(resource, info):
-    node = element(dav("resourcetype"))
     if info.isCollection:
-        element(dav("collection"), node)
-    return node
+        return "<D:resourcetype><D:collection/></D:resourcetype>"
+    return "<D:resourcetype/>"
+
+
+_SUPPORTEDLOCK = (
+    "<D:supportedlock>"
+    + "".join(
+        f"<D:lockentry><D:lockscope><D:{scope}/></D:lockscope>"
+        "<D:locktype><D:write/></D:locktype></D:lockentry>"
+        for scope in ("exclusive", "shared"))
+    + "</D:supportedlock>"
+)
 
 
 def _supportedlock(resource, info):
-    node = element(dav("supportedlock"))
-    for scope in ("exclusive", "shared"):
-        entry = element(dav("lockentry"), node)
-        element(dav(scope), element(dav("lockscope"), entry))
-        element(dav("write"), element(dav("locktype"), entry))
-    return node
+    return _SUPPORTEDLOCK
+
+
+#: The lock scopes and depths a L{web2.dav.locks.Lock} may have, as
+#: written (anything else would be a bug, refused rather than written).
+_SCOPES = {"exclusive": "<D:exclusive/>", "shared": "<D:shared/>"}
+_DEPTHS = {"0": "0", "1": "1", "infinity": "infinity"}
+
+
+def activeLockXML(lock, remaining: int) -> str:
+    """
+    The C{DAV:activelock} element describing C{lock}, as text.  Its owner
+    is the client's C{DAV:owner} element as the LOCK request parsed and
+    serialized it (self-contained: it declares its own namespaces).
+    """
+    return (
+        "<D:activelock><D:locktype><D:write/></D:locktype>"
+        f"<D:lockscope>{_SCOPES[lock.scope]}</D:lockscope>"
+        f"<D:depth>{_DEPTHS[lock.depth]}</D:depth>"
+        + (lock.owner or "")
+        + f"<D:timeout>Second-{int(remaining)}</D:timeout>"
+        "<D:locktoken><D:href>" + xmlText(lock.token) + "</D:href></D:locktoken>"
+        "<D:lockroot><D:href>" + xmlText(lock.rootHref) + "</D:href></D:lockroot>"
+        "</D:activelock>"
+    )
+
+
+def lockDiscoveryXML(locks, remaining) -> str:
+    """
+    The C{DAV:lockdiscovery} element listing C{locks}, as text;
+    C{remaining(lock)} gives the seconds each has left.
+    """
+    if not locks:
+        return "<D:lockdiscovery/>"
+    return ("<D:lockdiscovery>" + "".join(activeLockXML(lock, remaining(lock)) for lock in locks)
+            + "</D:lockdiscovery>")
 
 
 def activeLock(lock, remaining: int):
     """
-    The C{DAV:activelock} element describing C{lock}.
+    The C{DAV:activelock} element describing C{lock} (L{activeLockXML}
+    parsed).
     """
-    node = element(dav("activelock"))
-    element(dav("write"), element(dav("locktype"), node))
-    element(dav(lock.scope), element(dav("lockscope"), node))
-    element(dav("depth"), node, lock.depth)
-    if lock.owner is not None:
-        node.append(deserialize(lock.owner))
-    element(dav("timeout"), node, f"Second-{remaining}")
-    element(dav("href"), element(dav("locktoken"), node), lock.token)
-    element(dav("href"), element(dav("lockroot"), node), lock.rootHref)
-    return node
+    return _parsed(activeLockXML(lock, remaining))
 
 
 def lockDiscovery(locks, remaining):
-    node = element(dav("lockdiscovery"))
-    for lock in locks:
-        node.append(activeLock(lock, remaining(lock)))
-    return node
+    """
+    The C{DAV:lockdiscovery} element listing C{locks} (L{lockDiscoveryXML}
+    parsed).
+    """
+    return _parsed(lockDiscoveryXML(locks, remaining))
+
+
+def _parsed(text: str):
+    wrapper = etree.fromstring(
+        f'<D:prop xmlns:D="{DAV}">{text}</D:prop>'.encode(), makeParser())
+    return wrapper[0]
 
 
 def _lockdiscovery(resource, info):
-    return lockDiscovery(info.locks, info.remaining)
+    return lockDiscoveryXML(info.locks, info.remaining)
 
 
 #: Live property name -> computing function, in C{allprop} order.
 LIVE = {
-    dav("creationdate"): _creationdate,
-    dav("displayname"): _displayname,
-    dav("getcontentlength"): _getcontentlength,
-    dav("getcontenttype"): _getcontenttype,
-    dav("getetag"): _getetag,
-    dav("getlastmodified"): _getlastmodified,
-    dav("resourcetype"): _resourcetype,
-    dav("lockdiscovery"): _lockdiscovery,
-    dav("supportedlock"): _supportedlock,
+    "{DAV:}creationdate": _creationdate,
+    "{DAV:}displayname": _displayname,
+    "{DAV:}getcontentlength": _getcontentlength,
+    "{DAV:}getcontenttype": _getcontenttype,
+    "{DAV:}getetag": _getetag,
+    "{DAV:}getlastmodified": _getlastmodified,
+    "{DAV:}resourcetype": _resourcetype,
+    "{DAV:}lockdiscovery": _lockdiscovery,
+    "{DAV:}supportedlock": _supportedlock,
 }
 
 #: The live properties a client may not set or remove.
-PROTECTED = frozenset(LIVE) - {dav("displayname")}
+PROTECTED = frozenset(LIVE) - {"{DAV:}displayname"}
