@@ -18,7 +18,7 @@ from twisted.web.http_headers import Headers as TwistedHeaders
 from twisted.web.iweb import IRequest
 from zope.interface.verify import verifyObject
 
-from web2.compat import CACHED, OldRequest
+from web2.compat import CACHED, OldRequest, OldResourceAdapter
 
 
 class Probe(resource.Resource):
@@ -152,6 +152,28 @@ def test_urls():
     r = get(root, "/sp%20ace/rest/more")
     assert r.body == repr([b"http://example.com/sp%20ace", "http://example.com/sp%20ace",
                            b"http://example.com/sp%20ace", b"../c", b"../../s"]).encode()
+
+
+def test_uriAndPathCarryThePathPrefix():
+    """
+    Under a prefix that web2 knows of (a gateway's C{SCRIPT_NAME}, such as
+    Apache running web2 as C{/cgi/app.cgi}, or a trusted proxy's
+    C{X-Forwarded-Prefix}), C{uri} and C{path} are the client's, prefix
+    included, like C{prePathURL}; they used to lack it, so a resource
+    redirecting to C{request.uri} sent its clients out of the application.
+    """
+    from web2.resource import Resource
+
+    leaf = Probe(lambda r: [r.uri, r.path, r.prepath, r.postpath, r.prePathURL()])
+
+    class Prefixed(Resource):
+        def locateChild(self, request, segments):
+            request.pathPrefix = "/cgi/app.cgi"
+            return OldResourceAdapter(leaf), segments
+
+    r = Connection(Prefixed()).request("/p/q%20r?a=1")
+    assert r.body == repr([b"/cgi/app.cgi/p/q%20r?a=1", b"/cgi/app.cgi/p/q%20r", [],
+                           [b"p", b"q r"], b"http://example.com/cgi/app.cgi/"]).encode()
 
 
 def test_setHost():

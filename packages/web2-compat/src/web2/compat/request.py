@@ -79,8 +79,11 @@ class OldRequest(ResponseWriter, RequestLocation, components.Componentized):
     A twisted.web request for one web2 request.
 
     @ivar method: the method, C{bytes}.
-    @ivar uri: the request target as sent, C{bytes}.
-    @ivar path: the path part of the target, still percent-encoded, C{bytes}.
+    @ivar uri: the request target as the client sent it, C{bytes}: under a
+        prefix web2 knows of (the web2 request's C{pathPrefix}, from a
+        gateway's C{SCRIPT_NAME} or a trusted proxy), the prefix comes
+        first, as in C{prePathURL}.
+    @ivar path: the path part of C{uri}, still percent-encoded, C{bytes}.
     @ivar clientproto: e.g. C{b"HTTP/1.1"}.
     @ivar args: query (and, for a POST form, body) arguments: C{bytes}
         names to lists of C{bytes} values.
@@ -129,9 +132,10 @@ class OldRequest(ResponseWriter, RequestLocation, components.Componentized):
         self.spoolThreshold = spoolThreshold
         self.maxFormFields = maxFormFields
         self.method = request.method.encode("latin-1")
-        self.uri = request.uri.encode("latin-1")
+        prefix = getattr(request, "pathPrefix", "")
+        self.uri = (prefix + request.uri).encode("latin-1")
         self.clientproto = b"HTTP/%d.%d" % tuple(request.clientproto)
-        self.path = getattr(request, "path", request.uri).encode("latin-1")
+        self.path = (prefix + getattr(request, "path", request.uri)).encode("latin-1")
         query = getattr(request, "querystring", "").encode("latin-1")
         self.args = parse_qs(query, keep_blank_values=True)
         self.requestHeaders = _twistedHeaders(request.headers)

@@ -1,0 +1,479 @@
+"""
+The interoperability matrix of front ends and applications: one web2
+(C{python -m web2}) serves a WSGI application (tests/apps/interop_wsgi.py),
+a plain twisted.web resource answering with C{NOT_DONE_YET}
+(tests/apps/interop_twistedweb.py) and a Klein application
+(tests/apps/kleinapp.py) over HTTP, SCGI (C{--scgi}) and FastCGI
+(C{--fastcgi}, C{--gateway-prefix ""}); the same site runs as a CGI script
+under Apache's C{mod_cgi} (C{python -m web2.cgi.run --config site.toml}).
+Every check runs through every front end:
+
+  - C{direct}: no front end;
+  - C{nginx-proxy}: nginx C{proxy_pass};
+  - C{nginx-scgi} / C{nginx-fcgi}: nginx C{scgi_pass} / C{fastcgi_pass}
+    with Debian's C{scgi_params} / C{fastcgi_params};
+  - C{nginx-scgi-min} / C{nginx-fcgi-min}: the same without the parameter
+    files, with a few C{*_param} lines a site writes itself (no C{SCGI}
+    variable; for FastCGI not even C{CONTENT_LENGTH} or
+    C{SERVER_PROTOCOL});
+  - C{apache-proxy}: Apache C{mod_proxy_http};
+  - C{apache-cgi}: web2 as a CGI script of Apache C{mod_cgi} (prefork), at
+    C{/cgi/web2.cgi}; a chunked request body arrives de-chunked without
+    C{CONTENT_LENGTH};
+  - C{haproxy}: HAProxy in HTTP mode;
+  - C{lighttpd-proxy} / C{lighttpd-scgi} / C{lighttpd-fcgi}: lighttpd's
+    C{mod_proxy}, C{mod_scgi} and C{mod_fastcgi}.
+
+The clients are C{http.client}, C{urllib.request} and curl.  Each front end
+starts once per module, and is skipped (with the reason) only when its
+Debian package is absent; CI's C{.ci/run} installs them all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from _interop import (
+    APPS,
+    cgiInterpreter,
+    curl,
+    freePort,
+    prelude,
+    program,
+    publicTempDir,
+    start,
+    stop,
+    waitForPorts,
+    workerUser,
+)
+from _launch_helpers import Server, pythonWeb2
+
+pytest.importorskip("klein")
+
+pytestmark = pytest.mark.slow
+
+NGINX = program("nginx")
+APACHE = program("apache2")
+APACHE_MODULES = Path("/usr/lib/apache2/modules")
+HAPROXY = program("haproxy")
+LIGHTTPD = program("lighttpd")
+BIG = bytes(range(256)) * 4096
+
+SITE = """\
+python-path = ["{apps}"]
+[mounts]
+"/wsgi" = "wsgi:interop_wsgi:app"
+"/tw" = "twistedweb:interop_twistedweb.resource"
+"/k" = "twistedweb:kleinapp.resource"
+"""
+
+
+@pytest.fixture(scope="module")
+def web2():
+    """
+    web2 over HTTP, SCGI and FastCGI: C{(server, {"http", "scgi", "fcgi":
+    port}, site file)}.
+    """
+    tmp = publicTempDir("web2-interop-")
+    site = tmp / "site.toml"
+    site.write_text(SITE.format(apps=APPS))
+    ports = {"scgi": freePort(), "fcgi": freePort()}
+    server = Server(pythonWeb2(
+        "--config", str(site), "--listen", "tcp:0:interface=127.0.0.1",
+        "--scgi", f"tcp:{ports['scgi']}:interface=127.0.0.1",
+        "--fastcgi", f"tcp:{ports['fcgi']}:interface=127.0.0.1",
+        "--gateway-prefix", ""), cwd=str(tmp))
+    with server:
+        ports["http"] = server.port
+        server.waitForPort(ports["scgi"])
+        server.waitForPort(ports["fcgi"])
+        yield server, ports, site
+        result = server.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+    assert result.returncode == 0, result.output
+
+
+# ---------------------------------------------------------------------------
+# The front ends
+
+NGINX_CONF = """
+worker_processes 1;
+{user}
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    client_max_body_size 16m;
+    server {{
+        listen 127.0.0.1:{proxy};
+        location / {{
+            proxy_pass http://127.0.0.1:{http};
+            proxy_http_version 1.1;
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{scgiParams};
+        location / {{
+            include /etc/nginx/scgi_params;
+            scgi_pass 127.0.0.1:{scgi};
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{scgiMin};
+        location / {{
+            scgi_param REQUEST_METHOD $request_method;
+            scgi_param REQUEST_URI $request_uri;
+            scgi_param CONTENT_TYPE $content_type;
+            scgi_param REMOTE_ADDR $remote_addr;
+            scgi_pass 127.0.0.1:{scgi};
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{fcgiParams};
+        location / {{
+            include /etc/nginx/fastcgi_params;
+            fastcgi_keep_conn on;
+            fastcgi_pass 127.0.0.1:{fcgi};
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{fcgiMin};
+        location / {{
+            fastcgi_param REQUEST_METHOD $request_method;
+            fastcgi_param REQUEST_URI $request_uri;
+            fastcgi_param CONTENT_TYPE $content_type;
+            fastcgi_pass 127.0.0.1:{fcgi};
+        }}
+    }}
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def nginx(web2):
+    if NGINX is None or not os.path.exists("/etc/nginx/scgi_params"):
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    _, upstream, _ = web2
+    tmp = publicTempDir("web2-interop-nginx-")
+    ports = {name: freePort() for name in ("proxy", "scgiParams", "scgiMin", "fcgiParams",
+                                           "fcgiMin")}
+    user = "user root root;" if os.geteuid() == 0 else ""
+    (tmp / "nginx.conf").write_text(NGINX_CONF.format(tmp=tmp, user=user, **ports, **upstream))
+    process = start([NGINX, "-p", str(tmp), "-c", str(tmp / "nginx.conf"),
+                     "-e", str(tmp / "error.log"), "-g", "daemon off;"])
+    try:
+        waitForPorts(ports.values(), process, tmp / "error.log")
+        yield {"nginx-proxy": (ports["proxy"], ""), "nginx-scgi": (ports["scgiParams"], ""),
+               "nginx-scgi-min": (ports["scgiMin"], ""),
+               "nginx-fcgi": (ports["fcgiParams"], ""),
+               "nginx-fcgi-min": (ports["fcgiMin"], "")}
+    finally:
+        stop(process)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+APACHE_CONF = """\
+ServerRoot {tmp}
+ServerName 127.0.0.1
+Listen 127.0.0.1:{proxy}
+Listen 127.0.0.1:{cgi}
+PidFile {tmp}/apache2.pid
+ErrorLog {tmp}/error.log
+LogLevel warn
+Mutex file:{tmp} default
+{user}
+LoadModule mpm_prefork_module {modules}/mod_mpm_prefork.so
+LoadModule authz_core_module {modules}/mod_authz_core.so
+LoadModule proxy_module {modules}/mod_proxy.so
+LoadModule proxy_http_module {modules}/mod_proxy_http.so
+LoadModule alias_module {modules}/mod_alias.so
+LoadModule cgi_module {modules}/mod_cgi.so
+StartServers 2
+MinSpareServers 1
+MaxSpareServers 4
+MaxRequestWorkers 8
+<VirtualHost 127.0.0.1:{proxy}>
+    ProxyPass "/" "http://127.0.0.1:{http}/"
+</VirtualHost>
+<VirtualHost 127.0.0.1:{cgi}>
+    ScriptAlias "/cgi/" "{tmp}/cgi-bin/"
+</VirtualHost>
+"""
+
+CGI_SCRIPT = """\
+#!{python} -S
+{prelude}
+from web2.cgi.run import main
+sys.exit(main(["--config", {site!r}]))
+"""
+
+
+@pytest.fixture(scope="module")
+def apache(web2):
+    needed = ("mod_mpm_prefork.so", "mod_proxy_http.so", "mod_cgi.so", "mod_alias.so")
+    if APACHE is None or not all((APACHE_MODULES / m).exists() for m in needed):
+        pytest.skip("Apache is not installed (apt-get install apache2)")
+    _, upstream, site = web2
+    user = workerUser()
+    if user is None and os.geteuid() == 0:
+        pytest.skip("no unprivileged user for Apache's workers")
+    found = cgiInterpreter(user and user[0])
+    if found is None:
+        pytest.skip("no Python interpreter with web2 that Apache's workers may run")
+    python, dirs = found
+    tmp = publicTempDir("web2-interop-apache-")
+    (tmp / "cgi-bin").mkdir(mode=0o755)
+    script = tmp / "cgi-bin" / "web2.cgi"
+    script.write_text(CGI_SCRIPT.format(python=python, prelude=prelude(dirs), site=str(site)))
+    script.chmod(0o755)
+    ports = {"proxy": freePort(), "cgi": freePort()}
+    (tmp / "apache2.conf").write_text(APACHE_CONF.format(
+        tmp=tmp, modules=APACHE_MODULES, http=upstream["http"],
+        user=f"User {user[0]}\nGroup {user[1]}" if user else "", **ports))
+    process = start([APACHE, "-d", str(tmp), "-f", str(tmp / "apache2.conf"), "-DFOREGROUND"])
+    try:
+        waitForPorts(ports.values(), process, tmp / "error.log")
+        yield {"apache-proxy": (ports["proxy"], ""),
+               "apache-cgi": (ports["cgi"], "/cgi/web2.cgi")}
+    finally:
+        stop(process)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+HAPROXY_CONF = """\
+global
+    maxconn 64
+defaults
+    mode http
+    timeout connect 10s
+    timeout client 60s
+    timeout server 60s
+frontend interop
+    bind 127.0.0.1:{port}
+    default_backend web2
+backend web2
+    server web2 127.0.0.1:{http}
+"""
+
+
+@pytest.fixture(scope="module")
+def haproxy(web2):
+    if HAPROXY is None:
+        pytest.skip("HAProxy is not installed (apt-get install haproxy)")
+    _, upstream, _ = web2
+    tmp = publicTempDir("web2-interop-haproxy-")
+    port = freePort()
+    (tmp / "haproxy.cfg").write_text(HAPROXY_CONF.format(port=port, http=upstream["http"]))
+    process = start([HAPROXY, "-db", "-f", str(tmp / "haproxy.cfg")])
+    try:
+        waitForPorts([port], process)
+        yield {"haproxy": (port, "")}
+    finally:
+        stop(process)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+LIGHTTPD_CONF = """\
+server.document-root = "{tmp}"
+server.bind = "127.0.0.1"
+server.port = {proxy}
+server.errorlog = "{tmp}/error.log"
+server.upload-dirs = ("{tmp}")
+server.pid-file = "{tmp}/lighttpd.pid"
+server.modules = ("mod_proxy", "mod_scgi", "mod_fastcgi")
+$SERVER["socket"] == "127.0.0.1:{proxy}" {{
+    proxy.server = ("" => (("host" => "127.0.0.1", "port" => {http})))
+}}
+$SERVER["socket"] == "127.0.0.1:{scgiFront}" {{
+    scgi.server = ("/" => (("host" => "127.0.0.1", "port" => {scgi},
+                            "check-local" => "disable")))
+}}
+$SERVER["socket"] == "127.0.0.1:{fcgiFront}" {{
+    fastcgi.server = ("/" => (("host" => "127.0.0.1", "port" => {fcgi},
+                               "check-local" => "disable")))
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def lighttpd(web2):
+    if LIGHTTPD is None:
+        pytest.skip("lighttpd is not installed (apt-get install lighttpd)")
+    _, upstream, _ = web2
+    tmp = publicTempDir("web2-interop-lighttpd-")
+    ports = {"proxy": freePort(), "scgiFront": freePort(), "fcgiFront": freePort()}
+    (tmp / "lighttpd.conf").write_text(LIGHTTPD_CONF.format(tmp=tmp, **ports, **upstream))
+    process = start([LIGHTTPD, "-D", "-f", str(tmp / "lighttpd.conf")])
+    try:
+        waitForPorts(ports.values(), process, tmp / "error.log")
+        yield {"lighttpd-proxy": (ports["proxy"], ""), "lighttpd-scgi": (ports["scgiFront"], ""),
+               "lighttpd-fcgi": (ports["fcgiFront"], "")}
+    finally:
+        stop(process)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+FRONTENDS = {
+    "direct": None,
+    "nginx-proxy": "nginx", "nginx-scgi": "nginx", "nginx-scgi-min": "nginx",
+    "nginx-fcgi": "nginx", "nginx-fcgi-min": "nginx",
+    "apache-proxy": "apache", "apache-cgi": "apache",
+    "haproxy": "haproxy",
+    "lighttpd-proxy": "lighttpd", "lighttpd-scgi": "lighttpd", "lighttpd-fcgi": "lighttpd",
+}
+
+
+class Front:
+    """
+    A way to reach the site: the front end's C{port} and the C{prefix}
+    under which it serves the site's root.
+    """
+
+    def __init__(self, name, port, prefix):
+        self.name, self.port, self.prefix = name, port, prefix
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{self.prefix}{path}"
+
+    def request(self, method, path, body=None, headers=None):
+        """
+        One request with C{http.client}: C{(response, body)}; a generator
+        body is sent chunked.
+        """
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            conn.request(method, self.prefix + path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return response, response.read()
+        finally:
+            conn.close()
+
+
+@pytest.fixture(scope="module", params=list(FRONTENDS))
+def front(request, web2):
+    name = request.param
+    if FRONTENDS[name] is None:
+        return Front(name, web2[1]["http"], "")
+    port, prefix = request.getfixturevalue(FRONTENDS[name])[name]
+    return Front(name, port, prefix)
+
+
+# ---------------------------------------------------------------------------
+# The WSGI application
+
+
+def test_wsgiEnviron(front):
+    response, body = front.request("GET", "/wsgi/env?a=1&b=%20x", headers={"X-Interop": "hi"})
+    assert response.status == 200, body
+    seen = json.loads(body)
+    assert seen["SCRIPT_NAME"] == front.prefix + "/wsgi"
+    assert seen["PATH_INFO"] == "/env"
+    assert seen["QUERY_STRING"] == "a=1&b=%20x"
+    assert seen["REQUEST_METHOD"] == "GET"
+    assert seen["HTTP_X_INTEROP"] == "hi"
+    assert seen["wsgi.url_scheme"] == "http"
+
+
+def test_wsgiEncodedPath(front):
+    response, body = front.request("GET", "/wsgi/env/h%C3%A9%20l%C3%A0")
+    assert response.status == 200, body
+    assert json.loads(body) == {"PATH_INFO": "/env/hé là", "SCRIPT_NAME": front.prefix + "/wsgi"}
+
+
+def test_wsgiFormWithUrllib(front):
+    data = b"name=Ann&colour=red&colour=blue&note=caf%C3%A9+%26+cr%C3%A8me"
+    with urllib.request.urlopen(urllib.request.Request(
+            front.url("/wsgi/form"), data=data,
+            headers={"Content-Type": "application/x-www-form-urlencoded"}), timeout=60) as r:
+        assert r.status == 200
+        seen = json.loads(r.read())
+    assert seen == {"fields": [["colour", "blue"], ["colour", "red"], ["name", "Ann"],
+                               ["note", "café & crème"]]}
+
+
+def test_wsgiUpload(front):
+    data = os.urandom(700 * 1024 + 3)
+    response, body = front.request("POST", "/wsgi/upload", data,
+                                   {"Content-Type": "application/octet-stream"})
+    assert response.status == 200, body
+    assert json.loads(body) == {"length": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def test_wsgiChunkedUploadWithCurl(front, tmp_path):
+    """
+    curl sends the body chunked; every front end passes it whole (Apache's
+    mod_cgi de-chunked, without C{CONTENT_LENGTH}, to the end of stdin).
+    """
+    data = os.urandom(300 * 1024 + 5)
+    (tmp_path / "body").write_bytes(data)
+    result = curl("-H", "Transfer-Encoding: chunked", "-H",
+                  "Content-Type: application/octet-stream",
+                  "--data-binary", f"@{tmp_path / 'body'}", front.url("/wsgi/upload"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"length": len(data),
+                                         "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def test_wsgiStreamedResponse(front):
+    response, body = front.request("GET", "/wsgi/big")
+    assert response.status == 200
+    assert body == BIG
+
+
+def test_wsgiStatusHeadersAndCookies(front):
+    response, body = front.request("GET", "/wsgi/status")
+    assert (response.status, body) == (299, b"custom status")
+    assert response.getheader("X-Interop") == "yes"
+    assert response.headers.get_all("Set-Cookie") == ["a=1; Path=/", "b=2; Path=/"]
+    if front.name in ("direct", "nginx-proxy", "apache-proxy", "haproxy"):
+        # These proxies pass web2's status line on; lighttpd and the
+        # gateways' front ends write their own.
+        assert response.reason == "Custom Reason"
+
+
+def test_wsgiRedirect(front):
+    response, _ = front.request("GET", "/wsgi/redirect")
+    assert response.status == 302
+    assert response.getheader("Location").endswith(front.prefix + "/wsgi/env")
+
+
+# ---------------------------------------------------------------------------
+# A twisted.web resource (NOT_DONE_YET) and a Klein application
+
+
+def test_twistedWebLater(front):
+    response, body = front.request("GET", "/tw/some/where")
+    assert response.status == 200, body
+    assert response.getheader("X-Twisted-Web") == "later"
+    assert body.splitlines() == [b"first %s/tw/some/where" % front.prefix.encode(),
+                                 b"second", b"third"]
+
+
+def test_twistedWebPost(front):
+    response, body = front.request("POST", "/tw/form", b"x=1&y=2&y=3",
+                                   {"Content-Type": "application/x-www-form-urlencoded"})
+    assert (response.status, body) == (200, b"fields=[('x', '1'), ('y', '2,3')] length=11")
+
+
+def test_klein(front):
+    response, body = front.request("GET", "/k/hello/matrix")
+    assert (response.status, body) == (200, b"Hello, matrix!")
+    response, body = front.request("GET", "/k/later?x=1")
+    assert (response.status, body) == (200, b"later %s/k/later?x=1" % front.prefix.encode())
+    response, body = front.request("POST", "/k/form", b"name=Zoe&colour=green",
+                                   {"Content-Type": "application/x-www-form-urlencoded"})
+    assert (response.status, body) == (200, b"name=Zoe colours=green")
