@@ -81,6 +81,7 @@ __all__ = [
     "WebSocketResource",
     "checkHandshake",
     "isUpgradeRequest",
+    "sameOrigin",
 ]
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -263,6 +264,33 @@ def checkHandshake(request):
     if len(keys) != 1 or not _validKey(keys[0]):
         return _plain(400, "bad Sec-WebSocket-Key")
     return None
+
+
+def sameOrigin(origin, request) -> bool:
+    """
+    Whether C{origin} (an C{Origin} field value) is the origin of the
+    request's own site: same scheme, host and port.  A policy for
+    L{WebSocketResource}'s C{origins} argument (C{origins=sameOrigin})
+    against cross-site WebSocket hijacking: a page of another site that a
+    logged-in user visits cannot open a WebSocket carrying the user's
+    cookies.  A request without C{Origin} (not sent by a browser) passes.
+    """
+    if origin is None:
+        return True
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(origin)
+        port = parts.port
+    except ValueError:
+        return False
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return False
+    if port is None:
+        port = 443 if scheme == "https" else 80
+    return (scheme, parts.hostname.lower(), port) == (
+        request.scheme, (request.host or "").lower(), request.port)
 
 
 def _acceptKey(key: str) -> bytes:
@@ -999,16 +1027,20 @@ class WebSocketResource:
         """
         @param handler: called with each valid L{WebSocketHandshake}.
         @param origins: the C{Origin} values allowed (for example
-            C{{"https://example.com"}}); C{None} allows any.  A request
-            without C{Origin} (not from a browser) is allowed.  Override
-            L{checkOrigin} for another policy.  A refused origin gets 403.
+            C{{"https://example.com"}}), or a function C{(origin, request)
+            -> bool} such as L{sameOrigin}; C{None} allows any.  A request
+            without C{Origin} (not from a browser) is allowed.  A refused
+            origin gets 403.
         @param subprotocols: the subprotocols the server speaks, by
             preference: C{accept()} without a subprotocol picks the first
             of these the client offered.
         @param options: keyword arguments of L{WebSocketOptions}.
         """
         self.handler = handler
-        self.origins = None if origins is None else frozenset(origins)
+        if origins is None or callable(origins):
+            self.origins = origins
+        else:
+            self.origins = frozenset(origins)
         self.subprotocols = list(subprotocols or ())
         self.options = WebSocketOptions(**options)
 
@@ -1017,7 +1049,12 @@ class WebSocketResource:
         Whether to accept a handshake from C{origin} (C{None} when the
         request has no C{Origin}).
         """
-        return origin is None or self.origins is None or origin in self.origins
+        origins = self.origins
+        if origin is None or origins is None:
+            return True
+        if callable(origins):
+            return bool(origins(origin, request))
+        return origin in origins
 
     def locateChild(self, request, segments):
         return self, ()
