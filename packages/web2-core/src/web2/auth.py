@@ -4,6 +4,10 @@ HTTP authentication over C{twisted.cred}: Basic (RFC 7617) and Digest
 (RFC 7616, SHA-256 and MD5, qop=auth), and L{HTTPAuthResource}, which puts
 a portal in front of any resource.
 
+L{protectResource} guards a resource with a password file in Apache's
+formats (L{HtpasswdChecker} for Basic, L{HtdigestChecker} for Digest):
+what a mount's C{auth} table in a site file and C{--auth} use.
+
 Digest nonces come from C{secrets}, live C{nonceLifetime} seconds, are bound
 to the client address that received them, and carry a nonce count: a
 response whose count does not increase is a replay and is refused.  An
@@ -20,12 +24,21 @@ import hmac
 import secrets
 import time
 
-from twisted.cred import credentials, error
+from twisted.cred import checkers, credentials, error, portal
 from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import Attribute, Interface, implementer
 
 from web2 import http, responsecode
+from web2._htpasswd import (
+    BCRYPT,
+    HtdigestFile,
+    HtpasswdFile,
+    PasswordFileError,
+    VerifiedCache,
+    hashScheme,
+    verifyHash,
+)
 from web2.http_headers import HeaderParseError
 from web2.iweb import IResource
 
@@ -102,10 +115,12 @@ _HASHES = {
 }
 
 
-@implementer(credentials.IUsernameHashedPassword)
+@implementer(credentials.IUsernameHashedPassword, credentials.IUsernameDigestHash)
 class DigestedCredentials:
     """
-    A Digest response, checkable against a plain password.
+    A Digest response, checkable against a plain password
+    (L{checkPassword}) or against the stored hash of one (L{checkHash}: the
+    HA1 an C{htdigest} file keeps).
     """
 
     def __init__(self, username: bytes, method: str, realm: str, fields: dict, algorithm: str,
@@ -128,8 +143,18 @@ class DigestedCredentials:
     def checkPassword(self, password) -> bool:
         if isinstance(password, bytes):
             password = password.decode("utf-8")
+        return self.checkHash(
+            self._hash(f"{self.username.decode('utf-8')}:{self.realm}:{password}"))
+
+    def checkHash(self, digestHash) -> bool:
+        """
+        Check the answer against HA1, the hex digest of
+        C{user:realm:password} in this answer's algorithm.
+        """
+        if isinstance(digestHash, bytes):
+            digestHash = digestHash.decode("ascii")
         f = self.fields
-        ha1 = self._hash(f"{self.username.decode('utf-8')}:{self.realm}:{password}")
+        ha1 = digestHash.lower()
         ha2 = self._hash(f"{self.method}:{f['uri']}")
         expected = self._hash(
             f"{ha1}:{f['nonce']}:{f['nc']}:{f['cnonce']}:{f['qop']}:{ha2}"
@@ -314,3 +339,193 @@ class HTTPAuthResource:
 
     def renderHTTP(self, request):
         return self._authenticate(request)
+
+
+# Password files on a mount: the site file's auth table and --auth
+# (nginx's auth_basic + auth_basic_user_file, Apache's AuthUserFile).
+
+
+@implementer(portal.IRealm)
+class _UserNames:
+    """
+    The avatar of a user who logged in through a password file is the user
+    name (C{request.avatar}).
+    """
+
+    def requestAvatar(self, avatarId, mind, *interfaces):
+        if isinstance(avatarId, bytes):
+            avatarId = avatarId.decode("utf-8", "replace")
+        return interfaces[0], avatarId, lambda: None
+
+
+@implementer(checkers.ICredentialsChecker)
+class HtpasswdChecker:
+    """
+    Checks user names and passwords (Basic) against an C{htpasswd} file:
+    bcrypt (C{$2y$}, with the optional C{bcrypt} package), Apache MD5
+    (C{$apr1$}) and SHA-1 (C{{SHA}}) hashes; the file is re-read when it
+    changes.  See L{web2._htpasswd} for the rules (no timing difference
+    between unknown users and wrong passwords, bcrypt off the reactor
+    thread).
+
+    @ivar file: the L{HtpasswdFile}.
+    """
+
+    credentialInterfaces = (credentials.IUsernamePassword,)
+
+    def __init__(self, path: str, runSlow=None, clock=time.monotonic):
+        """
+        @param path: the file.
+        @param runSlow: C{f(callable, *args) -> Deferred} running a slow
+            check (bcrypt) away from the reactor thread; by default the
+            reactor's thread pool.
+        @raise PasswordFileError: the file cannot be read or holds a
+            password in a form web2 refuses.
+        """
+        self.file = HtpasswdFile(path, clock=clock)
+        self._runSlow = runSlow or _inThreadPool
+        self._verified = VerifiedCache()
+
+    def requestAvatarId(self, creds):
+        entries = self.file.current()
+        name = creds.username
+        user = name.decode("utf-8", "surrogateescape") if isinstance(name, bytes) else name
+        password = creds.password
+        if isinstance(password, str):
+            password = password.encode("utf-8")
+        stored = entries.get(user)
+        known = stored is not None
+        if not known:
+            stored = self.file.dummy
+
+        def decide(matches):
+            if matches and known:
+                return user
+            log.info("Login refused for {user!r} ({why}, {file})", user=user,
+                     why="wrong password" if known else "no such user",
+                     file=self.file.path)
+            raise error.UnauthorizedLogin()
+
+        if hashScheme(stored) != BCRYPT:
+            return defer.maybeDeferred(decide, verifyHash(stored, password))
+        if known and self._verified.holds(user, password, stored):
+            return defer.succeed(user)
+
+        def remember(matches):
+            if matches and known:
+                self._verified.add(user, password, stored)
+            return matches
+
+        d = self._runSlow(verifyHash, stored, password)
+        return d.addCallback(remember).addCallback(decide)
+
+
+def _inThreadPool(f, *args):
+    from twisted.internet import reactor, threads
+
+    return threads.deferToThreadPool(reactor, reactor.getThreadPool(), f, *args)
+
+
+@implementer(checkers.ICredentialsChecker)
+class HtdigestChecker:
+    """
+    Checks Digest answers against an C{htdigest} file (C{user:realm:HA1},
+    HA1 being MD5): only the lines of C{realm} count.  The file is re-read
+    when it changes.
+    """
+
+    credentialInterfaces = (credentials.IUsernameDigestHash,)
+
+    def __init__(self, path: str, realm: str, clock=time.monotonic):
+        """
+        @raise PasswordFileError: the file cannot be read or is malformed.
+        """
+        self.file = HtdigestFile(path, clock=clock)
+        self.realm = realm
+        self._dummy = secrets.token_hex(16)
+
+    def requestAvatarId(self, creds):
+        entries = self.file.current()
+        name = creds.username
+        user = name.decode("utf-8", "surrogateescape") if isinstance(name, bytes) else name
+        ha1 = entries.get((user, self.realm))
+        known = ha1 is not None
+        # An unknown user is checked against a random HA1: the same work.
+        if creds.checkHash(ha1 if known else self._dummy) and known:
+            return defer.succeed(user)
+        log.info("Login refused for {user!r} ({why}, {file})", user=user,
+                 why="wrong password or replayed answer" if known else "no such user",
+                 file=self.file.path)
+        return defer.fail(error.UnauthorizedLogin())
+
+
+#: The authentication types of a mount's auth table and of --auth.
+AUTH_TYPES = ("basic", "digest")
+
+
+def protectResource(resource, type: str, realm: str, path: str, runSlow=None):
+    """
+    Put C{resource} behind HTTP authentication with a password file.
+
+    @param type: C{"basic"} (C{path} is an htpasswd file) or C{"digest"}
+        (an htdigest file; Digest with MD5, the algorithm of that format).
+    @param realm: the realm shown to users (and, for Digest, the realm of
+        the file's lines that count).
+    @return: an L{HTTPAuthResource}; C{request.avatar} is the user name.
+    @raise PasswordFileError: the file cannot be read or is refused.
+    @raise ValueError: an unknown type.
+    """
+    if type == "basic":
+        checker = HtpasswdChecker(path, runSlow=runSlow)
+        factory = BasicCredentialFactory(realm)
+    elif type == "digest":
+        checker = HtdigestChecker(path, realm)
+        if realm not in checker.file.realms():
+            log.warn("The htdigest file {path} has no user in the realm {realm!r}: "
+                     "nobody can log in", path=path, realm=realm)
+        factory = DigestCredentialFactory("md5", realm)
+    else:
+        raise ValueError(f"unknown authentication type {type!r} (known: "
+                         f"{', '.join(AUTH_TYPES)})")
+    return HTTPAuthResource(resource, [factory], portal.Portal(_UserNames(), [checker]),
+                            (IResource,))
+
+
+def protectMounts(mounts, config, runSlow=None):
+    """
+    Guard the mounts that a site file's C{auth} tables and C{--auth} name
+    (see L{web2.config.AuthSpec}); C{--auth} wins over the file for the
+    same path.
+
+    @param mounts: C{(path, resource, source)} of every mount, as
+        L{web2.mount.resolveMounts} gives them.
+    @return: the same list, guarded resources in place of the originals.
+    @raise web2.config.ConfigError: an C{--auth} is malformed or names a
+        path where nothing is mounted, or a password file cannot be read
+        or holds a password web2 refuses.
+    """
+    from web2.config import ConfigError, parseAuth
+
+    specs = {spec.path: spec.auth for spec in config.mounts if spec.auth is not None}
+    for text in (getattr(config, "options", None) or {}).get("auth") or ():
+        spec = parseAuth(text)
+        specs[spec.path] = spec
+    mounted = {path for path, _, _ in mounts}
+    for spec in specs.values():
+        if spec.path not in mounted:
+            raise ConfigError(
+                f"{spec.source}: nothing is mounted at {spec.path!r}; auth guards a "
+                f"mount (mounted: {', '.join(sorted(mounted)) or 'nothing'})")
+    guarded = []
+    for path, resource, source in mounts:
+        spec = specs.get(path)
+        if spec is not None:
+            try:
+                resource = protectResource(resource, spec.type, spec.realm, spec.file,
+                                           runSlow=runSlow)
+            except PasswordFileError as e:
+                raise ConfigError(f"{spec.source}: {e}") from None
+            log.info("{path} requires a login ({type}, realm {realm!r}, {file})",
+                     path=path, type=spec.type, realm=spec.realm, file=spec.file)
+        guarded.append((path, resource, source))
+    return guarded

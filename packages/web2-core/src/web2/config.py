@@ -24,7 +24,9 @@ A site file is TOML; every key is optional::
     [mounts."/files"]
     kind = "static"
     argument = "public"        # paths are relative to this file's directory
-    # any other key is an option of that mount, passed to its factory
+    # any other key is an option of that mount, passed to its factory,
+    # except auth: a password file guarding the mount (web2.auth)
+    auth = { type = "basic", realm = "Files", htpasswd = "users.htpasswd" }
 
     [options]                  # plugins' options, by their long name
     greeting = "hello"
@@ -45,6 +47,7 @@ from typing import Any
 from web2.hookspecs import Option
 
 __all__ = [
+    "AuthSpec",
     "ConfigError",
     "MountSpec",
     "SERVER_SETTINGS",
@@ -53,6 +56,7 @@ __all__ = [
     "buildSiteConfig",
     "loadConfigFile",
     "normalizeMountPath",
+    "parseAuth",
     "parseMount",
     "resolvePath",
 ]
@@ -171,6 +175,71 @@ _SETTINGS_BY_NAME = {s.name: s for s in SERVER_SETTINGS}
 
 
 @dataclass
+class AuthSpec:
+    """
+    HTTP authentication guarding one mount with a password file: a
+    mount's C{auth} table in a site file, or C{--auth}.
+
+    @ivar type: C{"basic"} or C{"digest"}.
+    @ivar realm: the realm users are shown (for Digest, also the realm of
+        the file's lines that count).
+    @ivar file: the password file: htpasswd for Basic, htdigest for Digest.
+    @ivar source: where it was declared, for error messages.
+    """
+
+    path: str
+    type: str
+    realm: str
+    file: str
+    source: str = ""
+
+
+def _authFromTable(table, path: str, where: str, base: str) -> AuthSpec:
+    """
+    A mount's C{auth} table: C{{type = "basic", realm = "...", htpasswd =
+    "FILE"}} or C{{type = "digest", realm = "...", htdigest = "FILE"}}.
+    """
+    where = f"{where} auth"
+    _expect(table, (dict,), where, 'a table such as {type = "basic", realm = "Private", '
+            'htpasswd = "users.htpasswd"}')
+    _checkKeys(table, ("type", "realm", "htpasswd", "htdigest"), where)
+    kind = _expect(table.get("type", "basic"), (str,), f"{where} type", "a string")
+    if kind not in ("basic", "digest"):
+        raise ConfigError(f"{where}: type {kind!r} is not basic or digest")
+    fileKey = "htpasswd" if kind == "basic" else "htdigest"
+    other = "htdigest" if kind == "basic" else "htpasswd"
+    if other in table:
+        raise ConfigError(f"{where}: {kind} takes an {fileKey} file, not {other}")
+    if fileKey not in table:
+        raise ConfigError(f"{where}: missing key {fileKey!r} (the password file)")
+    realm = _expect(table.get("realm", "web2"), (str,), f"{where} realm", "a string")
+    file = _expect(table[fileKey], (str,), f"{where} {fileKey}", "a file name")
+    if not realm or '"' in realm or "\\" in realm:
+        raise ConfigError(f"{where}: the realm must be non-empty, without quotes or "
+                          "backslashes")
+    return AuthSpec(path, kind, realm, resolvePath(file, base), where)
+
+
+def parseAuth(text: str, source: str | None = None) -> AuthSpec:
+    """
+    Parse C{--auth PATH=TYPE:REALM:FILE}, e.g.
+    C{/private=basic:Staff only:/etc/web2/users.htpasswd}.
+
+    @raise ConfigError: the text is malformed.
+    """
+    source = source or f"--auth {text}"
+    path, sep, rest = text.partition("=")
+    kind, _, rest = rest.partition(":")
+    realm, _, file = rest.partition(":")
+    if not sep or kind not in ("basic", "digest") or not realm or not file:
+        raise ConfigError(f"{source}: expected PATH=basic:REALM:HTPASSWD-FILE or "
+                          "PATH=digest:REALM:HTDIGEST-FILE")
+    if '"' in realm or "\\" in realm:
+        raise ConfigError(f"{source}: the realm must not hold quotes or backslashes")
+    return AuthSpec(normalizeMountPath(path, source), kind, realm, file, source)
+
+
+@dataclass
 class MountSpec:
     """
     One mount: the resource of kind C{kind}, made from C{argument}, at
@@ -182,6 +251,8 @@ class MountSpec:
         taken from (for kinds whose argument is a path, see
         L{web2.hookspecs.web2_mount_kinds}): the site file's directory for
         its mounts, C{""} (the working directory) for the command line's.
+    @ivar auth: the L{AuthSpec} guarding it (a site file mount's C{auth}
+        table), or C{None}.
     """
 
     path: str
@@ -190,6 +261,7 @@ class MountSpec:
     options: dict = field(default_factory=dict)
     source: str = ""
     base: str = ""
+    auth: AuthSpec | None = None
 
 
 @dataclass
@@ -336,8 +408,10 @@ def _fileMounts(table, where: str, base: str = "") -> list[MountSpec]:
             kind = _expect(value["kind"], (str,), f"{here} kind", "a string")
             argument = _expect(value.get("argument", ""), (str,), f"{here} argument",
                                "a string")
-            extra = {k: v for k, v in value.items() if k not in ("kind", "argument")}
+            extra = {k: v for k, v in value.items() if k not in ("kind", "argument", "auth")}
             spec = MountSpec(normalizeMountPath(path, here), kind, argument, extra, here)
+            if "auth" in value:
+                spec.auth = _authFromTable(value["auth"], spec.path, here, base)
         spec.base = base
         mounts.append(spec)
     _checkDuplicates(mounts)

@@ -137,7 +137,7 @@ def web2_options():
         Option(
             "trusted-proxy", multiple=True,
             help="Trust Forwarded / X-Forwarded-* headers from this address or "
-                 "range (e.g. 127.0.0.1, 10.0.0.0/8, unix); repeatable. Off by default.",
+                 "range (e.g. 127.0.0.1, 10.0.0.0/8, unix). Off by default.",
         ),
         Option(
             "trusted-proxy-header", default="x-forwarded",
@@ -157,9 +157,15 @@ def web2_options():
                  "accepts it.",
         ),
         Option(
+            "auth", multiple=True,
+            help="PATH=basic:REALM:HTPASSWD-FILE or PATH=digest:REALM:HTDIGEST-FILE: "
+                 "require a login for the mount at PATH (htpasswd: bcrypt, $apr1$ or "
+                 "{SHA} hashes; the file is re-read when it changes).",
+        ),
+        Option(
             "vhost", multiple=True,
             help="HOST=MOUNTPATH: answer requests for HOST with the resource mounted "
-                 "at MOUNTPATH (other hosts get the whole site); repeatable.",
+                 "at MOUNTPATH (other hosts get the whole site).",
         ),
     ]
 

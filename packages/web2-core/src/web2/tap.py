@@ -42,6 +42,7 @@ from web2.config import (
     loadConfigFile,
     parseMount,
 )
+from web2.auth import protectMounts
 from web2.log import AccessLogService
 from web2.mount import buildRoot, resolveMounts
 from web2.plugins import PluginError, PluginFailure, Web2PluginManager, formatPluginList
@@ -596,7 +597,7 @@ def buildService(options, reactor=None, defaultAccessLog=None) -> Web2Service:
     pluginMounts = [(path, resource, plugin)
                     for plugin, result in _each(pm.hook.web2_mounts, config=config)
                     for path, resource in (result or ())]
-    mounts = resolveMounts(config.mounts, kinds, config, pluginMounts)
+    mounts = protectMounts(resolveMounts(config.mounts, kinds, config, pluginMounts), config)
     if not mounts:
         log.warn("Nothing is mounted: every request will get 404. Use --mount "
                  "PATH=KIND:ARG (kinds: {kinds}).", kinds=", ".join(sorted(kinds)))
