@@ -344,8 +344,10 @@ class ReverseProxyResource:
             except defer.CancelledError:
                 log.debug("Proxy: the client left; cancelled {method} {uri}",
                           method=request.method, uri=request.uri)
-                # Nobody sees this answer: the client is gone.
-                return http.StatusResponse(502, "The client left.")
+                # Nobody would see an answer, and writing one into the
+                # channel from inside its connectionLost would start an
+                # idle phase on a dead connection: none is ever given.
+                return await defer.Deferred()
             except Exception as e:
                 from web2.client import ConnectError
 

@@ -1,0 +1,399 @@
+"""
+L{web2.revproxy}: a real web2 proxy in front of real upstreams (web2,
+twisted.web, hostile servers written here), talked to by real clients
+(raw sockets, http.client, L{web2.client}).
+"""
+
+import functools
+import socket
+import struct
+import time
+
+from twisted.internet import defer, protocol, reactor, task
+from twisted.trial.unittest import TestCase
+from twisted.web import resource as tw_resource
+from twisted.web import server as tw_server
+
+from web2 import http, resource, stream
+from web2.client import Client
+from web2.config import ConfigError, MountSpec
+from web2.mount import MountTree, resolveMounts
+from web2.revproxy import ReverseProxyResource, proxyMount
+from web2.testing import LiveServer, fetch, inThread, rawExchange
+
+
+def inlineAsync(f):
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return defer.ensureDeferred(f(*args, **kwargs))
+
+    return wrapper
+
+
+class Upstream(resource.Resource):
+    """
+    Answers with what it saw (method, target, the headers named in the
+    query's C{show}, body length), or plays a part chosen by the path.
+    """
+
+    def __init__(self, name="up"):
+        self.name = name
+        self.requests = []
+        self.lost = []
+        self.gate = None
+
+    def locateChild(self, request, segments):
+        return self, ()
+
+    def render(self, request):
+        self.requests.append(request)
+        path = request.path
+
+        async def answer():
+            if path.endswith("/redirect"):
+                return http.RedirectResponse(f"http://{request.headers._firstRaw('host')}/base/moved")
+            if path.endswith("/relative-redirect"):
+                response = http.Response(302)
+                response.headers.setRawHeaders("location", ["/base/there"])
+                return response
+            if path.endswith("/cookie"):
+                response = http.Response(200, None, b"c")
+                response.headers.setRawHeaders("set-cookie", ["a=1; Path=/base/x; HttpOnly", "b=2; path=/other"])
+                return response
+            if path.endswith("/hop"):
+                response = http.Response(200, None, b"h")
+                response.headers.setRawHeaders("connection", ["x-private"])
+                response.headers.setRawHeaders("x-private", ["secret"])
+                response.headers.setRawHeaders("keep-alive", ["timeout=5"])
+                response.headers.setRawHeaders("x-kept", ["yes"])
+                return response
+            if path.endswith("/nocontent"):
+                return http.Response(204)
+            if path.endswith("/hang"):
+                d = defer.Deferred()
+                original = request.connectionLost
+
+                def lost(reason):
+                    self.lost.append(request.path)
+                    original(reason)
+
+                request.connectionLost = lost
+                return await d
+            if path.endswith("/big"):
+                size = int(request.args.get("n", ["1000000"])[0])
+                return http.Response(200, None, stream.IterableStream(
+                    (b"x" * 65536 for _ in range(size // 65536)), length=size // 65536 * 65536))
+            if self.gate is not None:
+                await self.gate
+            body = await stream.readAll(request.stream)
+            shown = {name: request.headers.getRawHeaders(name)
+                     for name in request.args.get("show", [])}
+            return http.Response(200, None, repr(
+                (self.name, request.method, request.uri, shown, len(body))).encode())
+
+        return defer.ensureDeferred(answer())
+
+    http_POST = http_PUT = http_DELETE = http_HEAD = render
+
+
+def answer(body):
+    import ast
+
+    return ast.literal_eval(body.decode())
+
+
+class ProxyTests(TestCase):
+    timeout = 60
+
+    def setUp(self):
+        self.upstream = Upstream()
+        self.upServer = LiveServer(self.upstream)
+        self.addCleanup(self.upServer.stop)
+        self.proxy = self.makeProxy(self.upServer.url("/base/"))
+        self.client = Client(reactor)
+        self.addCleanup(self.client.close)
+
+    def makeProxy(self, upstreams, mount="/api", **kwargs):
+        proxy = ReverseProxyResource(upstreams, **kwargs)
+        self.addCleanup(proxy.client.close)
+        server = LiveServer(MountTree({mount: proxy}))
+        self.addCleanup(server.stop)
+        self.proxyServer = server
+        return proxy
+
+    def url(self, path):
+        return self.proxyServer.url(path)
+
+    async def get(self, path, **kwargs):
+        response = await self.client.get(self.url(path), **kwargs)
+        return response, await response.content()
+
+    @inlineAsync
+    async def test_pathMapping(self):
+        """
+        The mount prefix maps onto the upstream path; the query and the
+        percent-encoding are passed as sent.
+        """
+        for path, target in [
+            ("/api/a/b?x=1&y=%20", "/base/a/b?x=1&y=%20"),
+            ("/api/", "/base/"),
+            ("/api", "/base/"),
+            ("/api/sp%2Face", "/base/sp%2Face"),
+        ]:
+            response, body = await self.get(path)
+            self.assertEqual(response.code, 200)
+            self.assertEqual(answer(body)[2], target)
+
+    @inlineAsync
+    async def test_forwardingHeaders(self):
+        response, body = await self.get(
+            "/api/?show=x-forwarded-for&show=x-forwarded-proto&show=x-forwarded-host&show=host",
+            headers={"X-Forwarded-For": "10.1.1.1", "X-Forwarded-Proto": "https"})
+        shown = answer(body)[3]
+        self.assertEqual(shown["x-forwarded-for"], ["10.1.1.1, 127.0.0.1"])
+        self.assertEqual(shown["x-forwarded-proto"], ["http"])  # the client's claim is replaced
+        self.assertEqual(shown["x-forwarded-host"], [f"127.0.0.1:{self.proxyServer.portNumber}"])
+        self.assertEqual(shown["host"], [f"127.0.0.1:{self.upServer.portNumber}"])
+
+    @inlineAsync
+    async def test_forwardedAndPreserveHost(self):
+        self.makeProxy(self.upServer.url("/base/"), forwarded="forwarded", preserveHost=True)
+        response, body = await self.get("/api/?show=forwarded&show=host&show=x-forwarded-for",
+                                        headers={"Host": "public.example"})
+        shown = answer(body)[3]
+        self.assertEqual(shown["forwarded"], ['for=127.0.0.1;proto=http;host="public.example"'])
+        self.assertEqual(shown["host"], ["public.example"])
+        self.assertIsNone(shown["x-forwarded-for"])
+
+    @inlineAsync
+    async def test_hopByHopRemoved(self):
+        response, body = await self.get(
+            "/api/?show=x-secret&show=keep-alive&show=te&show=x-end",
+            headers=[("Connection", "x-secret"), ("X-Secret", "1"), ("Keep-Alive", "300"),
+                     ("TE", "trailers"), ("X-End", "kept")])
+        shown = answer(body)[3]
+        self.assertEqual(shown, {"x-secret": None, "keep-alive": None, "te": None, "x-end": ["kept"]})
+        # web2 itself never sends such fields: a raw upstream does.
+        raw = serveRaw(self, b"HTTP/1.1 200 OK\r\nConnection: x-private\r\nX-Private: secret\r\n"
+                             b"Keep-Alive: timeout=5\r\nX-Kept: yes\r\nContent-Length: 1\r\n\r\nh")
+        self.makeProxy(raw)
+        response, body = await self.get("/api/hop")
+        self.assertEqual(body, b"h")
+        self.assertIsNone(response.headers.getRawHeaders("x-private"))
+        self.assertIsNone(response.headers.getRawHeaders("keep-alive"))
+        self.assertEqual(response.headers.getRawHeaders("x-kept"), ["yes"])
+
+    @inlineAsync
+    async def test_locationAndCookieRewriting(self):
+        response, _ = await self.get("/api/redirect")
+        self.assertEqual(response.headers.getRawHeaders("location"),
+                         [f"http://127.0.0.1:{self.proxyServer.portNumber}/api/moved"])
+        response, _ = await self.get("/api/relative-redirect")
+        self.assertEqual(response.headers.getRawHeaders("location"), ["/api/there"])
+        response, _ = await self.get("/api/cookie")
+        self.assertEqual(response.headers.getRawHeaders("set-cookie"),
+                         ["a=1; Path=/api/x; HttpOnly", "b=2; path=/other"])
+
+    @inlineAsync
+    async def test_headAnd204(self):
+        response = await self.client.head(self.url("/api/big?n=131072"))
+        self.assertEqual(response.headers.getRawHeaders("content-length"), ["131072"])
+        self.assertEqual(await response.content(), b"")
+        response, body = await self.get("/api/nocontent")
+        self.assertEqual((response.code, body), (204, b""))
+
+    @inlineAsync
+    async def test_keepAlivePool(self):
+        for _ in range(5):
+            await self.get("/api/x")
+        channels = {id(r.chanRequest.channel) for r in self.upstream.requests}
+        self.assertEqual(len(channels), 1)
+
+    @inlineAsync
+    async def test_chunkedStaysChunked(self):
+        """
+        A chunked request body goes upstream chunked, piece by piece, not
+        gathered into a Content-Length.
+        """
+        body = (b"POST /api/?show=transfer-encoding&show=content-length HTTP/1.1\r\n"
+                b"Host: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+        out = await inThread(rawExchange, self.proxyServer.portNumber, body)
+        self.assertIn(b"200 OK", out)
+        shown = answer(out.split(b"\r\n\r\n", 1)[1])
+        self.assertEqual(shown[3], {"transfer-encoding": ["chunked"], "content-length": None})
+        self.assertEqual(shown[4], 11)
+
+    @inlineAsync
+    async def test_expectContinuePassedThrough(self):
+        """
+        The client's C{Expect: 100-continue} reaches the upstream, whose
+        100 comes back before the body is sent.
+        """
+        def exchange(port):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(b"PUT /api/?show=expect HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                             b"Expect: 100-continue\r\nConnection: close\r\n\r\n")
+                interim = sock.recv(1000)
+                sock.sendall(b"data")
+                out = b""
+                while True:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    out += chunk
+                return interim, out
+
+        interim, out = await inThread(exchange, self.proxyServer.portNumber)
+        self.assertEqual(interim, b"HTTP/1.1 100 Continue\r\n\r\n")
+        shown = answer(out.split(b"\r\n\r\n", 1)[1])
+        self.assertEqual(shown[3], {"expect": ["100-continue"]})
+        self.assertEqual(shown[4], 4)
+
+    @inlineAsync
+    async def test_roundRobinAndPassiveHealth(self):
+        """
+        Two upstreams share the requests; a dead third one is skipped after
+        its first failure (the request that met it went to the next one).
+        """
+        other = Upstream("other")
+        otherServer = LiveServer(other)
+        self.addCleanup(otherServer.stop)
+        dead = reactor.listenTCP(0, protocol.Factory(), interface="127.0.0.1")
+        deadURL = f"http://127.0.0.1:{dead.getHost().port}/"
+        await dead.stopListening()
+        self.makeProxy([self.upServer.url("/base/"), otherServer.url("/"), deadURL])
+        names = []
+        for _ in range(9):
+            response, body = await self.get("/api/")
+            self.assertEqual(response.code, 200)
+            names.append(answer(body)[0])
+        self.assertEqual(set(names), {"up", "other"})
+        self.assertGreaterEqual(names.count("other"), 3)
+        self.assertGreaterEqual(names.count("up"), 3)
+
+    @inlineAsync
+    async def test_unreachable502(self):
+        dead = reactor.listenTCP(0, protocol.Factory(), interface="127.0.0.1")
+        deadURL = f"http://127.0.0.1:{dead.getHost().port}/"
+        await dead.stopListening()
+        self.makeProxy(deadURL)
+        started = time.monotonic()
+        response, body = await self.get("/api/x")
+        self.assertEqual(response.code, 502)
+        self.assertLess(time.monotonic() - started, 10)
+
+    @inlineAsync
+    async def test_clientLeavingCancelsUpstream(self):
+        """
+        A client whose connection ends (reset) while the upstream has not
+        answered: the upstream connection is closed (the upstream sees it
+        lost).  (A client that only half-closes is still waiting for its
+        answer, as far as HTTP can tell.)
+        """
+        def leave(port):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(b"GET /api/hang HTTP/1.1\r\nHost: x\r\n\r\n")
+                time.sleep(0.3)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+        await inThread(leave, self.proxyServer.portNumber)
+        await _until(lambda: self.upstream.lost == ["/base/hang"])
+
+    @inlineAsync
+    async def test_twistedWebUpstream(self):
+        class Hello(tw_resource.Resource):
+            isLeaf = True
+
+            def render_GET(self, request):
+                return b"twisted.web saw " + request.uri + b" " + (request.getHeader(b"x-forwarded-for") or b"-")
+
+            def render_POST(self, request):
+                return b"posted %d" % len(request.content.read())
+
+        port = reactor.listenTCP(0, tw_server.Site(Hello()), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        self.makeProxy(f"http://127.0.0.1:{port.getHost().port}/tw")
+        response, body = await self.get("/api/a?b")
+        self.assertEqual(body, b"twisted.web saw /tw/a?b 127.0.0.1")
+        response = await self.client.post(self.url("/api/p"), b"z" * 300000)
+        self.assertEqual(await response.content(), b"posted 300000")
+
+    @inlineAsync
+    async def test_httpClientThroughTheProxy(self):
+        status, headers, body = await inThread(
+            fetch, self.proxyServer.portNumber, "/api/q?show=host", method="POST", body=b"abc")
+        self.assertEqual(status, 200)
+        self.assertEqual(answer(body)[4], 3)
+
+
+class ProxyMountTests(TestCase):
+    def test_mountKind(self):
+        """
+        C{proxy:URL} from the command line, and a site-file table's options.
+        """
+        from web2.coreplugin import web2_mount_kinds
+
+        kinds = web2_mount_kinds()
+        specs = [
+            MountSpec("/api", "proxy", "http://127.0.0.1:9/v1/", {}, "--mount"),
+            MountSpec("/two", "proxy", "http://127.0.0.1:9/", source="site.toml",
+                      options={"upstreams": ["http://127.0.0.1:10/"], "forwarded": "forwarded",
+                               "preserve-host": True, "response-timeout": 5}),
+        ]
+        mounts = resolveMounts(specs, kinds, config=None)
+        one, two = mounts[0][1], mounts[1][1]
+        self.assertIsInstance(one, ReverseProxyResource)
+        self.assertEqual([u.path for u in one.upstreams], ["/v1/"])
+        self.assertEqual(len(two.upstreams), 2)
+        self.assertEqual((two.forwarded, two.preserveHost, two.client.responseTimeout),
+                         ("forwarded", True, 5))
+        for proxy in (one, two):
+            self.addCleanup(proxy.client.close)
+
+    def test_badOptions(self):
+        from web2.coreplugin import web2_mount_kinds
+
+        kinds = web2_mount_kinds()
+        for argument, options in [("", {}), ("ftp://x/", {}), ("http://x/", {"bogus": 1}),
+                                  ("http://x/", {"forwarded": "maybe"})]:
+            with self.assertRaises(ConfigError):
+                resolveMounts([MountSpec("/p", "proxy", argument, source="t", options=options)],
+                              kinds, config=None)
+
+    def test_parseMount(self):
+        from web2.config import parseMount
+
+        spec = parseMount("/api=proxy:http://127.0.0.1:9000/")
+        self.assertEqual((spec.path, spec.kind, spec.argument), ("/api", "proxy", "http://127.0.0.1:9000/"))
+        self.assertIsInstance(proxyMount(spec.argument, None), ReverseProxyResource)
+
+
+class _Raw(protocol.Protocol):
+    def dataReceived(self, data):
+        self.seen = getattr(self, "seen", b"") + data
+        if b"\r\n\r\n" in self.seen:
+            self.seen = b""
+            self.transport.write(self.factory.answer)
+
+
+def serveRaw(test, answer):
+    """
+    A server answering every request head with the bytes C{answer}.
+
+    @return: its URL.
+    """
+    factory = protocol.Factory.forProtocol(_Raw)
+    factory.answer = answer
+    port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+    test.addCleanup(port.stopListening)
+    return f"http://127.0.0.1:{port.getHost().port}/"
+
+
+async def _until(predicate, timeout=20.0):
+    waited = 0.0
+    while not predicate():
+        if waited > timeout:
+            raise AssertionError("condition not reached")
+        await task.deferLater(reactor, 0.02, lambda: None)
+        waited += 0.02
