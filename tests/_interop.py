@@ -176,3 +176,18 @@ def curl(*args: str, timeout=60) -> subprocess.CompletedProcess:
     """
     return subprocess.run([program("curl") or "curl", "-sS", "--max-time", str(timeout), *args],
                           capture_output=True, timeout=timeout + 10, stdin=subprocess.DEVNULL)
+
+
+def multipart(fields: dict, files: dict) -> tuple[str, bytes]:
+    """
+    A C{multipart/form-data} body of C{fields} (name to text) and C{files}
+    (name to C{(filename, bytes)}): C{(content type, body)}.
+    """
+    boundary = "interop-" + os.urandom(8).hex()
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+             f"{value}\r\n".encode() for name, value in fields.items()]
+    parts += [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+              f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+              .encode() + data + b"\r\n" for name, (filename, data) in files.items()]
+    return f"multipart/form-data; boundary={boundary}", b"".join(parts) + \
+        f"--{boundary}--\r\n".encode()
