@@ -397,3 +397,139 @@ async def _until(predicate, timeout=20.0):
             raise AssertionError("condition not reached")
         await task.deferLater(reactor, 0.02, lambda: None)
         waited += 0.02
+
+
+class _Hostile(protocol.Protocol):
+    """
+    An upstream playing the part its factory names once a head arrived.
+    """
+
+    def dataReceived(self, data):
+        self.seen = getattr(self, "seen", b"") + data
+        if b"\r\n\r\n" in self.seen and not getattr(self, "started", False):
+            self.started = True
+            getattr(self, "play_" + self.factory.part)()
+
+    def play_endlessHead(self):
+        self.transport.write(b"HTTP/1.1 200 OK\r\n")
+        factory = self.factory
+
+        def more():
+            if self.transport.disconnecting or not self.transport.connected:
+                return
+            self.transport.write(b"X-Endless: " + b"y" * 1000 + b"\r\n")
+            factory.sent += 1
+            if factory.sent < 100000:
+                reactor.callLater(0, more)
+
+        more()
+
+    def play_wrongLength(self):
+        self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"z" * 1000)
+        self.transport.loseConnection()
+
+    def play_stall(self):
+        pass
+
+    def play_reset(self):
+        self.transport.abortConnection()
+
+    def play_garbage(self):
+        self.transport.write(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n")
+
+    def play_nul(self):
+        self.transport.write(b"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 0\r\n\r\n")
+
+
+class HostileUpstreamTests(TestCase):
+    """
+    Broken upstreams give the client a 502 or 504, fast, with one log line
+    and bounded memory, never a hang.
+    """
+
+    timeout = 60
+
+    def setUp(self):
+        from twisted.logger import globalLogPublisher
+
+        self.events = []
+        observer = lambda event: self.events.append(event)  # noqa: E731
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        self.client = Client(reactor)
+        self.addCleanup(self.client.close)
+
+    def upstream(self, part):
+        factory = protocol.Factory.forProtocol(_Hostile)
+        factory.part = part
+        factory.sent = 0
+        port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        self.factory = factory
+        proxy = ReverseProxyResource(f"http://127.0.0.1:{port.getHost().port}/",
+                                     responseTimeout=0.5, bodyTimeout=0.5)
+        self.addCleanup(proxy.client.close)
+        server = LiveServer(MountTree({"/": proxy}))
+        self.addCleanup(server.stop)
+        return server
+
+    async def status(self, part):
+        server = self.upstream(part)
+        started = time.monotonic()
+        response = await self.client.get(server.url("/x"))
+        body = await response.content()
+        elapsed = time.monotonic() - started
+        warnings = [e for e in self.events if e.get("log_namespace") == "web2.revproxy"
+                    and e.get("log_level").name == "warn"]
+        self.assertEqual(len(warnings), 1, warnings)
+        self.assertFalse([e for e in self.events if e.get("log_failure") is not None])
+        return response.code, body, elapsed
+
+    @inlineAsync
+    async def test_endlessHead(self):
+        code, _, _ = await self.status("endlessHead")
+        self.assertEqual(code, 502)
+        # The proxy stopped reading at its header limit (16 KiB), not
+        # after megabytes.
+        self.assertLess(self.factory.sent, 500)
+
+    @inlineAsync
+    async def test_stall(self):
+        code, body, elapsed = await self.status("stall")
+        self.assertEqual(code, 504)
+        self.assertLess(elapsed, 10)
+
+    @inlineAsync
+    async def test_reset(self):
+        code, _, _ = await self.status("reset")
+        self.assertEqual(code, 502)
+
+    @inlineAsync
+    async def test_garbage(self):
+        code, _, _ = await self.status("garbage")
+        self.assertEqual(code, 502)
+
+    @inlineAsync
+    async def test_nulInHeader(self):
+        code, _, _ = await self.status("nul")
+        self.assertEqual(code, 502)
+
+    @inlineAsync
+    async def test_wrongContentLength(self):
+        """
+        An upstream that promised more than it sent: the head is already
+        out, so the client's connection is cut (it cannot be told the body
+        is short any other way), after one log line.
+        """
+        from web2.client import ConnectionClosed
+
+        server = self.upstream("wrongLength")
+        with self.assertRaises(ConnectionClosed):
+            # The cut may come before the head left the proxy's buffer.
+            response = await self.client.get(server.url("/x"))
+            self.assertEqual(response.code, 200)
+            await response.content()
+        await _until(lambda: any(e.get("log_namespace") == "web2.revproxy" for e in self.events))
+        warnings = [e for e in self.events if e.get("log_namespace") == "web2.revproxy"]
+        self.assertEqual(len(warnings), 1)
+        self.assertFalse([e for e in self.events if e.get("log_failure") is not None])
