@@ -206,6 +206,49 @@ class HandshakeTests(SynchronousTestCase):
         self.assertTrue(h.transport.value().startswith(b"HTTP/1.1 500 "))
         self.flushLoggedErrors(ValueError)
 
+    def test_clientGoneBeforeTheDecision(self):
+        """
+        A handler that accepts after the client left gets ConnectionClosed
+        (1006); no switch happens and nothing is logged as an error.
+        """
+        decide = defer.Deferred()
+        outcome = []
+
+        async def handler(hs):
+            await decide
+            try:
+                hs.accept()
+            except ConnectionClosed as e:
+                outcome.append(e.code)
+        h = Harness(handler)
+        h.conn.send(handshakeBytes())
+        h.conn.lose()
+        decide.callback(None)
+        self.assertEqual(outcome, [1006])
+        self.assertNotIn(b" 101 ", h.transport.value())
+
+    def test_asyncAccept(self):
+        """
+        A handler may decide later; the request waits, and bytes the client
+        sent meanwhile go to the WebSocket.
+        """
+        decide = defer.Deferred()
+
+        async def handler(hs):
+            await decide
+            ws = hs.accept()
+            async for message in ws:
+                await ws.send(message.upper())
+        h = Harness(handler)
+        h.conn.send(handshakeBytes() + h.client.send(TextMessage(data="waited")))
+        self.assertEqual(h.transport.value(), b"")
+        decide.callback(None)
+        out = h.transport.value()
+        end = out.find(b"\r\n\r\n") + 4
+        self.assertTrue(out.startswith(b"HTTP/1.1 101 "))
+        h.client.receive_data(out[end:])
+        self.assertEqual([e.data for e in h.client.events()], ["WAITED"])
+
     def test_pipelinedBytesGoToTheWebSocket(self):
         """
         Frames sent in the same packet as the handshake reach the

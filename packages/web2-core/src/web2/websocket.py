@@ -62,6 +62,7 @@ except ImportError as e:  # pragma: no cover (the extra is missing)
     ) from e
 
 from twisted.internet import defer, interfaces, protocol
+from twisted.internet.error import ConnectionLost
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -458,7 +459,6 @@ class WebSocketHandshake:
             for t in v.split(",") if t.strip()
         ]
         self.response = defer.Deferred()
-        self._gone = False
 
     def _decide(self):
         if self.decided:
@@ -487,9 +487,6 @@ class WebSocketHandshake:
         if switch is None:
             self.reject(501, "this connection cannot switch to WebSocket")
             raise ConnectionClosed(CloseCode.ABNORMAL, "no WebSocket on this connection")
-        if self._gone or getattr(chan, "finished", False):
-            self.decided = True
-            raise ConnectionClosed(CloseCode.ABNORMAL, "the client went away")
         options = self.options
         key = request.headers.getRawHeaders("sec-websocket-key")[0]
         pairs = [
@@ -513,8 +510,13 @@ class WebSocketHandshake:
         self._decide()
         extensions.append(_Limits(options.maxFrameSize, options.maxMessageSize))
         ws = WebSocket(request, options, subprotocol, accepted, extensions)
+        try:
+            chan.switchProtocols(head, ws)
+        except ConnectionLost:
+            # The client left while the application was deciding.
+            self.response.callback(_plain(400, "the client went away"))
+            raise ConnectionClosed(CloseCode.ABNORMAL, "the client went away") from None
         self._ws = ws
-        chan.switchProtocols(head, ws)
         self.response.callback(http.Response(responsecode.SWITCHING_PROTOCOLS))
         return ws
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from twisted.internet import interfaces
+from twisted.internet.error import ConnectionLost
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -246,9 +247,12 @@ class HTTPChannelRequest:
         this is ignored.
 
         @raise RuntimeError: the response was already started or finished.
+        @raise ConnectionLost: the connection is gone (or its HTTP is over).
         """
         if self.finished or self.headersWritten:
             raise RuntimeError("The response was already started")
+        if self.channel._current is not self:
+            raise ConnectionLost("The connection is gone")
         self.headersWritten = True
         self.finished = self.superseded = self.completed = True
         self.persistent = False
