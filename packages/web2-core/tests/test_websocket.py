@@ -556,3 +556,30 @@ class HostileTests(SynchronousTestCase):
         h.upgrade()
         h.conn.factory.drain(timeout=10)
         self.assertEqual([e.code for e in h.events()], [1001])
+
+    def test_closeWithAFullQueue(self):
+        """
+        The application closes while its queue is full (the socket not
+        read): reading resumes for the peer's Close, and the handshake
+        completes instead of timing out.
+        """
+        sent = []
+        h = Harness(lambda hs: sent.append(hs.accept()) or defer.Deferred(),
+                    maxQueuedMessages=2)
+        h.upgrade()
+        h.conn.send(b"".join(h.client.send(TextMessage(data=str(i))) for i in range(5)))
+        ws = sent[0]
+        self.assertEqual(h.transport.producerState, "paused")
+        closed = ws.close(1000)
+        self.assertEqual(h.transport.producerState, "producing")
+        h.events()
+        h.send(CloseConnection(code=1000))
+        self.assertTrue(h.transport.disconnecting)
+        h.conn.lose()
+        self.assertEqual(self.successResultOf(closed).code, 1000)
+
+    def test_sendTypeChecked(self):
+        sent = []
+        h = Harness(lambda hs: sent.append(hs.accept()) or defer.Deferred())
+        h.upgrade()
+        self.assertRaises(TypeError, sent[0].send, 5)

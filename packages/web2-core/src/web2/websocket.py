@@ -598,7 +598,8 @@ class WebSocket(protocol.Protocol):
         self._schedule()
 
     def dataReceived(self, data):
-        if self._gone or self._conn.state is ConnectionState.CLOSED:
+        if self._gone or self._failedWith is not None or (
+                self._conn.state is ConnectionState.CLOSED):
             return
         self._lastInput = self._reactor.seconds()
         self._conn.receive_data(data)
@@ -677,7 +678,11 @@ class WebSocket(protocol.Protocol):
         self._updateReading()
 
     def _mustWait(self) -> bool:
-        return self._writePaused or len(self._messages) >= self.options.maxQueuedMessages
+        # Once our Close is sent, messages are dropped rather than queued:
+        # only the peer's Close is still awaited, so keep reading for it.
+        return self._writePaused or (
+            self._closeSentAt is None
+            and len(self._messages) >= self.options.maxQueuedMessages)
 
     def _updateReading(self):
         if self._gone:
@@ -805,8 +810,10 @@ class WebSocket(protocol.Protocol):
                 self.closeCode or CloseCode.ABNORMAL, self.closeReason or "connection closing"))
         if isinstance(data, str):
             event = TextMessage(data=data)
-        else:
+        elif isinstance(data, (bytes, bytearray, memoryview)):
             event = BytesMessage(data=bytes(data))
+        else:
+            raise TypeError(f"send() takes str or bytes, not {type(data).__name__}")
         self.transport.write(self._conn.send(event))
         if not self._writePaused:
             return defer.succeed(None)
@@ -868,6 +875,8 @@ class WebSocket(protocol.Protocol):
             self.transport.write(conn.send(CloseConnection(code=int(code), reason=reason)))
             self._closeSentAt = self._reactor.seconds()
             self._schedule()
+            # Read on for the peer's Close, even with the queue full.
+            self._updateReading()
         return self.whenClosed()
 
     def whenClosed(self) -> defer.Deferred:
@@ -975,7 +984,6 @@ class WebSocket(protocol.Protocol):
             if options.idleTimeout is not None and now >= self._lastInput + options.idleTimeout:
                 log.info("WebSocket client {peer} idle for {timeout}s; closing",
                          peer=self._peer, timeout=options.idleTimeout)
-                self._failedWith = (CloseCode.GOING_AWAY, "idle timeout")
                 self.close(CloseCode.GOING_AWAY, "idle timeout")
                 return
             if options.pingInterval is not None:
