@@ -137,32 +137,30 @@ class HTTPCycle:
 
     #: Called once when the application's call is over.
     whenEnded = None
+    #: The resource watching the time this cycle takes to respond.
+    watched = None
+    disconnected = False
+    _state = _START
+    _head = None
+    _body = None
+    _left = None
+    _overflowed = False
+    _paused = False
+    _resume = None
+    _waiter = None
+    _bodyDone = False
+    _responded = False
+    _task = None
+    _timedOut = False
 
-    def __init__(self, request, runner, *, reactor, maxChunk=65536, bufferSize=65536,
-                 responseTimeout=60.0, appName="the ASGI application"):
+    def __init__(self, request, runner, *, maxChunk=65536, bufferSize=65536,
+                 appName="the ASGI application"):
         self.request = request
         self.runner = runner
-        self.reactor = reactor
         self.maxChunk = maxChunk
         self.bufferSize = bufferSize
         self.appName = appName
         self.deferred = Deferred()
-        self.disconnected = False
-        self._state = _START
-        self._head = None
-        self._body = None
-        self._left = None
-        self._overflowed = False
-        self._paused = False
-        self._resume = None
-        self._waiter = None
-        self._bodyDone = False
-        self._responded = False
-        self._task = None
-        self._timedOut = False
-        self._timer = None
-        if responseTimeout:
-            self._timer = reactor.callLater(responseTimeout, self._timeout, responseTimeout)
         lost = request.connectionLost
 
         def connectionLost(reason, _lost=lost):
@@ -177,15 +175,22 @@ class HTTPCycle:
         """
         Call C{application(scope, receive, send)}.
 
-        @return: C{self.deferred}.
+        @return: the response when the application gave it at once (the
+            Twisted runner), else C{self.deferred}.
         """
         try:
             coroutine = application(scope, self.receive, self.send)
         except Exception:
             self._ended(Failure().value)
-            return self.deferred
-        self._task = self.runner.start(coroutine, self._ended)
-        return self.deferred
+        else:
+            self._task = self.runner.start(coroutine, self._ended)
+        deferred = self.deferred
+        if deferred.called and self._response is not None:
+            # Answered synchronously: no Deferred for the site to chain on.
+            return self._response
+        return deferred
+
+    _response = None
 
     # -- receive ------------------------------------------------------------
 
@@ -294,7 +299,11 @@ class HTTPCycle:
 
     def _respond(self, response):
         self._responded = True
-        self._cancelTimer()
+        watched = self.watched
+        if watched is not None:
+            self.watched = None
+            watched.unwatch(self)
+        self._response = response
         self.deferred.callback(response)
 
     def _firstBody(self, data, more):
@@ -413,33 +422,37 @@ class HTTPCycle:
         self._wake()
         self.resumeProducing()
 
-    def _cancelTimer(self):
-        timer, self._timer = self._timer, None
-        if timer is not None and timer.active():
-            timer.cancel()
-
-    def _timeout(self, seconds):
-        self._timer = None
-        if self._responded:
+    def timedOut(self, seconds):
+        """
+        The application did not start its response within C{seconds}:
+        cancel it and answer 504 (nothing if it has answered).
+        """
+        if self._responded or self._state == _DONE:
             return
         log.warn("{app} did not start a response to {method} {uri} within {seconds} s; "
                  "cancelled, answering 504", app=self.appName, method=self.request.method,
                  uri=self.request.uri, seconds=seconds)
         self._timedOut = True
+        self._state = _DONE
         self._respond(http.StatusResponse(
             responsecode.GATEWAY_TIMEOUT,
             "The application did not answer in time."))
-        self._state = _DONE
         self._wake()
         if self._task is not None:
             self.runner.cancel(self._task)
+
+    @property
+    def waitingForResponse(self) -> bool:
+        """
+        Whether the application has yet to start its response.
+        """
+        return not self._responded and self._state != _DONE
 
     def _ended(self, exception):
         """
         The application's call is over: returned (C{exception} is C{None})
         or raised.
         """
-        self._cancelTimer()
         ended, self.whenEnded = self.whenEnded, None
         if ended is not None:
             ended()

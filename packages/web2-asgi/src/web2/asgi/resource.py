@@ -100,6 +100,7 @@ class ASGIResource:
         self.name = name or getattr(application, "__qualname__", None) or repr(application)
         self.websocketOptions = websocketOptions
         self._websocket = _websocketSupport()
+        self._waiting: dict = {}
 
     def locateChild(self, request, segments):
         return self, StopTraversal
@@ -124,9 +125,10 @@ class ASGIResource:
             return websocket.serve(self, request)
         state = lifespan.state if lifespan is not None else None
         scope = httpScope(request, state, _EXTENSIONS)
-        cycle = HTTPCycle(request, self.runner, reactor=self.reactor, maxChunk=self.maxChunk,
-                          bufferSize=self.bufferSize, responseTimeout=self.responseTimeout,
-                          appName=self.name)
+        cycle = HTTPCycle(request, self.runner, maxChunk=self.maxChunk,
+                          bufferSize=self.bufferSize, appName=self.name)
+        if self.responseTimeout:
+            self._watch(cycle)
         if lifespan is not None:
             lifespan.requestStarted()
             cycle.whenEnded = lifespan.requestEnded
@@ -134,6 +136,47 @@ class ASGIResource:
 
     _chainSeen = None
     _chainKept = None
+    _timer = None
+
+    def _watch(self, cycle):
+        """
+        Bound the time C{cycle}'s application takes to start its response.
+
+        One timer serves every request: the deadlines come in the order
+        the requests do (the timeout is the same for all), so they wait in
+        an insertion-ordered dict (a cycle leaves it when it responds) and
+        the timer is set for the oldest one only.
+        """
+        waiting = self._waiting
+        waiting[cycle] = self.reactor.seconds() + self.responseTimeout
+        cycle.watched = self
+        if self._timer is None:
+            self._timer = self.reactor.callLater(self.responseTimeout, self._expire)
+
+    def unwatch(self, cycle):
+        """
+        C{cycle} has responded: forget its deadline (and the timer, when
+        no other request waits).
+        """
+        waiting = self._waiting
+        waiting.pop(cycle, None)
+        if not waiting and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expire(self):
+        self._timer = None
+        waiting = self._waiting
+        now = self.reactor.seconds()
+        while waiting:
+            cycle = next(iter(waiting))
+            deadline = waiting[cycle]
+            if deadline > now:
+                self._timer = self.reactor.callLater(deadline - now, self._expire)
+                return
+            del waiting[cycle]
+            cycle.watched = None
+            cycle.timedOut(self.responseTimeout)
 
     def _unavailable(self, why):
         response = http.StatusResponse(responsecode.SERVICE_UNAVAILABLE, why)

@@ -1,0 +1,75 @@
+"""
+Test helpers of web2-asgi: in memory, an L{ASGIResource} on the Twisted
+runner with a L{task.Clock} behind a real channel (everything runs at
+once, deterministically); live, a real server on 127.0.0.1 on the asyncio
+reactor the test process runs (see C{conftest.py}).
+"""
+
+from __future__ import annotations
+
+from twisted.internet import defer, task
+
+from web2 import server, testing
+from web2.asgi import ASGIResource
+from web2.mount import MountTree
+from web2.testing import fetch, inThread, parseResponses, rawExchange, requestBytes
+
+__all__ = ["Connection", "LiveServer", "WAIT", "fetch", "inThread", "parseResponses",
+           "rawExchange", "requestBytes", "resource", "waitFor"]
+
+WAIT = 10.0
+
+
+def resource(app, clock=None, **kwargs):
+    """
+    An L{ASGIResource} for C{app} on the Twisted runner with C{clock}.
+    """
+    clock = clock if clock is not None else task.Clock()
+    return ASGIResource(app, reactor=clock, loop="twisted", **kwargs)
+
+
+class Connection(testing.ChannelConnection):
+    """
+    One in-memory connection to a site serving C{app} at C{mount}.
+    """
+
+    def __init__(self, app, mount="/", wrap=None, **kwargs):
+        clock = task.Clock()
+        self.resource = resource(app, clock, **kwargs)
+        root = self.resource if mount == "/" else MountTree({mount: self.resource})
+        if wrap is not None:
+            root = wrap(root)
+        super().__init__(root, clock=clock)
+
+
+class LiveServer(testing.LiveServer):
+    """
+    A real server for C{app} (an L{ASGIResource} on the asyncio runner)
+    at C{mount}.
+    """
+
+    def __init__(self, app, mount="/", wrap=None, lifespan=None, **kwargs):
+        self.resource = ASGIResource(app, lifespan=lifespan, **kwargs)
+        root = self.resource if mount == "/" else MountTree({mount: self.resource})
+        if wrap is not None:
+            root = wrap(root)
+        super().__init__(site=server.Site(root))
+
+
+def waitFor(predicate, timeout=WAIT, step=0.01):
+    """
+    A Deferred that fires once C{predicate()} is true (polled from the
+    reactor), or fails after C{timeout} seconds.
+    """
+    from twisted.internet import reactor
+
+    deadline = reactor.seconds() + timeout
+
+    @defer.inlineCallbacks
+    def poll():
+        while not predicate():
+            if reactor.seconds() > deadline:
+                raise AssertionError(f"{predicate} never became true")
+            yield task.deferLater(reactor, step, lambda: None)
+
+    return poll()
