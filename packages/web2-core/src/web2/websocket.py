@@ -63,6 +63,7 @@ except ImportError as e:  # pragma: no cover (the extra is missing)
 
 from twisted.internet import defer, interfaces, protocol
 from twisted.internet.error import ConnectionLost
+from twisted.internet.tcp import Server as _TCPServer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -641,6 +642,33 @@ class WebSocket(protocol.Protocol):
         for d in closers:
             d.callback(closed)
 
+    def _write(self, data):
+        """
+        On a plain TCP connection with nothing queued, the frame goes
+        straight to the socket (as the HTTP channel's responses do), saving
+        the reactor an epoll registration and a wake-up per message; what
+        the socket does not take is queued with the transport, which keeps
+        the order and applies the high-water mark.
+        """
+        transport = self.transport
+        if (
+            transport.__class__ is _TCPServer
+            and not transport.dataBuffer
+            and not transport._tempDataBuffer
+            and transport.connected
+            and not transport.disconnecting
+        ):
+            try:
+                sent = transport.socket.send(data)
+            except OSError:
+                # Full (EAGAIN), or an error the transport will meet and
+                # report its own way.
+                sent = 0
+            if sent == len(data):
+                return
+            data = data[sent:]
+        transport.write(data)
+
     # Input
 
     def _pump(self):
@@ -665,7 +693,7 @@ class WebSocket(protocol.Protocol):
                     self._messagePart(event)
                 elif cls is Ping:
                     if conn.state is ConnectionState.OPEN:
-                        self.transport.write(conn.send(event.response()))
+                        self._write(conn.send(event.response()))
                 elif cls is Pong:
                     self._pong(event.payload)
                 elif cls is CloseConnection:
@@ -729,7 +757,7 @@ class WebSocket(protocol.Protocol):
         if conn.state is ConnectionState.REMOTE_CLOSING:
             # Answer with the same code, then close the TCP connection (the
             # server closes first, RFC 6455 section 7.1.1).
-            self.transport.write(conn.send(event.response()))
+            self._write(conn.send(event.response()))
         self._closeSentAt = self._closeSentAt or self._reactor.seconds()
         self._endTCP()
 
@@ -756,7 +784,7 @@ class WebSocket(protocol.Protocol):
         conn = self._conn
         if conn.state is ConnectionState.OPEN:
             try:
-                self.transport.write(conn.send(CloseConnection(code=code, reason=reason[:100])))
+                self._write(conn.send(CloseConnection(code=code, reason=reason[:100])))
             except Exception:  # pragma: no cover (wsproto refuses an odd code)
                 pass
         self._closeSentAt = self._closeSentAt or self._reactor.seconds()
@@ -814,7 +842,7 @@ class WebSocket(protocol.Protocol):
             event = BytesMessage(data=bytes(data))
         else:
             raise TypeError(f"send() takes str or bytes, not {type(data).__name__}")
-        self.transport.write(self._conn.send(event))
+        self._write(self._conn.send(event))
         if not self._writePaused:
             return defer.succeed(None)
         d = defer.Deferred()
@@ -844,7 +872,7 @@ class WebSocket(protocol.Protocol):
             previous.chainDeferred(d)
             return d
         self._pings[payload] = (d, self._reactor.seconds())
-        self.transport.write(self._conn.send(Ping(payload=payload)))
+        self._write(self._conn.send(Ping(payload=payload)))
         return d
 
     def _pong(self, payload):
@@ -872,7 +900,7 @@ class WebSocket(protocol.Protocol):
             raise ValueError(f"{code} is not a close code an application may send")
         conn = self._conn
         if not self._gone and conn.state is ConnectionState.OPEN:
-            self.transport.write(conn.send(CloseConnection(code=int(code), reason=reason)))
+            self._write(conn.send(CloseConnection(code=int(code), reason=reason)))
             self._closeSentAt = self._reactor.seconds()
             self._schedule()
             # Read on for the peer's Close, even with the queue full.
