@@ -55,7 +55,7 @@ from _interop import (
     waitForPorts,
     workerUser,
 )
-from _launch_helpers import Server, pythonWeb2
+from _launch_helpers import Server, assertNoTraceback, pythonWeb2
 
 pytest.importorskip("klein")
 pytest.importorskip("flask")
@@ -78,7 +78,11 @@ python-path = ["{apps}", "{wsgiapps}"]
 "/k" = "twistedweb:kleinapp.resource"
 "/flask" = "wsgi:flaskapp:app"
 "/dj" = "wsgi:djangoproj.wsgi:application"
+"/files" = "static:{public}"
 """
+
+#: A file beside the static mount's directory, which no request may reach.
+SECRET = b"the secret beside the public tree\n"
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +93,12 @@ def web2():
     """
     tmp = publicTempDir("web2-interop-")
     site = tmp / "site.toml"
-    site.write_text(SITE.format(apps=APPS, wsgiapps=APPS.parent / "wsgiapps"))
+    (tmp / "public" / "sub").mkdir(parents=True)
+    (tmp / "public" / "a.txt").write_bytes(b"public a\n")
+    (tmp / "public" / "sub" / "b c.txt").write_bytes(b"public b c\n")
+    (tmp / "secret.txt").write_bytes(SECRET)
+    site.write_text(SITE.format(apps=APPS, wsgiapps=APPS.parent / "wsgiapps",
+                                public=tmp / "public"))
     ports = {"scgi": freePort(), "fcgi": freePort()}
     server = Server(pythonWeb2(
         "--config", str(site), "--listen", "tcp:0:interface=127.0.0.1",
@@ -104,6 +113,7 @@ def web2():
         result = server.stop()
     shutil.rmtree(tmp, ignore_errors=True)
     assert result.returncode == 0, result.output
+    assertNoTraceback(result.output)
 
 
 # ---------------------------------------------------------------------------
@@ -533,3 +543,33 @@ def test_django(front):
         assert (response.status, body) == (200, b"form: ")
         return
     assert (response.status, body.decode()) == (200, "form: a=1,a=é,b=2")
+
+
+# ---------------------------------------------------------------------------
+# Static files, and paths that try to leave their tree
+
+
+def test_staticFiles(front):
+    response, body = front.request("GET", "/files/a.txt")
+    assert (response.status, body) == (200, b"public a\n")
+    assert response.getheader("Content-Type").startswith("text/plain")
+    response, body = front.request("GET", "/files/sub/b%20c.txt", headers={"Range": "bytes=7-"})
+    assert (response.status, body) == (206, b"b c\n")
+
+
+TRAVERSALS = ["/files/../secret.txt", "/files/%2e%2e/secret.txt", "/files/..%2fsecret.txt",
+              "/files/%2e%2e%2fsecret.txt", "/files/sub/..%2f..%2fsecret.txt",
+              "/files/..%5csecret.txt", "/files/%252e%252e/secret.txt",
+              "/files/sub/%2e%2e/%2e%2e/secret.txt", "/files//../secret.txt"]
+
+
+def test_noTraversalOutOfTheStaticTree(front):
+    """
+    However the front end normalises or passes on dot segments and encoded
+    slashes (nginx's C{scgi_params} send the raw C{REQUEST_URI}), no path
+    reaches the file beside the static tree.
+    """
+    for path in TRAVERSALS:
+        response, body = front.request("GET", path)
+        assert SECRET not in body, path
+        assert 400 <= response.status < 500, (path, response.status, body[:200])
