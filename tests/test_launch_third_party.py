@@ -48,6 +48,8 @@ def test_serves(tmp_path):
         assert fetch(port, "/hello") == (200, fetch(port, "/hello")[1], b"Howdy\n")
         assert fetch(port, "/hello/any/path")[2] == b"Howdy\n"
         assert fetch(port, "/hi")[2] == b"Howdy, partner!\n"
+        # A plugin's text answers as text (issue #19: it had no Content-Type).
+        assert fetch(port, "/hi")[1]["content-type"] == "text/plain; charset=utf-8"
         assert fetch(port, "/")[0] == 404
         result = server.stop()
     assertStoppedCleanly(result)

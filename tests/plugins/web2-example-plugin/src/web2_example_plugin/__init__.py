@@ -7,7 +7,10 @@ module is registered as the entry point C{example} of the group C{web2}.
 
 from web2 import http
 from web2.hookspecs import Option
+from web2.http_headers import MimeType
 from web2.resource import LeafResource
+
+TEXT = MimeType("text", "plain", {"charset": "utf-8"})
 
 __version__ = "0.1.0"
 
@@ -21,7 +24,7 @@ class Hello(LeafResource):
         self.text = text
 
     def render(self, request):
-        return http.Response(200, None, self.text + "\n")
+        return http.Response(200, {"content-type": TEXT}, self.text + "\n")
 
 
 def _helloKind(argument, config, punctuation="!"):
