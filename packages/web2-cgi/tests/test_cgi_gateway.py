@@ -115,3 +115,26 @@ def test_responseHead():
     assert head.endswith(b"\r\n\r\n")
     assert head.count(b"Set-Cookie: ") == 2
     assert b"Connection" not in head and b"Transfer-Encoding" not in head
+
+
+@pytest.mark.parametrize("reason, expected", [
+    (b"Custom Reason", b"299 Custom Reason"),
+    ("Caf\xe9 latin-1", b"299 Caf\xe9 latin-1"),
+    (None, b"299 Unknown Status"),
+    (b"", b"299 Unknown Status"),
+    (b"split\r\nSet-Cookie: x=1", b"299 Unknown Status"),
+    (b"nul\x00", b"299 Unknown Status"),
+    ("not latin-1 \u20ac", b"299 Unknown Status"),
+])
+def test_responseHeadReason(reason, expected):
+    """
+    An application's own reason phrase (a WSGI status line's) goes on in
+    the C{Status:} line, where front ends take it from; one that is empty,
+    not latin-1 or could split the head gives way to the standard phrase.
+    It used to be the standard phrase always: through nginx's C{scgi_pass}
+    and C{fastcgi_pass} and Apache's C{mod_cgi}, C{299 Custom Reason}
+    reached clients as C{299 Unknown Status}.
+    """
+    head = responseHead(299, Headers(), reason)
+    assert head.startswith(b"Status: " + expected + b"\r\n")
+    assert head.count(b"\r\n") == 2

@@ -25,7 +25,7 @@ from twisted.internet import address, reactor, task, threads
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from web2 import server
+from web2 import http, server
 from web2.cgi._scgiwire import SCGIHeadReader, SCGIProtocolError, parseHead
 from web2.cgi.scgi import SCGIFactory
 
@@ -170,6 +170,24 @@ class SCGIProtocolTests(SynchronousTestCase):
         self.assertEqual(echo["x-test"], "yes")
         self.assertEqual(echo["proxy"], "")
         self.assertTrue(transport.disconnecting)
+
+    def test_applicationReasonPhrase(self):
+        """
+        The reason phrase a response carries (as web2-wsgi gives a WSGI
+        application's) is the C{Status:} line's.
+        """
+
+        class Custom(Echo):
+            def render(self, request):
+                response = http.Response(299, None, b"custom")
+                response.reason = b"Custom Reason"
+                return response
+
+        proto, transport = self.connect(Custom())
+        proto.dataReceived(scgiRequest(BASE))
+        self.assertTrue(transport.value().startswith(b"Status: 299 Custom Reason\r\n"),
+                        transport.value())
+        self.assertEqual(parseCGIResponse(transport.value())[2], b"custom")
 
     def test_scriptNameAndPathInfo(self):
         proto, transport = self.connect()

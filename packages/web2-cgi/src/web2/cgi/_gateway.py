@@ -53,6 +53,7 @@ _SKIPPED = frozenset((
     "proxy-connection", "proxy", "content-length", "content-type",
 ))
 _RESPONSE_SKIPPED = frozenset(("connection", "keep-alive", "transfer-encoding"))
+_REASON = re.compile(rb"[\t\x20-\x7e\x80-\xff]+")
 
 
 class GatewayError(Exception):
@@ -202,12 +203,33 @@ def errorOutput(status: int, reason: str) -> bytes:
     ) + body
 
 
-def responseHead(code: int, headers) -> bytes:
+def _reasonPhrase(code: int, reason) -> bytes:
+    """
+    C{reason} (C{bytes}, or latin-1 C{str}) if it is a non-empty
+    reason-phrase (RFC 9112: tabs, spaces, visible and obs-text octets);
+    otherwise the standard phrase of C{code}.
+    """
+    if isinstance(reason, str):
+        try:
+            reason = reason.encode("latin-1")
+        except UnicodeEncodeError:
+            reason = None
+    if isinstance(reason, bytes) and reason and _REASON.fullmatch(reason):
+        return reason
+    return responsecode.reasonPhrase(code).encode("latin-1")
+
+
+def responseHead(code: int, headers, reason=None) -> bytes:
     """
     The CGI head of a response: the C{Status} line, then the headers
     without the hop-by-hop ones (the front end frames the response).
+
+    @param reason: the application's own reason phrase (a response's
+        C{reason}, as web2-wsgi sets from a WSGI status line), passed on
+        to the front end, which sends it to the client; C{None}, or one
+        that is not a valid reason phrase, for the standard one.
     """
-    lines = [b"Status: %d %s\r\n" % (code, responsecode.reasonPhrase(code).encode("latin-1"))]
+    lines = [b"Status: %d %s\r\n" % (code, _reasonPhrase(code, reason))]
     for name, value in headers.toWire():
         if name.lower().decode("latin-1") in _RESPONSE_SKIPPED:
             continue
@@ -334,7 +356,8 @@ class GatewayChannelRequest:
         if self.headersWritten:
             raise RuntimeError("The response headers were already written")
         self.headersWritten = True
-        self.carrier.writeOutput(responseHead(code, headers))
+        reason = getattr(getattr(self.request, "response", None), "reason", None)
+        self.carrier.writeOutput(responseHead(code, headers, reason))
 
     def write(self, data):
         if not data or self.finished:
