@@ -62,7 +62,6 @@ class LifespanTests(SynchronousTestCase):
     def test_startupAndShutdown(self):
         log = []
         lifespan, clock = self.lifespan(lifespanApp(log))
-        lifespan.privilegedStartService()
         lifespan.startService()
         self.assertTrue(lifespan.ready)
         self.assertEqual(lifespan.state, {"db": "connected"})
@@ -75,9 +74,13 @@ class LifespanTests(SynchronousTestCase):
         A startup the application reports failed, before the reactor runs:
         SystemExit carrying its message.
         """
-        lifespan, _ = self.lifespan(lifespanApp([], fail="no database"), appName="app:app")
+        clock = FakeReactor()
+        clock.running = False
+        lifespan, _ = self.lifespan(lifespanApp([], fail="no database"), clock=clock,
+                                    appName="app:app")
         with self.assertRaises(SystemExit) as caught:
-            lifespan.privilegedStartService()
+            lifespan.startService()
+        self.assertFalse(clock.stopped)
         self.assertEqual(str(caught.exception),
                          "web2: error: app:app failed to start: no database")
 
@@ -95,9 +98,11 @@ class LifespanTests(SynchronousTestCase):
             await asyncio.sleep(0.01)
             await send({"type": "lifespan.startup.failed", "message": "late failure"})
 
-        lifespan = Lifespan(app, AsyncioRunner(loop), reactor=FakeReactor())
+        clock = FakeReactor()
+        clock.running = False
+        lifespan = Lifespan(app, AsyncioRunner(loop), reactor=clock)
         with self.assertRaises(SystemExit) as caught:
-            lifespan.privilegedStartService()
+            lifespan.startService()
         self.assertIn("late failure", str(caught.exception))
 
     def test_failedStartupLaterStopsTheReactor(self):
@@ -145,12 +150,14 @@ class LifespanTests(SynchronousTestCase):
                 raise ValueError("Django can only handle ASGI/HTTP connections")
 
         lifespan, _ = self.lifespan(app)
-        lifespan.privilegedStartService()
+        lifespan.startService()
         self.assertTrue(lifespan.ready)
         self.assertIsNone(lifespan.state)
         self.successResultOf(lifespan.stopService())
-        lifespan, _ = self.lifespan(app, mode="on")
-        self.assertRaises(SystemExit, lifespan.privilegedStartService)
+        clock = FakeReactor()
+        clock.running = False
+        lifespan, _ = self.lifespan(app, mode="on", clock=clock)
+        self.assertRaises(SystemExit, lifespan.startService)
 
     def test_off(self):
         calls = []
@@ -159,7 +166,6 @@ class LifespanTests(SynchronousTestCase):
             calls.append(scope["type"])
 
         lifespan, _ = self.lifespan(app, mode="off")
-        lifespan.privilegedStartService()
         lifespan.startService()
         self.assertTrue(lifespan.ready)
         self.assertEqual(calls, [])
@@ -193,7 +199,6 @@ class LifespanTests(SynchronousTestCase):
         lifespan = Lifespan(app, conn.resource.runner, reactor=FakeReactor(),
                             shutdownTimeout=10)
         conn.resource.lifespan = lifespan
-        lifespan.privilegedStartService()
         lifespan.startService()
         conn.sendRequest("/slow")
         d = lifespan.stopService()

@@ -2,13 +2,15 @@
 """
 The ASGI C{lifespan} scope of one application, as a Twisted service.
 
-Startup runs once, before the application sees any request: when the
-service starts before the reactor runs (C{twistd web2}, C{python -m web2})
-the asyncio loop is run until the application has answered, so a failed
-startup stops the server from starting at all, with the application's
-message (a C{SystemExit}: status 1, no traceback).  Started later (in a
-running reactor), the requests that arrive meanwhile wait for it, and a
-failed startup stops the reactor after one log line.
+Startup runs once, when the service starts, and the application sees no
+request before it has ended (requests that arrive meanwhile wait).  When
+the service starts before the reactor runs (C{python -m web2}) the asyncio
+loop is run until the application has answered, so a failed startup stops
+the server from starting at all, with the application's message (a
+C{SystemExit}: status 1, no traceback).  Started in a running reactor
+(C{twistd}, which starts services once it runs, after dropping
+privileges), a failed startup is one critical log line and stops the
+reactor.
 
 Shutdown runs when the service stops (the server's graceful stop, inside
 its C{--shutdown-timeout}): after the ASGI requests still running have
@@ -97,24 +99,26 @@ class Lifespan(service.Service):
 
     # -- the service ----------------------------------------------------------
 
-    def privilegedStartService(self):
-        service.Service.privilegedStartService(self)
-        self._begin()
-        if not self._startup.called and self.runner.name == "asyncio":
-            # Before the reactor runs: run the loop until the application
-            # has answered, so that a failed startup stops the server
-            # starting.
-            waiting = self.runner.future()
-            self._startup.addCallback(
-                lambda result: (waiting.done() or waiting.set_result(None), result)[1])
-            self.runner.runUntilComplete(waiting)
-        if self.failure is not None:
+    def startService(self):
+        service.Service.startService(self)
+        self._beforeRun = not getattr(self.reactor, "running", False)
+        try:
+            self._begin()
+            if not self._startup.called and self._beforeRun and self.runner.name == "asyncio":
+                # Before the reactor runs (python -m web2): run the loop
+                # until the application has answered, so that a failed
+                # startup stops the server starting.
+                waiting = self.runner.future()
+                self._startup.addCallback(
+                    lambda result: (waiting.done() or waiting.set_result(None), result)[1])
+                self.runner.runUntilComplete(waiting)
+        finally:
+            self._beforeRun = False
+        if self.failure is not None and not self._reported:
             self._reported = True
             raise SystemExit(f"web2: error: {self.appName} failed to start: {self.failure}")
 
-    def startService(self):
-        service.Service.startService(self)
-        self._begin()
+    _beforeRun = False
 
     #: Why startup failed, or C{None}.
     failure = None
@@ -193,8 +197,8 @@ class Lifespan(service.Service):
         self._cancelTimer()
         self.failure = message
         self._startup.callback(None)
-        if self.running:
-            # Started in a running reactor: nothing else can stop it.
+        if not self._beforeRun:
+            # In a running reactor: nothing else can stop it.
             self._failedLater()
 
     def _unsupported(self, why):
