@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -38,13 +39,15 @@ from django.shortcuts import render
 
 def form(request):
     if request.method == "POST":
-        return HttpResponse("hello " + request.POST["name"], content_type="text/plain")
+        return HttpResponse("hello " + request.POST["name"],
+                            content_type="text/plain; charset=utf-8")
     return render(request, "form.html")
 '''
 
 TEMPLATE = '''\
 {% load static %}<!DOCTYPE html>
-<html><head><link rel="stylesheet" href="{% static 'site.css' %}"></head>
+<html><head><link rel="stylesheet" href="{% static 'site.css' %}">
+<script src="{% static 'submit.js' %}"></script></head>
 <body><form method="post" action="">{% csrf_token %}
 <input name="name"><button>Send</button></form></body></html>
 '''
@@ -57,6 +60,15 @@ TEMPLATES[0]["DIRS"] = [BASE_DIR / "templates"]
 STATICFILES_DIRS = [BASE_DIR / "assets"]
 STATIC_ROOT = BASE_DIR / "collected"
 '''
+
+#: Fills in and sends the form when the page's query asks for it (?auto).
+SCRIPT = b"""
+window.addEventListener("load", function () {
+  if (location.search !== "?auto") { return; }
+  document.forms[0].elements.name.value = "from a browser \\u00e9";
+  document.forms[0].submit();
+});
+"""
 
 CSS = b"body { color: #123456; }\n/* caf\xc3\xa9 */\n"
 
@@ -82,6 +94,7 @@ def project():
     (tmp / "templates" / "form.html").write_text(TEMPLATE)
     (tmp / "assets").mkdir()
     (tmp / "assets" / "site.css").write_bytes(CSS)
+    (tmp / "assets" / "submit.js").write_bytes(SCRIPT)
     with open(tmp / "mysite" / "settings.py", "a") as f:
         f.write(SETTINGS)
     urls = (tmp / "mysite" / "urls.py").read_text()
@@ -125,6 +138,7 @@ def test_formWithCsrf(project):
         assert response.status == 200
         page = response.read().decode()
     assert '<link rel="stylesheet" href="/static/site.css">' in page
+    assert '<script src="/static/submit.js"></script>' in page
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
     assert [c.name for c in jar] == ["csrftoken"]
     status, body = _post(opener, url, f"csrfmiddlewaretoken={token}&name=Ann%20%C3%A9".encode())
@@ -150,3 +164,31 @@ def test_staticFilesServedByWeb2(project):
     status, _, body = fetch(port, "/static/admin/css/base.css", headers={"Range": "bytes=0-9"})
     assert (status, body) == (206, collected.read_bytes()[:10])
     assert fetch(port, "/static/nothing.css")[0] == 404
+
+
+BROWSER = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
+                if shutil.which(n)), None)
+
+
+@pytest.mark.skipif(BROWSER is None, reason="no Chromium (apt-get install chromium)")
+def test_formInABrowser(project):
+    """
+    Headless Chromium loads the form and runs the script web2-static
+    serves, which submits the form: the browser's CSRF cookie and the
+    page's token go back, and Django answers.
+    """
+    port, _ = project
+    profile = tempfile.mkdtemp(prefix="web2-chromium-")
+    try:
+        result = subprocess.run(
+            [BROWSER, "--headless", "--no-sandbox", "--disable-gpu",
+             "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--no-first-run", "--disable-extensions",
+             "--disable-dev-shm-usage", f"--user-data-dir={profile}",
+             "--virtual-time-budget=10000", "--dump-dom",
+             f"http://127.0.0.1:{port}/form/?auto"],
+            capture_output=True, timeout=90, check=False)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    dom = result.stdout.decode("utf-8", "replace")
+    assert "hello from a browser \u00e9" in dom, (dom, result.stderr[-2000:])
