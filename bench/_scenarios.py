@@ -27,6 +27,8 @@ UPLOAD_SERVERS = (
     "gunicorn", "waitress", "nginx",
 )  # fmt: skip
 QUICK_SERVERS = ("web2", "web2-pure", "twisted.web")
+# WebSocket echo and idle WebSockets (the ws role; twisted.web has none).
+WS_SERVERS = ("web2", "web2-pure", "aiohttp", "uvicorn-httptools", "uvicorn-h11")
 # The site shape (issue #18): every server that has the role (bench/_servers.py).
 SITE_SERVERS = (
     "web2", "web2-pure", "twisted.web", "aiohttp", "uvicorn-httptools", "uvicorn-h11",
@@ -156,6 +158,12 @@ SCENARIOS = [
              "idle", ("hello",), HELLO_SERVERS, "bytes_per_conn", "bytes/conn",
              better="lower", params={"count": 5000},
              targets=(("web2", "twisted.web", 1.0),), extra=("opened",)),
+    Scenario("ws-echo", "WebSocket echo round trips, 64 connections, one 16-byte message "
+             "in flight on each", "wsecho", ("ws",), WS_SERVERS, "rtps", "round trips/s",
+             params={"connections": 64}, extra=("cpu_us_per_trip",)),
+    Scenario("ws-idle-1000", "Memory per idle WebSocket, 1,000 connections", "idle",
+             ("ws",), WS_SERVERS, "bytes_per_conn", "bytes/conn", better="lower",
+             params={"count": 1000, "client": "bench._wsclients"}, extra=("opened",)),
 ]  # fmt: skip
 # Every load-generator scenario also reports the server's CPU per request.
 for _scenario in SCENARIOS:
@@ -205,6 +213,8 @@ def sample(scenario, running, settings, ctx):
         return _upload(running, settings)
     if scenario.kind == "download":
         return _download(running, p["connections"], p["path"], settings)
+    if scenario.kind == "wsecho":
+        return _wsEcho(running, p["connections"], settings)
     raise ValueError(scenario.kind)
 
 
@@ -222,8 +232,8 @@ def warm(scenario, running, settings, ctx):
     )  # fmt: skip
 
 
-def _client(settings, *args):
-    argv = [sys.executable, "-m", "bench._clients", *map(str, args)]
+def _client(settings, *args, module="bench._clients"):
+    argv = [sys.executable, "-m", module, *map(str, args)]
     if settings.loadCPU is not None:
         argv = ["taskset", "-c", settings.loadCPU, *argv]
     env = dict(os.environ, PYTHONPATH=_servers.REPO)
@@ -260,6 +270,24 @@ def _download(running, connections, path, settings):
     return result
 
 
+def _wsEcho(running, connections, settings):
+    """
+    WebSocket round trips per second (L{bench._wsclients}), with the
+    server's CPU per round trip.
+    """
+    cpuBefore = running.cpuSeconds()
+    argv, env = _client(settings, "echo", running.port, connections, settings.seconds,
+                        module="bench._wsclients")
+    done = subprocess.run(argv, capture_output=True, text=True, env=env,
+                          timeout=settings.seconds + 120)  # fmt: skip
+    if done.returncode:
+        raise RuntimeError(done.stderr[-800:])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    cpu = running.cpuSeconds() - cpuBefore
+    result["cpu_us_per_trip"] = cpu / max(result["trips"], 1) * 1e6
+    return result
+
+
 def idleSample(scenario, running, settings):
     """
     Memory of C{count} idle keep-alive connections that each made one
@@ -267,7 +295,8 @@ def idleSample(scenario, running, settings):
     """
     time.sleep(0.5)
     before = running.rss()
-    argv, env = _client(settings, "idle", running.port, scenario.params["count"])
+    argv, env = _client(settings, "idle", running.port, scenario.params["count"],
+                        module=scenario.params.get("client", "bench._clients"))
     client = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
     try:

@@ -10,7 +10,9 @@ C{site}: the application shape users write (issue #18), a hello at C{/}
 written as the tutorial teaches beside static files at C{/static/}, the WSGI
 app at C{/wsgi}, a dynamic page reading the query and setting a cookie at
 C{/dynamic} and a JSON answer at C{/json}, all in one site
-(L{bench.apps.web2_site}; each peer's own idiom for the same tree).
+(L{bench.apps.web2_site}; each peer's own idiom for the same tree), or
+C{ws}: the hello at C{/} and a WebSocket echo at C{/ws}
+(L{bench.apps.web2_ws}, L{bench.apps.asgi_ws}, aiohttp's own).
 """
 
 import os
@@ -91,6 +93,7 @@ def _web2(ctx, port, role):
             "hello": "/=class:bench.apps.web2_hello.Hello",
             "static": "/=static:" + ctx.staticDir,
             "wsgi": "/=wsgi:bench.apps.wsgi_hello:app",
+            "ws": "/=class:bench.apps.web2_ws.Root",
         }[role]]  # fmt: skip
     # No access log, like every other server here (python -m web2 logs to
     # stdout by default and has no switch to turn it off: /dev/null is the
@@ -112,12 +115,13 @@ def _twistedWeb(ctx, port, role):
 
 def _aiohttp(ctx, port, role):
     argv = [ctx.peersPython, os.path.join(BENCH, "apps", "aiohttp_hello.py"), str(port)]
-    return argv + (["site", ctx.staticDir] if role == "site" else [])
+    return argv + (["site", ctx.staticDir] if role == "site" else ["ws"] if role == "ws" else [])
 
 
 def _uvicorn(http, loop):
     def command(ctx, port, role):
-        app = "bench.apps.asgi_site:app" if role == "site" else "bench.apps.asgi_hello:app"
+        app = {"site": "bench.apps.asgi_site:app",
+               "ws": "bench.apps.asgi_ws:app"}.get(role, "bench.apps.asgi_hello:app")
         env = {"BENCH_STATIC_DIR": ctx.staticDir} if role == "site" else {}
         return [
             "env", *[f"{k}={v}" for k, v in env.items()],
@@ -265,20 +269,23 @@ class ServerSpec:
 SERVERS = {
     spec.name: spec
     for spec in [
-        ServerSpec("web2", {r: _web2 for r in ("hello", "static", "wsgi", "site")}, "web2",
+        ServerSpec("web2", {r: _web2 for r in ("hello", "static", "wsgi", "site", "ws")}, "web2",
                    "python -m web2 (web2-static, web2-wsgi for those roles), "
                    "installed as users get it: request path compiled"),
-        ServerSpec("web2-pure", {r: _web2Pure for r in ("hello", "static", "wsgi", "site")},
+        ServerSpec("web2-pure", {r: _web2Pure for r in ("hello", "static", "wsgi", "site", "ws")},
                    "web2-pure", "the same, installed editable: pure Python"),
         ServerSpec("web2-base", {r: _web2Base for r in ("hello", "static", "wsgi", "site")},
                    "web2-base", "web2 at the commit given with --base, compiled: "
                    "a change's cost measured in the same run"),
         ServerSpec("twisted.web", {r: _twistedWeb for r in ("hello", "static", "wsgi", "site")},
                    "web2", "Resource / static.File / WSGIResource, epoll reactor"),
-        ServerSpec("aiohttp", {"hello": _aiohttp, "site": _aiohttp}, "peers", "web.run_app, asyncio"),
-        ServerSpec("uvicorn-httptools", {r: _uvicorn("httptools", "uvloop") for r in ("hello", "site")},
+        ServerSpec("aiohttp", {"hello": _aiohttp, "site": _aiohttp, "ws": _aiohttp}, "peers",
+                   "web.run_app, asyncio"),
+        ServerSpec("uvicorn-httptools",
+                   {r: _uvicorn("httptools", "uvloop") for r in ("hello", "site", "ws")},
                    "peers", "--http httptools --loop uvloop"),
-        ServerSpec("uvicorn-h11", {r: _uvicorn("h11", "asyncio") for r in ("hello", "site")}, "peers",
+        ServerSpec("uvicorn-h11", {r: _uvicorn("h11", "asyncio") for r in ("hello", "site", "ws")},
+                   "peers",
                    "--http h11 --loop asyncio"),
         ServerSpec("gunicorn", {"wsgi": _gunicorn}, "peers", "1 sync worker"),
         ServerSpec("waitress", {"wsgi": _waitress}, "peers", "4 threads"),

@@ -20,7 +20,8 @@ PEERS_VENV = os.path.join(BENCH, ".venv-peers")
 WEB2_VENV = os.path.join(BENCH, ".venv-web2")
 WEB2_PURE_VENV = os.path.join(BENCH, ".venv-web2-pure")
 WEB2_BASE_VENV = os.path.join(BENCH, ".venv-web2-base")
-WEB2_PACKAGES = ("web2-core", "web2-static", "web2-wsgi")
+# web2-core with its websocket extra (wsproto), for the ws scenarios.
+WEB2_PACKAGES = ("web2-core[websocket]", "web2-static", "web2-wsgi")
 
 
 def _say(text):

@@ -5,6 +5,7 @@ stopping it leaves no process behind; and that the report arithmetic (ratios,
 targets, tables, charts) is right on a made-up results document.
 """
 
+import dataclasses
 import json
 import os
 import shutil
@@ -109,6 +110,30 @@ def test_siteShape(ctx, name):
 
 
 @pytest.mark.slow
+def test_webSocketRole(ctx):
+    """
+    web2 in the C{ws} role echoes WebSocket messages for the ws-echo
+    scenario's client, and holds the ws-idle scenario's idle WebSockets.
+    """
+    pytest.importorskip("wsproto")
+    from bench import _scenarios
+
+    _startCheckStop(ctx, "web2", "ws")
+    running = _servers.start(ctx, "web2", "ws", "/")
+    try:
+        settings = _scenarios.Settings(seconds=1.0, loadCPU=None)
+        result = _scenarios._wsEcho(running, 4, settings)
+        assert result["trips"] > 0 and result["errors"] == 0, result
+        assert result["cpu_us_per_trip"] > 0
+        few = dataclasses.replace(_scenarios.BY_NAME["ws-idle-1000"],
+                                  params={"count": 20, "client": "bench._wsclients"})
+        idle = _scenarios.idleSample(few, running, settings)
+        assert idle["opened"] == 20 and idle["errors"] == 0, idle
+    finally:
+        _servers.stop(running)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["nginx", "apache"])
 def test_systemServers(ctx, name):
     """
@@ -164,7 +189,7 @@ def test_runSmokeCommand():
          "--no-install", "--servers", "twisted.web"],
         capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
-    assert done.stdout.strip().splitlines()[-1] == "3 passed, 0 failed", done
+    assert done.stdout.strip().splitlines()[-1] == "4 passed, 0 failed", done
     assert done.returncode == 0
 
 

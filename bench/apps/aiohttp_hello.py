@@ -6,6 +6,8 @@ C{python aiohttp_hello.py PORT site DIR} serves the benchmark's C{site} shape
 the aiohttp way: routes for C{/}, C{/dynamic}, C{/json} and C{/health}, and a
 static route for DIR at C{/static/} (there is no WSGI app: aiohttp has no
 WSGI container).
+
+C{python aiohttp_hello.py PORT ws} adds a WebSocket echo at C{/ws}.
 """
 
 import json
@@ -53,6 +55,20 @@ async def document(request):
     return web.json_response({"message": "Hello, world!", "path": request.path})
 
 
+async def wsecho(request):
+    """
+    Echo every WebSocket message until the client leaves.
+    """
+    ws = web.WebSocketResponse()
+    await ws.prepare(request)
+    async for message in ws:
+        if message.type == web.WSMsgType.TEXT:
+            await ws.send_str(message.data)
+        elif message.type == web.WSMsgType.BINARY:
+            await ws.send_bytes(message.data)
+    return ws
+
+
 async def health(request):
     """
     The health check.
@@ -72,6 +88,8 @@ def main(port, role="hello", staticDir=None):
         application.router.add_get("/json", document)
         application.router.add_get("/health", health)
         application.router.add_static("/static/", staticDir)
+    if role == "ws":
+        application.router.add_get("/ws", wsecho)
     web.run_app(
         application, host="127.0.0.1", port=port, access_log=None, print=None
     )
