@@ -73,12 +73,13 @@ def treeContents(base: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def dav():
+def dav(request):
     """
     web2-dav serving an empty directory at C{/dav}: C{(port, directory,
     server)}.
     """
     tmp = publicTempDir("web2-interop-dav-")
+    request.addfinalizer(lambda: shutil.rmtree(tmp, ignore_errors=True))
     root = tmp / "root"
     root.mkdir()
     server = Server(pythonWeb2("--listen", "tcp:0:interface=127.0.0.1",
@@ -87,7 +88,6 @@ def dav():
     with server:
         yield server.port, root, server
         result = server.stop()
-    shutil.rmtree(tmp, ignore_errors=True)
     assert result.returncode == 0, result.output
     assert "Traceback" not in result.output, result.output
 

@@ -82,12 +82,13 @@ def _run(*args, cwd):
 
 
 @pytest.fixture(scope="module")
-def project():
+def project(request):
     """
     The project, made by C{startproject}, and web2 serving it: C{(port,
     project directory)}.
     """
     tmp = publicTempDir("web2-interop-django-")
+    request.addfinalizer(lambda: shutil.rmtree(tmp, ignore_errors=True))
     _run("-m", "django", "startproject", "mysite", str(tmp), cwd=str(tmp))
     (tmp / "mysite" / "views.py").write_text(VIEWS)
     (tmp / "templates").mkdir()
@@ -110,7 +111,6 @@ def project():
     with server:
         yield server.port, tmp
         result = server.stop()
-    shutil.rmtree(tmp, ignore_errors=True)
     assert result.returncode == 0, result.output
     assert "Traceback" not in result.output, result.output
 

@@ -86,12 +86,13 @@ SECRET = b"the secret beside the public tree\n"
 
 
 @pytest.fixture(scope="module")
-def web2():
+def web2(request):
     """
     web2 over HTTP, SCGI and FastCGI: C{(server, {"http", "scgi", "fcgi":
     port}, site file)}.
     """
     tmp = publicTempDir("web2-interop-")
+    request.addfinalizer(lambda: shutil.rmtree(tmp, ignore_errors=True))
     site = tmp / "site.toml"
     (tmp / "public" / "sub").mkdir(parents=True)
     (tmp / "public" / "a.txt").write_bytes(b"public a\n")
@@ -111,7 +112,6 @@ def web2():
         server.waitForPort(ports["fcgi"])
         yield server, ports, site
         result = server.stop()
-    shutil.rmtree(tmp, ignore_errors=True)
     assert result.returncode == 0, result.output
     assertNoTraceback(result.output)
 

@@ -40,15 +40,15 @@ PAGE = "/php/page.php"
 
 
 @pytest.fixture(scope="module")
-def port():
+def port(request):
     tmp = publicTempDir("web2-interop-php-")
+    request.addfinalizer(lambda: shutil.rmtree(tmp, ignore_errors=True))
     (tmp / "site.toml").write_text(SITE.format(script=APPS / "interop.php"))
     server = Server(pythonWeb2("--listen", "tcp:0:interface=127.0.0.1", "--config",
                                str(tmp / "site.toml")), cwd=str(tmp))
     with server:
         yield server.port
         result = server.stop()
-    shutil.rmtree(tmp, ignore_errors=True)
     assert result.returncode == 0, result.output
     assert "Traceback" not in result.output, result.output
 
