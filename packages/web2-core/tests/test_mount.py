@@ -74,6 +74,24 @@ def test_dispatch(path, status, body):
         assert r.body == body
 
 
+@pytest.mark.parametrize("order", [
+    ("/a", "/a/b", "/a/b/c"), ("/a/b/c", "/a", "/a/b"), ("/a/b", "/a/b/c", "/a")])
+def test_deepestPrefixWhateverTheMountOrder(order):
+    """
+    Mounts sharing a first segment are tried deepest first, in whatever
+    order they were mounted; a path below none of them is the root's.
+    """
+    tree = MountTree({})
+    tree.mount("/", Echo("root"))
+    for path in order:
+        tree.mount(path, Echo(path))
+    assert _get(tree, "/a/b/c/d").body == b"/a/b/c prepath=a/b/c postpath=d"
+    assert _get(tree, "/a/b/x").body == b"/a/b prepath=a/b postpath=x"
+    assert _get(tree, "/a/x").body == b"/a prepath=a postpath=x"
+    assert _get(tree, "/a").body == b"/a prepath=a postpath="
+    assert _get(tree, "/b/a").body == b"root prepath= postpath=b/a"
+
+
 def test_noRootMount():
     """
     Without a mount at C{/}, unmounted paths are 404.

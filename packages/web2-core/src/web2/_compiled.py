@@ -41,6 +41,7 @@ COMPILED_MODULES = (
     "web2._headers_tokens",
     "web2._headers_values",
     "web2.log",
+    "web2.mount",
     "web2.resource",
     "web2.responsecode",
     "web2.server",

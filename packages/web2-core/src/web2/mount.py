@@ -57,8 +57,11 @@ class MountTree:
 
     def __init__(self, mounts: Mapping[str, object] = {}):
         self.mounts: dict[str, object] = {}
-        self._bySegments: dict[tuple[str, ...], object] = {}
-        self._depths: list[int] = []
+        self._root = None
+        # First segment -> ((depth, segments, resource), ...), deepest first:
+        # most requests name a first segment no mount starts with, and are
+        # the root's after one dictionary lookup.
+        self._byFirst: dict[str, tuple[tuple[int, tuple[str, ...], object], ...]] = {}
         for path, resource in mounts.items():
             self.mount(path, resource)
 
@@ -73,24 +76,29 @@ class MountTree:
             raise ConfigError(f"two mounts at the same path {path!r}")
         resource = IResource(resource)
         self.mounts[path] = resource
-        self._bySegments[_segments(path)] = resource
-        self._depths = sorted({len(s) for s in self._bySegments}, reverse=True)
+        segments = _segments(path)
+        if not segments:
+            self._root = resource
+            return
+        below = self._byFirst.get(segments[0], ()) + ((len(segments), segments, resource),)
+        self._byFirst[segments[0]] = tuple(sorted(below, key=lambda m: -m[0]))
 
     def locateChild(self, request, segments):
-        for depth in self._depths:
-            if depth > len(segments):
-                continue
-            resource = self._bySegments.get(tuple(segments[:depth]))
-            if resource is not None:
-                return resource, tuple(segments[depth:])
+        candidates = self._byFirst.get(segments[0]) if segments else None
+        if candidates is not None:
+            segments = tuple(segments)
+            for depth, mounted, resource in candidates:
+                if depth == 1 or segments[:depth] == mounted:
+                    return resource, segments[depth:]
+        if self._root is not None:
+            return self._root, segments
         return None, ()
 
     def renderHTTP(self, request):
         from web2 import http
 
-        root = self._bySegments.get(())
-        if root is not None:
-            return root
+        if self._root is not None:
+            return self._root
         return http.StatusResponse(responsecode.NOT_FOUND, "Nothing is mounted here.")
 
     def __repr__(self) -> str:
