@@ -27,6 +27,8 @@ UPLOAD_SERVERS = (
     "gunicorn", "waitress", "nginx",
 )  # fmt: skip
 QUICK_SERVERS = ("web2", "web2-pure", "twisted.web")
+# ASGI hello (the asgi role: web2-asgi, and the ASGI servers users pick).
+ASGI_SERVERS = ("web2", "web2-pure", "uvicorn-httptools", "hypercorn", "daphne")
 # WebSocket echo and idle WebSockets (the ws role; twisted.web has none).
 WS_SERVERS = ("web2", "web2-pure", "aiohttp", "uvicorn-httptools", "uvicorn-h11")
 # The site shape (issue #18): every server that has the role (bench/_servers.py).
@@ -119,6 +121,11 @@ SCENARIOS = [
              "rps", "req/s", params={"connections": 64},
              targets=(("web2", "twisted.web", 2.0), ("web2", "gunicorn", 2.0)),
              extra=("p99_ms",), quick=True),
+    # web2-asgi (issue #16): the same ASGI application under every server.
+    Scenario("asgi-hello", "ASGI hello world, keep-alive (wrk -c64)", "wrk", ("asgi",),
+             ASGI_SERVERS, "rps", "req/s", params={"connections": 64},
+             targets=(("web2", "daphne", 2.0), ("web2", "uvicorn-httptools", 0.8)),
+             extra=("p99_ms",)),
     # The application shape users write (bench/apps/web2_site.py): the targets
     # of issue #18 apply to these rows; the tuned hello above stays beside.
     Scenario("site-keepalive", "Site shape: tutorial hello among mounts, keep-alive "

@@ -93,6 +93,7 @@ def _web2(ctx, port, role):
             "hello": "/=class:bench.apps.web2_hello.Hello",
             "static": "/=static:" + ctx.staticDir,
             "wsgi": "/=wsgi:bench.apps.wsgi_hello:app",
+            "asgi": "/=asgi:bench.apps.asgi_hello:app",
             "ws": "/=class:bench.apps.web2_ws.Root",
         }[role]]  # fmt: skip
     # No access log, like every other server here (python -m web2 logs to
@@ -103,8 +104,9 @@ def _web2(ctx, port, role):
                "--access-log", "off", "--max-body-size", "none"]
     if ctx.web2Via == "twistd":
         twistd = os.path.join(os.path.dirname(ctx.web2Python), "twistd")
-        # The reactor python -m web2 picks by default.
-        return [twistd, "-n", "--pidfile=", "--reactor=web2", "web2", *options]
+        # The reactor python -m web2 picks by default (asyncio's for ASGI).
+        reactor = "asyncio" if role == "asgi" else "web2"
+        return [twistd, "-n", "--pidfile=", f"--reactor={reactor}", "web2", *options]
     return [ctx.web2Python, "-m", "web2", *options]
 
 
@@ -133,6 +135,22 @@ def _uvicorn(http, loop):
         ]  # fmt: skip
 
     return command
+
+
+def _hypercorn(ctx, port, role):
+    return [
+        ctx.peersPython, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}",
+        "--workers", "1", "--log-level", "warning", "--backlog", "2048",
+        "--keep-alive", "120", "bench.apps.asgi_hello:app",
+    ]  # fmt: skip
+
+
+def _daphne(ctx, port, role):
+    # -v 0: no access log (daphne writes one to stdout at its default -v 1).
+    return [
+        ctx.peersPython, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+        "-v", "0", "bench.apps.asgi_hello:app",
+    ]  # fmt: skip
 
 
 def _gunicorn(ctx, port, role):
@@ -269,10 +287,12 @@ class ServerSpec:
 SERVERS = {
     spec.name: spec
     for spec in [
-        ServerSpec("web2", {r: _web2 for r in ("hello", "static", "wsgi", "site", "ws")}, "web2",
+        ServerSpec("web2", {r: _web2 for r in ("hello", "static", "wsgi", "site", "ws", "asgi")},
+                   "web2",
                    "python -m web2 (web2-static, web2-wsgi for those roles), "
                    "installed as users get it: request path compiled"),
-        ServerSpec("web2-pure", {r: _web2Pure for r in ("hello", "static", "wsgi", "site", "ws")},
+        ServerSpec("web2-pure",
+                   {r: _web2Pure for r in ("hello", "static", "wsgi", "site", "ws", "asgi")},
                    "web2-pure", "the same, installed editable: pure Python"),
         ServerSpec("web2-base", {r: _web2Base for r in ("hello", "static", "wsgi", "site")},
                    "web2-base", "web2 at the commit given with --base, compiled: "
@@ -282,11 +302,13 @@ SERVERS = {
         ServerSpec("aiohttp", {"hello": _aiohttp, "site": _aiohttp, "ws": _aiohttp}, "peers",
                    "web.run_app, asyncio"),
         ServerSpec("uvicorn-httptools",
-                   {r: _uvicorn("httptools", "uvloop") for r in ("hello", "site", "ws")},
+                   {r: _uvicorn("httptools", "uvloop") for r in ("hello", "site", "ws", "asgi")},
                    "peers", "--http httptools --loop uvloop"),
         ServerSpec("uvicorn-h11", {r: _uvicorn("h11", "asyncio") for r in ("hello", "site", "ws")},
                    "peers",
                    "--http h11 --loop asyncio"),
+        ServerSpec("hypercorn", {"asgi": _hypercorn}, "peers", "1 worker, asyncio"),
+        ServerSpec("daphne", {"asgi": _daphne}, "peers", "Twisted's asyncio reactor"),
         ServerSpec("gunicorn", {"wsgi": _gunicorn}, "peers", "1 sync worker"),
         ServerSpec("waitress", {"wsgi": _waitress}, "peers", "4 threads"),
         ServerSpec("nginx", {"hello": _nginx, "static": _nginx}, "system",
