@@ -82,6 +82,21 @@ def test_bcryptMatchesHtpasswd():
     assert not verifyHash(stored, b"s3creT")
 
 
+@needsHtpasswd
+@needsBcrypt
+def test_bcryptLongPassword():
+    """
+    A password longer than bcrypt's 72 bytes works as with Apache (the
+    first 72 bytes count) instead of making the bcrypt library raise.
+    """
+    password = "p" * 72 + "tail-ignored"
+    stored = htpasswdLine("B", "u", password, "-C", "4").partition(":")[2]
+    assert verifyHash(stored, password.encode())
+    assert verifyHash(stored, b"p" * 72 + b"other-tail")
+    assert not verifyHash(stored, b"p" * 71)
+    assert not verifyHash(stored, b"p\0" * 50)
+
+
 def test_shaFormat():
     import base64
 

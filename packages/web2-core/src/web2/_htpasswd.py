@@ -142,7 +142,12 @@ def verifyHash(stored: str, password: bytes) -> bool:
         if bcrypt is None:
             return False
         # The same algorithm whatever the letter; the library knows $2b$.
-        return bcrypt.checkpw(password, ("$2b$" + stored[4:]).encode("ascii"))
+        # bcrypt reads 72 bytes of a password (htpasswd -B stores a longer
+        # one so), and the library refuses more instead of ignoring them.
+        try:
+            return bcrypt.checkpw(password[:72], ("$2b$" + stored[4:]).encode("ascii"))
+        except ValueError:
+            return False
     return False
 
 

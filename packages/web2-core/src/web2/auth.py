@@ -416,8 +416,12 @@ class HtpasswdChecker:
                 self._verified.add(user, password, stored)
             return matches
 
+        def broken(failure):
+            log.failure("Checking the password of {user!r} failed", failure, user=user)
+            return False
+
         d = self._runSlow(verifyHash, stored, password)
-        return d.addCallback(remember).addCallback(decide)
+        return d.addErrback(broken).addCallback(remember).addCallback(decide)
 
 
 def _inThreadPool(f, *args):
