@@ -135,3 +135,27 @@ def test_siteFileErrors(tmp_path, table, message):
         """)
     assert message in str(e.value)
     assert "[mounts] '/p'" in str(e.value)
+
+
+@pytest.mark.parametrize("value", [
+    "Basic !!!!",
+    "Basic " + base64.b64encode(b"no colon").decode(),
+    "Basic " + base64.b64encode(b"\xff\xfe:\x00\x01").decode(),
+    "Basic " + base64.b64encode(b"alice:" + b"w" * 5000).decode(),
+    "Digest username=alice",
+    'Digest username="alice", realm="Staff only", nonce="x", uri="/private", '
+    'response="0", qop=auth, nc=zz, cnonce="c"',
+    "Bearer abc",
+    "Basic",
+    "",
+])
+def test_hostileCredentials(tmp_path, users, value):
+    """
+    Malformed, oversized or foreign credentials on a guarded mount get 401
+    with the challenge, never a 500.
+    """
+    service = _service(tmp_path, SITE)
+    response = ChannelConnection(site=service.site).request(
+        "/private", headers=[("Authorization", value)])
+    assert response.status == 401
+    assert response.header("www-authenticate").startswith('Basic realm="Staff only"')
