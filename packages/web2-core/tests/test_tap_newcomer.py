@@ -222,3 +222,69 @@ def test_textKindContentType(tmp_path):
         server.stop()
     assert (status, body) == (200, "grüße".encode())
     assert headers["content-type"] == "text/plain; charset=utf-8"
+
+
+class _FakeReactor(MemoryReactorClock):
+    """
+    A memory reactor with the reactor's own SIGTERM handler, which counts
+    the stops it asks for (the real one calls C{reactor.stop()}, which
+    raises C{ReactorNotRunning} the second time).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.stops = 0
+        self.fromThread = []
+
+    def sigTerm(self, number, frame=None):
+        self.stops += 1
+
+    def callFromThread(self, f, *args, **kwargs):
+        self.fromThread.append((f, args))
+
+
+def test_signalsBackToBack():
+    """
+    Deterministically, the race two SIGTERMs sent together make: the
+    second arrives before the reactor began stopping.  The guard passes
+    the first to the reactor's handler and keeps the second from it (the
+    reactor's handler would ask for a second C{stop()}).
+    """
+    reactor = _FakeReactor()
+    options = tap.makeOptionsClass(_coreOnly())()
+    options.parseOptions(["--listen", "tcp:0:interface=127.0.0.1", "--mount", "/=text:x"])
+    service = tap.buildService(options, reactor)
+    before = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, reactor.sigTerm)
+    try:
+        service._catchRepeatedSignals()
+        handler = signal.getsignal(signal.SIGTERM)
+        assert handler != reactor.sigTerm
+        handler(signal.SIGTERM, None)
+        handler(signal.SIGTERM, None)
+        assert reactor.stops == 1
+        assert [f for f, _ in reactor.fromThread] == [service._signalledAgain]
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def test_foreignHandlersLeftAlone():
+    """
+    A SIGTERM handler that is not the reactor's (a test runner's, a
+    debugger's) is not wrapped.
+    """
+    reactor = _FakeReactor()
+    options = tap.makeOptionsClass(_coreOnly())()
+    options.parseOptions(["--mount", "/=text:x"])
+    service = tap.buildService(options, reactor)
+    before = signal.getsignal(signal.SIGTERM)
+
+    def mine(number, frame):
+        pass
+
+    signal.signal(signal.SIGTERM, mine)
+    try:
+        service._catchRepeatedSignals()
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, before)
