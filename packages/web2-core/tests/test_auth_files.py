@@ -250,6 +250,13 @@ def test_bcryptOffTheReactorThreadAndRemembered(tmp_path):
     assert len(slow) == 3
     assert login(checker, b"nobody", b"s3cret") is None
     assert slow[-1] == checker.file.dummy
+    # A reload with the same cost keeps the dummy (making one costs a bcrypt).
+    dummy = checker.file.dummy
+    checker.file._load(None)
+    assert checker.file.dummy == dummy
+    path.write_text("alice:" + bcrypt.hashpw(b"s3cret", bcrypt.gensalt(5)).decode() + "\n")
+    checker.file._load(None)
+    assert checker.file.dummy.startswith("$2b$05$")
 
 
 def test_htdigestFile(tmp_path):

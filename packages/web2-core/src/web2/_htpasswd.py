@@ -283,7 +283,12 @@ class HtpasswdFile(_WatchedFile):
             counts[hashScheme(stored)] = counts.get(hashScheme(stored), 0) + 1
         scheme = max(counts, key=counts.get) if counts else APR1
         like = next((s for s in entries.values() if hashScheme(s) == scheme), None)
-        self.dummy = _dummyHash(scheme, like)
+        previous = getattr(self, "dummy", None)
+        # A bcrypt dummy costs one bcrypt to make: a reload (on the reactor
+        # thread) keeps the one it has while the kind and cost are the same.
+        if not (previous and hashScheme(previous) == scheme
+                and (scheme != BCRYPT or previous[4:7] == (like or "")[4:7])):
+            self.dummy = _dummyHash(scheme, like)
         return entries
 
 
