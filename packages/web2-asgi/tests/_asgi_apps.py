@@ -82,7 +82,15 @@ def starletteApp():
 
 
 def fastapiApp():
-    from fastapi import FastAPI, File, Form, Request, UploadFile, WebSocket, WebSocketDisconnect
+    from fastapi import (
+        FastAPI,
+        File,
+        Form,
+        Request,
+        UploadFile,
+        WebSocket,
+        WebSocketDisconnect,
+    )
     from fastapi.responses import StreamingResponse
 
     @contextlib.asynccontextmanager
@@ -111,7 +119,7 @@ def fastapiApp():
         return StreamingResponse(lines(), media_type="text/plain")
 
     @app.post("/upload")
-    async def upload(file: UploadFile = File(...), note: str = Form("")):
+    async def upload(file: UploadFile = File(...), note: str = Form("")):  # noqa: B008
         data = await file.read()
         return {"name": file.filename, "size": len(data),
                 "sha256": hashlib.sha256(data).hexdigest(), "note": note}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from _asgi_helpers import Connection, requestBytes
+from _asgi_helpers import Connection
 from twisted.internet import defer
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase

@@ -6,9 +6,11 @@ responses held by a client that does not read, and the client leaving.
 
 from __future__ import annotations
 
-import socket
-
-from _asgi_helpers import WAIT, LiveServer, fetch, inThread, rawExchange, requestBytes, waitFor
+from _asgi_helpers import (
+    LiveServer,
+    fetch,
+    inThread,
+)
 from twisted.internet import defer
 from twisted.trial.unittest import TestCase
 

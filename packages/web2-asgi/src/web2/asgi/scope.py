@@ -110,20 +110,40 @@ def _server(request):
     return _pair(local)
 
 
-def _common(request, kind, scheme, state):
+# (target, prefix, segments below the mount) -> (root_path, path, raw_path,
+# query_string): the same few targets come again and again.
+_paths: dict = {}
+_PATHS_MAX = 1024
+
+
+def _paths_of(request):
+    key = (request.uri, request.pathPrefix, len(request.postpath))
+    found = _paths.get(key)
+    if found is not None:
+        return found
     rootPath, path = splitRootPath(request)
-    raw, _, _ = request.uri.partition("?")
+    raw = request.uri.partition("?")[0]
     if raw[:1] not in ("/", "*"):
         raw = request.path
+    found = (rootPath, path, raw.encode("latin-1"), request.querystring.encode("latin-1"))
+    if len(request.uri) < 1024:
+        if len(_paths) >= _PATHS_MAX:
+            _paths.clear()
+        _paths[key] = found
+    return found
+
+
+def _common(request, kind, scheme, state):
+    rootPath, path, rawPath, query = _paths_of(request)
+    version = request.clientproto
     scope = {
         "type": kind,
         "asgi": ASGI_VERSION,
-        "http_version": _VERSIONS.get(request.clientproto)
-        or "{}.{}".format(*request.clientproto),
+        "http_version": _VERSIONS.get(version) or "{}.{}".format(*version),
         "scheme": scheme,
         "path": path,
-        "raw_path": raw.encode("latin-1"),
-        "query_string": request.querystring.encode("latin-1"),
+        "raw_path": rawPath,
+        "query_string": query,
         "root_path": rootPath,
         "headers": _headers(request, scheme),
         "client": _pair(request.remoteAddr),
