@@ -203,6 +203,60 @@ class ProxyTests(TestCase):
         self.assertEqual((response.code, body), (204, b""))
 
     @inlineAsync
+    async def test_dotSegmentsRefused(self):
+        """
+        No path above the upstream URL's can be reached through the mount,
+        whatever the spelling of the dot-segment.
+        """
+        for path in [b"/api/../x", b"/api/%2e%2e/x", b"/api/a/%2E%2E/%2e%2e/x", b"/api/./x",
+                     b"/api/a%2f..%2f..%2fx"]:
+            out = await inThread(rawExchange, self.proxyServer.portNumber,
+                                 b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            self.assertTrue(out.startswith(b"HTTP/1.1 400 "), (path, out[:100]))
+        self.assertEqual(self.upstream.requests, [])
+        response, body = await self.get("/api/a..b/.c/x.")
+        self.assertEqual(answer(body)[2], "/base/a..b/.c/x.")
+
+    @inlineAsync
+    async def test_headOfAChunkedAnswer(self):
+        """
+        HEAD of an upstream answer without a length passes on no length
+        (not a made-up C{Content-Length: 0}).
+        """
+        raw = serveRaw(self, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-U: 1\r\n\r\n")
+        self.makeProxy(raw)
+        out = await inThread(rawExchange, self.proxyServer.portNumber,
+                             b"HEAD /api/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        head = out.split(b"\r\n\r\n")[0].lower()
+        self.assertIn(b"x-u: 1", head)
+        self.assertNotIn(b"content-length", head)
+
+    @inlineAsync
+    async def test_expectContinueRefusedUpstream(self):
+        """
+        An upstream that answers at once (no 100): the answer is passed on
+        and the client's body is never asked for.
+        """
+        raw = serveRaw(self, b"HTTP/1.1 413 Too Large\r\nContent-Length: 4\r\n\r\nbig!")
+        self.makeProxy(raw)
+
+        def exchange(port):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(b"PUT /api/ HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n"
+                             b"Expect: 100-continue\r\n\r\n")
+                out = b""
+                while True:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        return out
+                    out += chunk
+
+        out = await inThread(exchange, self.proxyServer.portNumber)
+        self.assertTrue(out.startswith(b"HTTP/1.1 413 Too Large\r\n"), out)
+        self.assertNotIn(b"100 Continue", out)
+        self.assertTrue(out.endswith(b"big!"))
+
+    @inlineAsync
     async def test_keepAlivePool(self):
         for _ in range(5):
             await self.get("/api/x")

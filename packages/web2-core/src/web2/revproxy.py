@@ -25,7 +25,9 @@ Rules, in the order they matter:
     C{preserveHost}.
  4. The mount prefix maps onto the upstream URL's path: with
     C{/api=proxy:http://up:9000/v1/}, C{/api/users?x=1} goes to
-    C{/v1/users?x=1}.  C{Location} (and C{Content-Location}) fields and
+    C{/v1/users?x=1}; a dot-segment below the mount (C{..}, C{%2e%2e}, or
+    one inside an encoded slash) is refused with 400, so that no upstream
+    resolves a path above its URL's.  C{Location} (and C{Content-Location}) fields and
     cookie paths pointing into the upstream are rewritten back (as nginx's
     C{proxy_redirect} and C{proxy_cookie_path}).
  5. Failures answer fast and are logged once: 502 when no upstream can be
@@ -251,6 +253,13 @@ class ReverseProxyResource:
     # Traversal: everything below is ours.
 
     def locateChild(self, request, segments):
+        for segment in segments:
+            # A dot-segment (also percent-encoded, or inside an encoded
+            # slash) would let the upstream resolve the path above the
+            # upstream URL's own: /api/../admin must not reach /admin.
+            if any(part in (".", "..") for part in segment.split("/")):
+                raise http.HTTPError(http.StatusResponse(
+                    400, "Dot-segments are not forwarded."))
         request._proxyRest = len(segments)
         return self, ()
 
@@ -393,9 +402,8 @@ class ReverseProxyResource:
         if request.method == "HEAD":
             stream.close()
             length = upstreamResponse.headers._firstRaw("content-length")
-            response.stream = _HeadBody(int(length)) if length and length.isdigit() else None
-            if response.stream is None:
-                response.headers.removeHeader("content-length")
+            # No body either way; the length is the upstream's, or none.
+            response.stream = _HeadBody(int(length) if length and length.isdigit() else None)
         elif upstreamResponse.code in http.NO_BODY_CODES:
             stream.close()
         else:
