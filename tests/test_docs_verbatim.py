@@ -126,14 +126,16 @@ def user(tmp_path_factory):
     web2-static built from this checkout (pure Python) are where pip finds
     them, in place of the package index.
     """
+    pytest.importorskip("build", reason="needs 'build' (tests/requirements.txt)")
     pytest.importorskip("hatchling", reason="needs hatchling (tests/requirements.txt)")
     base = tmp_path_factory.mktemp("reader")
     wheels = base / "wheels"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "-w", str(wheels), str(ROOT / "packages/web2-core"),
-         str(ROOT / "packages/web2-static")],
-        check=True, timeout=300, env=dict(os.environ, WEB2_EXTENSIONS="0"))
+    for dist in ("web2-core", "web2-static"):
+        subprocess.run(
+            [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
+             str(wheels), str(ROOT / "packages" / dist)],
+            check=True, timeout=300, capture_output=True,
+            env=dict(os.environ, WEB2_EXTENSIONS="0"))
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     work = base / "work"
