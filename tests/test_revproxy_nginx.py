@@ -85,7 +85,7 @@ def site():
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise AssertionError("nginx did not start: " + (tmp / "error.log").read_text())
+                    raise AssertionError("nginx did not start: " + (tmp / "error.log").read_text()) from None
                 time.sleep(0.1)
         with Server(pythonWeb2(
             "--listen", "tcp:0:interface=127.0.0.1",

@@ -5,12 +5,13 @@ timeout and every way a server can break an exchange.
 """
 
 from twisted.internet import task
+from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
-from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.trial.unittest import SynchronousTestCase
 
 from web2 import stream
+from web2._wire import Limits
 from web2.client import (
     BadResponse,
     BodyTimeout,
@@ -19,7 +20,6 @@ from web2.client import (
     RequestBodyError,
     ResponseTimeout,
 )
-from web2._wire import Limits
 
 
 class _Transport(StringTransport):

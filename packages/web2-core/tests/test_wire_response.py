@@ -13,7 +13,6 @@ from web2._wire import (
     InterimResponse,
     Limits,
     ProtocolError,
-    ResponseHead,
     ResponseReader,
     serialize_request_head,
 )

@@ -166,7 +166,7 @@ def _endToEnd(pairs, drop=_DROP_ALWAYS):
     The fields of C{pairs} that are not hop-by-hop.
     """
     named = _connectionTokens(pairs)
-    return [(n, v) for n, v in pairs if (l := n.lower()) not in drop and l not in named]
+    return [(n, v) for n, v in pairs if (low := n.lower()) not in drop and low not in named]
 
 
 @implementer(IResource)

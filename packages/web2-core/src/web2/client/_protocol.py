@@ -45,7 +45,6 @@ from web2.stream import MemoryStream, ProducerStream, StreamProducer, readAll
 from ._errors import (
     BadResponse,
     BodyTimeout,
-    ClientError,
     ConnectError,
     ConnectionClosed,
     RequestBodyError,
