@@ -75,6 +75,22 @@ def waitForPorts(ports, process, log: Path | None = None, timeout=30.0):
                 time.sleep(0.05)
 
 
+def waitForUnixSocket(path, process, timeout=30.0):
+    """
+    Wait until the UNIX socket C{path} accepts connections.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        with socket.socket(socket.AF_UNIX) as sock:
+            try:
+                sock.connect(str(path))
+                return
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"nothing listens on {path}") from None
+        time.sleep(0.05)
+
+
 def start(command, **kwargs) -> subprocess.Popen:
     """
     Start a front end in a session of its own (its workers with it), with

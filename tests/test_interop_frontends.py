@@ -10,7 +10,10 @@ under Apache's C{mod_cgi} (C{python -m web2.cgi.run --config site.toml}).
 Every check runs through every front end:
 
   - C{direct}: no front end;
-  - C{nginx-proxy}: nginx C{proxy_pass};
+  - C{nginx-proxy}: nginx C{proxy_pass}; C{nginx-proxy-stream} without
+    buffering either way (a chunked upload reaches web2 chunked);
+    C{nginx-proxy-unix} and C{nginx-fcgi-unix}: C{proxy_pass} and
+    C{fastcgi_pass} to web2's UNIX sockets;
   - C{nginx-scgi} / C{nginx-fcgi}: nginx C{scgi_pass} / C{fastcgi_pass}
     with Debian's C{scgi_params} / C{fastcgi_params};
   - C{nginx-scgi-min} / C{nginx-fcgi-min}: the same without the parameter
@@ -54,6 +57,7 @@ from _interop import (
     start,
     stop,
     waitForPorts,
+    waitForUnixSocket,
     workerUser,
 )
 from _launch_helpers import Server, assertNoTraceback, pythonWeb2
@@ -101,16 +105,21 @@ def web2(request):
     (tmp / "secret.txt").write_bytes(SECRET)
     site.write_text(SITE.format(apps=APPS, wsgiapps=APPS.parent / "wsgiapps",
                                 public=tmp / "public"))
-    ports = {"scgi": freePort(), "fcgi": freePort()}
+    ports = {"scgi": freePort(), "fcgi": freePort(), "httpSocket": tmp / "http.sock",
+             "fcgiSocket": tmp / "fcgi.sock"}
     server = Server(pythonWeb2(
         "--config", str(site), "--listen", "tcp:0:interface=127.0.0.1",
+        "--listen", f"unix:{ports['httpSocket']}",
         "--scgi", f"tcp:{ports['scgi']}:interface=127.0.0.1",
         "--fastcgi", f"tcp:{ports['fcgi']}:interface=127.0.0.1",
+        "--fastcgi", f"unix:{ports['fcgiSocket']}",
         "--gateway-prefix", ""), cwd=str(tmp))
     with server:
         ports["http"] = server.port
         server.waitForPort(ports["scgi"])
         server.waitForPort(ports["fcgi"])
+        waitForUnixSocket(ports["httpSocket"], server.process)
+        waitForUnixSocket(ports["fcgiSocket"], server.process)
         yield server, ports, site
         result = server.stop()
     assert result.returncode == 0, result.output
@@ -139,6 +148,30 @@ http {{
         location / {{
             proxy_pass http://127.0.0.1:{http};
             proxy_http_version 1.1;
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{proxyStream};
+        location / {{
+            proxy_pass http://127.0.0.1:{http};
+            proxy_http_version 1.1;
+            proxy_request_buffering off;
+            proxy_buffering off;
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{proxyUnix};
+        location / {{
+            proxy_pass http://unix:{httpSocket}:;
+            proxy_http_version 1.1;
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{fcgiUnix};
+        location / {{
+            include /etc/nginx/fastcgi_params;
+            fastcgi_keep_conn on;
+            fastcgi_pass unix:{fcgiSocket};
         }}
     }}
     server {{
@@ -185,15 +218,19 @@ def nginx(web2):
         pytest.skip("nginx is not installed (apt-get install nginx)")
     _, upstream, _ = web2
     tmp = publicTempDir("web2-interop-nginx-")
-    ports = {name: freePort() for name in ("proxy", "scgiParams", "scgiMin", "fcgiParams",
-                                           "fcgiMin")}
+    ports = {name: freePort() for name in ("proxy", "proxyStream", "proxyUnix", "scgiParams",
+                                           "scgiMin", "fcgiParams", "fcgiMin", "fcgiUnix")}
     user = "user root root;" if os.geteuid() == 0 else ""
     (tmp / "nginx.conf").write_text(NGINX_CONF.format(tmp=tmp, user=user, **ports, **upstream))
     process = start([NGINX, "-p", str(tmp), "-c", str(tmp / "nginx.conf"),
                      "-e", str(tmp / "error.log"), "-g", "daemon off;"])
     try:
         waitForPorts(ports.values(), process, tmp / "error.log")
-        yield {"nginx-proxy": (ports["proxy"], ""), "nginx-scgi": (ports["scgiParams"], ""),
+        yield {"nginx-proxy": (ports["proxy"], ""),
+               "nginx-proxy-stream": (ports["proxyStream"], ""),
+               "nginx-proxy-unix": (ports["proxyUnix"], ""),
+               "nginx-fcgi-unix": (ports["fcgiUnix"], ""),
+               "nginx-scgi": (ports["scgiParams"], ""),
                "nginx-scgi-min": (ports["scgiMin"], ""),
                "nginx-fcgi": (ports["fcgiParams"], ""),
                "nginx-fcgi-min": (ports["fcgiMin"], "")}
@@ -369,7 +406,8 @@ def lighttpd(web2):
 
 FRONTENDS = {
     "direct": None,
-    "nginx-proxy": "nginx", "nginx-scgi": "nginx", "nginx-scgi-min": "nginx",
+    "nginx-proxy": "nginx", "nginx-proxy-stream": "nginx", "nginx-proxy-unix": "nginx",
+    "nginx-fcgi-unix": "nginx", "nginx-scgi": "nginx", "nginx-scgi-min": "nginx",
     "nginx-fcgi": "nginx", "nginx-fcgi-min": "nginx",
     "apache-proxy": "apache", "apache-cgi": "apache",
     "apache-fcgi": "apache", "apache-scgi": "apache",
