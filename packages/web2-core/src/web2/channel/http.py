@@ -715,6 +715,13 @@ class HTTPChannel(protocol.Protocol):
     # Errors and closing
 
     def _protocolError(self, error):
+        # Its traceback holds the frames it came through, and they the bytes
+        # just received and this channel; the reader keeps the error (and a
+        # request may keep a Failure of it): a reference cycle that held
+        # every refused connection, and its last chunk, until the garbage
+        # collector ran (a header flood grew the server by megabytes a
+        # second).  The error is logged below and needs no traceback.
+        error.__traceback__ = None
         peer = self.transport.getPeer()
         log.info(
             "Bad request from {peer}: {status} {reason}",
