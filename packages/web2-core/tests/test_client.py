@@ -330,3 +330,125 @@ class ProtocolTests(SynchronousTestCase):
         d.cancel()
         self.failureResultOf(d, CancelledError)
         self.assertEqual(self.done, [False])
+
+
+class _Endpoint:
+    """
+    An endpoint whose connections the test makes succeed or fail.
+    """
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.attempts = []
+
+    def connect(self, factory):
+        from twisted.internet import defer
+
+        d = defer.Deferred()
+        self.attempts.append((factory, d))
+        return d
+
+    def succeed(self, index=-1):
+        factory, d = self.attempts[index]
+        protocol = factory.buildProtocol(None)
+        protocol.makeConnection(_Transport())
+        d.callback(protocol)
+        return protocol
+
+
+class PoolTests(SynchronousTestCase):
+    def setUp(self):
+        from web2.client import HTTPConnectionPool
+
+        self.clock = task.Clock()
+        self.pool = HTTPConnectionPool(
+            self.clock, lambda: HTTP11ClientProtocol(self.clock), maxPerHost=2,
+            idleTimeout=30, connectTimeout=5)
+        self.endpoint = _Endpoint(self.clock)
+        self.key = ("http", "h", 80)
+
+    def finish(self, protocol, reusable=True):
+        d = protocol.request("GET", "/", [(b"Host", b"h")])
+        protocol.dataReceived(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+                              + (b"" if reusable else b"Connection: close\r\n") + b"\r\n")
+        return self.successResultOf(d)
+
+    def test_boundAndWaiters(self):
+        """
+        Past C{maxPerHost}, requests wait; a connection coming back goes to
+        the first waiter.
+        """
+        first = self.pool.connection(self.key, self.endpoint)
+        second = self.pool.connection(self.key, self.endpoint)
+        third = self.pool.connection(self.key, self.endpoint)
+        self.assertEqual(len(self.endpoint.attempts), 2)
+        self.assertEqual(self.pool.stats(self.key), (2, 0, 1))
+        protocol = self.endpoint.succeed(0)
+        self.assertIs(self.successResultOf(first), protocol)
+        self.assertNoResult(third)
+        self.finish(protocol)
+        self.assertIs(self.successResultOf(third), protocol)
+        self.assertNoResult(second)
+
+    def test_failedConnectServesTheNextWaiter(self):
+        from twisted.internet.error import ConnectionRefusedError
+
+        from web2.client import ConnectError
+
+        first = self.pool.connection(self.key, self.endpoint)
+        self.pool.connection(self.key, self.endpoint)
+        third = self.pool.connection(self.key, self.endpoint)
+        self.endpoint.attempts[0][1].errback(ConnectionRefusedError())
+        self.failureResultOf(first, ConnectError)
+        self.assertEqual(len(self.endpoint.attempts), 3)  # a new attempt for the waiter
+        protocol = self.endpoint.succeed(2)
+        self.assertIs(self.successResultOf(third), protocol)
+
+    def test_connectTimeout(self):
+        from web2.client import ConnectTimeout
+
+        d = self.pool.connection(self.key, self.endpoint)
+        self.clock.advance(5)
+        self.failureResultOf(d, ConnectTimeout)
+        self.assertEqual(self.pool.stats(self.key), (0, 0, 0))
+
+    def test_cancelledWaiterLeavesTheQueue(self):
+        self.pool.connection(self.key, self.endpoint)
+        self.pool.connection(self.key, self.endpoint)
+        waiter = self.pool.connection(self.key, self.endpoint)
+        waiter.cancel()
+        self.failureResultOf(waiter)
+        self.assertEqual(self.pool.stats(self.key), (2, 0, 0))
+
+    def test_idleReuseAndExpiry(self):
+        d = self.pool.connection(self.key, self.endpoint)
+        protocol = self.endpoint.succeed()
+        self.successResultOf(d)
+        self.finish(protocol)
+        self.assertEqual(self.pool.stats(self.key), (1, 1, 0))
+        self.assertIs(self.successResultOf(self.pool.connection(self.key, self.endpoint)), protocol)
+        self.finish(protocol)
+        self.clock.advance(30)
+        self.assertTrue(protocol.transport.disconnecting)
+        self.assertEqual(self.pool.stats(self.key)[1], 0)
+        protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.pool.stats(self.key), (0, 0, 0))
+
+    def test_serverClosingAnIdleConnection(self):
+        d = self.pool.connection(self.key, self.endpoint)
+        protocol = self.endpoint.succeed()
+        self.successResultOf(d)
+        self.finish(protocol)
+        protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.pool.stats(self.key), (0, 0, 0))
+        self.pool.connection(self.key, self.endpoint)
+        self.assertEqual(len(self.endpoint.attempts), 2)
+
+    def test_notReusableIsForgotten(self):
+        d = self.pool.connection(self.key, self.endpoint)
+        protocol = self.endpoint.succeed()
+        self.successResultOf(d)
+        self.finish(protocol, reusable=False)
+        self.assertEqual(self.pool.stats(self.key), (0, 0, 0))
+        protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.pool.stats(self.key), (0, 0, 0))
