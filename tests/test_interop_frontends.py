@@ -649,3 +649,20 @@ def test_noTraversalOutOfTheStaticTree(front):
         response, body = front.request("GET", path)
         assert SECRET not in body, path
         assert 400 <= response.status < 500, (path, response.status, body[:200])
+
+
+def test_underscoreHeaderIsNotADashHeader(front):
+    """
+    A header spelt with an underscore (C{X_Interop}) is not taken for the
+    dashed one (C{HTTP_X_INTEROP}), which a front end may strip or set
+    itself: the trick that smuggles C{X_Forwarded_For} past a proxy.
+    """
+    response, body = front.request("GET", "/wsgi/env", headers={"X_Interop": "evil"})
+    assert response.status == 200, body
+    if front.name in ("lighttpd-scgi", "lighttpd-fcgi"):
+        # lighttpd's mod_scgi and mod_fastcgi map both spellings to
+        # HTTP_X_INTEROP, so the gateway cannot tell them apart: a caveat
+        # docs/deployment.rst gives.
+        assert json.loads(body)["HTTP_X_INTEROP"] == "evil"
+        return
+    assert json.loads(body)["HTTP_X_INTEROP"] is None
