@@ -159,6 +159,9 @@ SERVER_SETTINGS: tuple[ServerSetting, ...] = (
                   _kernelInt(_optionalInt),
                   "Bytes not yet sent the kernel accepts from a connection "
                   "(Linux TCP_NOTSENT_LOWAT; default 131072; 0: the kernel's)."),
+    ServerSetting("max-requests-per-turn", "factory", "maxRequestsPerTurn", _count,
+                  "Pipelined requests a connection has answered in a row before "
+                  "the other connections get a turn (default 16)."),
     ServerSetting("backlog", "listen", "backlog", _kernelInt(_count),
                   "Connections the kernel queues for accepting, per listener "
                   "(default 511, or net.core.somaxconn if lower)."),

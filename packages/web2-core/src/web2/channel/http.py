@@ -21,7 +21,12 @@ Rules of this module, in the order they matter:
     and C{Connection: close}; an unread body is drained within a bound or
     the connection is closed; a connection that is to close half-closes its
     write side and discards input for at most C{lingerTimeout} seconds.
- 5. Each phase has its own timeout: C{headerTimeout} from the first byte of a
+ 5. Connections take turns: one answers at most C{maxRequestsPerTurn}
+    pipelined requests in a row, then stops reading and lets the reactor
+    serve everyone else before it goes on, so that a client pipelining
+    thousands of small requests delays others by one turn, not by all of
+    them.
+ 6. Each phase has its own timeout: C{headerTimeout} from the first byte of a
     request until its head is complete (408), C{bodyTimeout} between pieces
     of a body and C{minBodyRate} over the whole of it (408), C{idleTimeout}
     between requests (silent close), and C{sendTimeout} while the client
@@ -172,6 +177,7 @@ class HTTPChannel(protocol.Protocol):
     maxBufferedBytes = 65536
     maxUnsentBytes = 65536
     maxKernelUnsentBytes = 131072
+    maxRequestsPerTurn = 16
     maxDrainBytes = 1024 * 1024
     headerTimeout = 20.0
     bodyTimeout = 60.0
@@ -187,6 +193,7 @@ class HTTPChannel(protocol.Protocol):
     _slot = None
     _deadlines = None
     _abortCall = None
+    _turnCall = None
     _outgoing = None
     _outgoingSize = 0
     # Whether output went to the transport's buffer since it was last seen
@@ -269,6 +276,9 @@ class HTTPChannel(protocol.Protocol):
         self._drainWatch = None
         if self._abortCall is not None and self._abortCall.active():
             self._abortCall.cancel()
+        if self._turnCall is not None:
+            self._turnCall.cancel()
+            self._turnCall = None
         current = self._current
         if current is not None and not current.completed and current.request is not None:
             # Also after an abort: the request learns its response never
@@ -534,6 +544,7 @@ class HTTPChannel(protocol.Protocol):
 
     def _runEvents(self):
         reader = self._reader
+        turn = self.maxRequestsPerTurn
         while not self._closing and not self._bodyPaused and not self._sendHeld:
             current = self._current
             if current is not None:
@@ -542,18 +553,24 @@ class HTTPChannel(protocol.Protocol):
                     if reader.buffered > self.maxBufferedBytes:
                         self._pauseTransport()
                     return
-            elif self._outputQueued:
-                # Rule 2: no next request while the client leaves its
-                # answers to the last ones unread.
-                unsent = self._unsentBytes()
-                if not unsent:
-                    self._outputQueued = False
-                elif unsent > self.maxUnsentBytes:
-                    self._holdForOutput()
+            else:
+                if self._outputQueued:
+                    # Rule 2: no next request while the client leaves its
+                    # answers to the last ones unread.
+                    unsent = self._unsentBytes()
+                    if not unsent:
+                        self._outputQueued = False
+                    elif unsent > self.maxUnsentBytes:
+                        self._holdForOutput()
+                        return
+                if turn <= 0 and reader.buffered:
+                    # Rule 5: this connection's turn is over.
+                    self._yieldTurn()
                     return
             event = reader.next_event()
             kind = event.__class__
             if kind is _REQUEST_HEAD:
+                turn -= 1
                 self._startRequest(event)
             elif kind is _BODY_DATA:
                 self._bodyData(current, event.data)
@@ -569,6 +586,19 @@ class HTTPChannel(protocol.Protocol):
             else:  # CLOSED
                 self._peerDone()
                 return
+
+    def _yieldTurn(self):
+        """
+        Stop reading, and go on with the requests already read once the
+        reactor has served the other connections' events.
+        """
+        self._pauseTransport()
+        if self._turnCall is None:
+            self._turnCall = self.reactor.callLater(0, self._nextTurn)
+
+    def _nextTurn(self):
+        self._turnCall = None
+        self._processEvents()
 
     def _startRequest(self, head):
         self._discardBody = False
@@ -1058,6 +1088,7 @@ class HTTPFactory(protocol.ServerFactory):
         maxBufferedBytes: int = 65536,
         maxUnsentBytes: int = 65536,
         maxKernelUnsentBytes: int = 131072,
+        maxRequestsPerTurn: int = 16,
         maxDrainBytes: int = 1024 * 1024,
         headerTimeout: float = 20.0,
         bodyTimeout: float = 60.0,
@@ -1081,6 +1112,9 @@ class HTTPFactory(protocol.ServerFactory):
             accepts from a connection (Linux's C{TCP_NOTSENT_LOWAT}; bytes in
             flight to the client come on top); C{0} for the kernel's default,
             which lets a client that reads nothing take megabytes.
+        @param maxRequestsPerTurn: how many pipelined requests a connection
+            answers in a row before the reactor serves the other connections
+            (then it goes on with the rest).
         @param maxDrainBytes: how much of an unread request body is read and
             discarded to keep the connection; beyond it the connection closes.
         @param headerTimeout: seconds for a request head to arrive (408).
@@ -1105,6 +1139,7 @@ class HTTPFactory(protocol.ServerFactory):
             maxBufferedBytes=maxBufferedBytes,
             maxUnsentBytes=maxUnsentBytes,
             maxKernelUnsentBytes=maxKernelUnsentBytes,
+            maxRequestsPerTurn=maxRequestsPerTurn,
             maxDrainBytes=maxDrainBytes,
             headerTimeout=headerTimeout,
             bodyTimeout=bodyTimeout,
