@@ -96,8 +96,11 @@ def peersPython(install=True):
     The interpreter of the peers' venv, created from requirements-peers.txt
     when missing or out of date.
     """
-    return _venv(PEERS_VENV, ["-r", os.path.join(BENCH, "requirements-peers.txt")],
-                 install)  # fmt: skip
+    requirements = os.path.join(BENCH, "requirements-peers.txt")
+    with open(requirements, "rb") as f:
+        # The file's content, not its name, decides what the venv holds.
+        key = hashlib.sha256(f.read()).hexdigest()
+    return _venv(PEERS_VENV, ["-r", requirements], install, key=key)
 
 
 def web2Python(explicit=None, install=True):
