@@ -41,6 +41,7 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import urllib.request
 from pathlib import Path
 
@@ -666,3 +667,17 @@ def test_underscoreHeaderIsNotADashHeader(front):
         assert json.loads(body)["HTTP_X_INTEROP"] == "evil"
         return
     assert json.loads(body)["HTTP_X_INTEROP"] is None
+
+
+def test_clientLeavesMidUpload(front):
+    """
+    A client that sends a third of its declared body and goes away costs
+    nothing lasting: the next request is answered, and web2 logs no
+    traceback (checked when the module's server stops).
+    """
+    head = (f"POST {front.prefix}/wsgi/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: application/octet-stream\r\nContent-Length: 3000000\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", front.port), timeout=30) as sock:
+        sock.sendall(head.encode() + os.urandom(1000000))
+    response, body = front.request("GET", "/wsgi/env")
+    assert response.status == 200, body

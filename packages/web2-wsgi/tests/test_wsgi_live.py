@@ -12,6 +12,7 @@ import threading
 
 from _wsgi_helpers import LiveServer, fetch, get, inThread, parseResponses, rawExchange
 from twisted.internet import defer, reactor, task
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 from web2.wsgi import ClientDisconnected
@@ -173,6 +174,41 @@ class InputTests(TestCase):
         yield inThread(client)
         self.assertTrue((yield eventSet(closed)))
         self.assertEqual(len(errors), 1)
+
+    @defer.inlineCallbacks
+    def test_clientGoneWhileTheApplicationReadsIsOneLogLine(self):
+        """
+        An application that lets ClientDisconnected out of its read (most
+        do) gets one informational log line for the request, without a
+        traceback: the client went away, the application did not fail.
+        It used to be logged as the application's failure (critical, with
+        the traceback, "answering 500" to nobody).
+        """
+        events = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+
+        def app(environ, start_response):
+            while environ["wsgi.input"].read(1000):
+                pass
+            start_response("200 OK", [])
+            return [b"never"]
+
+        server = self.serve(app)
+
+        def client():
+            sock = socket.create_connection(("127.0.0.1", server.portNumber), timeout=WAIT)
+            sock.sendall(get("/up", method="POST", headers=[("Content-Length", "100000")])
+                         + b"z" * 5000)
+            sock.close()
+
+        yield inThread(client)
+        yield waitFor(lambda: any("ended early" in (formatEvent(e) or "") for e in events))
+        lines = [formatEvent(e) for e in events if e.get("log_namespace", "").startswith(
+            "web2.wsgi") and "POST /up" in (formatEvent(e) or "")]
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("The client went away during POST /up", lines[0])
+        self.assertEqual([e for e in events if "log_failure" in e], [])
 
     @defer.inlineCallbacks
     def test_expectContinueOnlyWhenRead(self):

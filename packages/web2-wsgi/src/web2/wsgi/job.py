@@ -18,6 +18,8 @@ How the body travels (fewest thread hops first):
 
 Failures: before the head went out, a 500 page (the traceback only in the
 log); after it, the connection is aborted once what was sent is flushed.
+A L{ClientDisconnected} the application lets out of its reading (the client
+went away mid-body) is logged as one line, without a traceback.
 C{close()} is called in every case, in the worker thread (frameworks keep
 per-thread state, such as Django's database connections, that it cleans).
 """
@@ -31,6 +33,7 @@ from twisted.python.failure import Failure
 from web2 import http, responsecode
 from web2 import stream as streams
 from web2.http_headers import Headers
+from web2.wsgi.input import ClientDisconnected
 from web2.wsgi.outbox import Outbox, OutboxStopped
 from web2.wsgi.response import (
     FileWrapper,
@@ -277,7 +280,14 @@ class WSGIJob:
     def _failed(self, failure):
         uri = self.environ["REQUEST_URI"]
         method = self.environ["REQUEST_METHOD"]
-        if self._headersSent:
+        if failure.check(ClientDisconnected):
+            # The body could not be read to its end (the client went away,
+            # or the server is stopping) and the application let the error
+            # out, as most do: not the application's failure, and nobody
+            # waits for the 500.  One line, no traceback.
+            log.info("The client went away during {method} {uri}: {reason}",
+                     method=method, uri=uri, reason=failure.value)
+        elif self._headersSent:
             log.failure("The WSGI application failed during the response to {method} "
                         "{uri}; aborting the connection", failure, method=method, uri=uri)
         else:
