@@ -145,6 +145,10 @@ class MimeType:
     def __init__(self, mediaType: str, mediaSubtype: str, params=None, **kwargs):
         self.mediaType = mediaType.lower()
         self.mediaSubtype = mediaSubtype.lower()
+        if not params and not kwargs:
+            # The common C{MimeType("text", "html")} of a render method.
+            self.params = {}
+            return
         merged = {}
         for source in (params or {}), kwargs:
             for name, value in source.items():
