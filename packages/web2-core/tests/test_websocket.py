@@ -420,6 +420,69 @@ class MessageTests(SynchronousTestCase):
         self.assertEqual(inflated, b"z" * 10000)
 
 
+class DeflateNegotiationTests(SynchronousTestCase):
+    """
+    permessage-deflate offers (RFC 7692 section 7) and what is answered.
+    """
+
+    def answer(self, offer, **options):
+        h = Harness(echo([]), **options)
+        head = h.upgrade(extra=(f"Sec-WebSocket-Extensions: {offer}",))
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"sec-websocket-extensions:"):
+                return line.split(b":", 1)[1].strip().decode()
+        return None
+
+    def test_windowChosenByTheServer(self):
+        self.assertEqual(self.answer("permessage-deflate"),
+                         "permessage-deflate; server_max_window_bits=12")
+        self.assertEqual(
+            self.answer("permessage-deflate; client_max_window_bits"),
+            "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12")
+        self.assertEqual(self.answer("permessage-deflate", compressionWindowBits=15),
+                         "permessage-deflate")
+
+    def test_clientLimits(self):
+        self.assertEqual(
+            self.answer("permessage-deflate; server_max_window_bits=10; "
+                        "server_no_context_takeover; client_no_context_takeover"),
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+            "server_max_window_bits=10")
+
+    def test_declined(self):
+        for offer in ("permessage-deflate; server_max_window_bits=8",
+                      "permessage-deflate; server_max_window_bits=16",
+                      "permessage-deflate; server_max_window_bits",
+                      "permessage-deflate; unknown=1",
+                      "permessage-deflate; client_no_context_takeover; client_no_context_takeover",
+                      "x-webkit-deflate-frame"):
+            self.assertIsNone(self.answer(offer), offer)
+        self.assertIsNone(self.answer("permessage-deflate", compression=False))
+
+    def test_fallsBackToALaterOffer(self):
+        self.assertEqual(
+            self.answer("permessage-deflate; server_max_window_bits=8, permessage-deflate"),
+            "permessage-deflate; server_max_window_bits=12")
+
+    def test_compressorIsSmall(self):
+        """
+        The server compresses with the negotiated window and memLevel 5
+        (zlib's defaults would take 256 KiB per connection).
+        """
+        sent = []
+        h = Harness(lambda hs: sent.append(hs.accept()) or defer.Deferred())
+        h.upgrade(extra=("Sec-WebSocket-Extensions: permessage-deflate",))
+        made = []
+        real = zlib.compressobj
+
+        def spy(*args):
+            made.append(args)
+            return real(*args)
+        self.patch(zlib, "compressobj", spy)
+        sent[0].send("x" * 1000)
+        self.assertEqual(made, [(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -12, 5)])
+
+
 def _frame(opcode, payload, fin=True, mask=True, rsv1=False):
     first = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode
     n = len(payload)

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 import struct
 import zlib
 from collections import OrderedDict
@@ -145,6 +144,8 @@ class WebSocketOptions:
         maxQueuedMessages: int = 16,
         writeHighWater: int = 65536,
         compression: bool = True,
+        compressionWindowBits: int = 12,
+        compressionMemLevel: int = 5,
         maxDecompressedSize: int | None = None,
         pingInterval: float | None = 20.0,
         idleTimeout: float | None = 60.0,
@@ -165,6 +166,13 @@ class WebSocketOptions:
             above which L{WebSocket.send} waits and the socket is not read
             (so that answers to pings cannot pile up).
         @param compression: accept permessage-deflate when offered.
+        @param compressionWindowBits: the largest LZ77 window (9 to 15) the
+            server compresses with, and asks the client to compress with
+            when it may: a connection's deflate state grows with it (with
+            C{compressionMemLevel}, 12 and 5 make about 32 KiB instead of
+            zlib's default 256 KiB).
+        @param compressionMemLevel: zlib's C{memLevel} (1 to 9) for the
+            server's compressor.
         @param maxDecompressedSize: bytes one compressed message may inflate
             to (a deflate bomb closes with 1009, having inflated at most
             this much); by default C{maxMessageSize}.
@@ -186,6 +194,12 @@ class WebSocketOptions:
         self.maxQueuedMessages = max(1, maxQueuedMessages)
         self.writeHighWater = writeHighWater
         self.compression = compression
+        if not 9 <= compressionWindowBits <= 15:
+            raise ValueError("compressionWindowBits must be from 9 to 15")
+        if not 1 <= compressionMemLevel <= 9:
+            raise ValueError("compressionMemLevel must be from 1 to 9")
+        self.compressionWindowBits = compressionWindowBits
+        self.compressionMemLevel = compressionMemLevel
         self.maxDecompressedSize = (
             maxMessageSize if maxDecompressedSize is None else maxDecompressedSize
         )
@@ -352,10 +366,23 @@ class _BoundedDeflate(PerMessageDeflate):
     it is over (1009), so a small bomb never becomes a large buffer.
     """
 
-    def __init__(self, maxSize: int):
+    def __init__(self, maxSize: int, memLevel: int = 5):
         PerMessageDeflate.__init__(self)
         self.maxSize = maxSize
+        self.memLevel = memLevel
         self._inflated = 0
+
+    def frame_outbound(self, proto, opcode, rsv, data, fin):
+        if (
+            self._compressor is None
+            and opcode in _DATA_OPCODES
+        ):
+            # wsproto's compressor would take zlib's default memLevel (8):
+            # with a 15-bit window that is 256 KiB per connection.
+            self._compressor = zlib.compressobj(
+                zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED,
+                -self.server_max_window_bits, self.memLevel)
+        return PerMessageDeflate.frame_outbound(self, proto, opcode, rsv, data, fin)
 
     def frame_inbound_header(self, proto, opcode, rsv, payload_length):
         result = PerMessageDeflate.frame_inbound_header(self, proto, opcode, rsv, payload_length)
@@ -392,32 +419,62 @@ class _BoundedDeflate(PerMessageDeflate):
         return out
 
 
-_WINDOW_BITS = re.compile(r"max_window_bits\s*=\s*\"?(\d+)")
-
-
-def _negotiateDeflate(offers: list[str], maxSize: int):
+def _negotiateDeflate(offers: list[str], maxSize: int, windowBits: int, memLevel: int):
     """
-    Accept the first permessage-deflate offer we can.
+    Accept the first permessage-deflate offer (RFC 7692 section 7) we can:
+    its parameters known, each once, its window sizes ones zlib can use.
+    The server's compression window is at most C{windowBits}, and so is
+    the client's when it lets us choose (it offered
+    C{client_max_window_bits}): the window is what a connection's deflate
+    state costs in memory.
 
     @return: C{(extension, response header value)} or C{(None, None)}.
     """
     for offer in offers:
-        name = offer.split(";", 1)[0].strip().lower()
-        if name != "permessage-deflate":
+        name, _, rest = offer.partition(";")
+        if name.strip().lower() != "permessage-deflate":
             continue
-        # zlib refuses an 8-bit window for raw deflate streams.
-        if any(int(b) < 9 or int(b) > 15 for b in _WINDOW_BITS.findall(offer)):
-            continue
-        ext = _BoundedDeflate(maxSize)
+        params = {}
         try:
-            params = ext.accept(offer)
+            for item in rest.split(";"):
+                if not item.strip():
+                    continue
+                key, eq, value = item.partition("=")
+                key = key.strip().lower()
+                value = value.strip().strip('"') if eq else None
+                if key in params or key not in (
+                    "server_no_context_takeover", "client_no_context_takeover",
+                    "server_max_window_bits", "client_max_window_bits",
+                ):
+                    raise ValueError(key)
+                if key.endswith("_takeover") and value is not None:
+                    raise ValueError(key)
+                if key.endswith("_bits") and value is not None:
+                    if not value.isdigit() or not 8 <= int(value) <= 15:
+                        raise ValueError(key)
+                    value = int(value)
+                params[key] = value
         except ValueError:
             continue
-        if params is None or params is False:
+        if params.get("server_max_window_bits") == 8:
+            # zlib cannot compress a raw stream with an 8-bit window.
             continue
-        if params is True or not params:
-            return ext, "permessage-deflate"
-        return ext, "permessage-deflate; " + params
+        if "server_max_window_bits" in params and params["server_max_window_bits"] is None:
+            continue
+        response = ["permessage-deflate"]
+        for key in ("server_no_context_takeover", "client_no_context_takeover"):
+            if key in params:
+                response.append(key)
+        serverBits = min(params.get("server_max_window_bits") or 15, windowBits)
+        if serverBits < 15 or "server_max_window_bits" in params:
+            response.append(f"server_max_window_bits={serverBits}")
+        if "client_max_window_bits" in params:
+            clientBits = max(9, min(params["client_max_window_bits"] or 15, windowBits))
+            response.append(f"client_max_window_bits={clientBits}")
+        value = "; ".join(response)
+        ext = _BoundedDeflate(maxSize, memLevel)
+        ext.finalize(value)
+        return ext, value
     return None, None
 
 
@@ -498,7 +555,9 @@ class WebSocketHandshake:
         extensions = []
         accepted = []
         if options.compression and self.extensionOffers:
-            deflate, value = _negotiateDeflate(self.extensionOffers, options.maxDecompressedSize)
+            deflate, value = _negotiateDeflate(
+                self.extensionOffers, options.maxDecompressedSize,
+                options.compressionWindowBits, options.compressionMemLevel)
             if deflate is not None:
                 extensions.append(deflate)
                 accepted.append(value)
