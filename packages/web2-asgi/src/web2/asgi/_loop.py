@@ -24,7 +24,9 @@ A runner makes the futures the container's C{receive} and C{send} wait on
 
 from __future__ import annotations
 
-from twisted.internet.defer import CancelledError, Deferred
+import asyncio
+
+from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 __all__ = ["AsyncioRunner", "TwistedRunner", "asyncioLoopOf", "runnerFor"]
@@ -63,6 +65,21 @@ class _DeferredFuture:
 
     def __await__(self):
         return self.deferred.__await__()
+
+
+async def _guarded(coroutine, done):
+    """
+    Await C{coroutine} and tell C{done} how it ended.
+    """
+    try:
+        await coroutine
+    except (Exception, asyncio.CancelledError) as e:
+        done(e)
+    except BaseException as e:
+        done(e)
+        raise
+    else:
+        done(None)
 
 
 class AsyncioRunner:
@@ -107,16 +124,9 @@ class AsyncioRunner:
 
         @return: the handle L{cancel} takes.
         """
-        task = self.loop.create_task(coroutine)
-
-        def finished(task):
-            if task.cancelled():
-                done(CancelledError())
-                return
-            done(task.exception())
-
-        task.add_done_callback(finished)
-        return task
+        # The outcome is reported from inside the task (not by a done
+        # callback, which would cost another turn of the loop).
+        return self.loop.create_task(_guarded(coroutine, done))
 
     def cancel(self, task) -> None:
         task.cancel()
