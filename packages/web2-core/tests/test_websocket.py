@@ -646,3 +646,20 @@ class HostileTests(SynchronousTestCase):
         h = Harness(lambda hs: sent.append(hs.accept()) or defer.Deferred())
         h.upgrade()
         self.assertRaises(TypeError, sent[0].send, 5)
+
+    def test_sendAfterCloseSaysWhy(self):
+        """
+        A send after the peer's Close fails with the peer's code; after
+        our own Close, with ours.
+        """
+        sent = []
+        h = Harness(lambda hs: sent.append(hs.accept()) or defer.Deferred())
+        h.upgrade()
+        h.send(CloseConnection(code=4001, reason="peer"))
+        error = self.failureResultOf(sent[0].send("x"), ConnectionClosed).value
+        self.assertEqual((error.code, error.reason), (4001, "peer"))
+        h = Harness(lambda hs: sent.append(hs.accept()) or defer.Deferred())
+        h.upgrade()
+        sent[1].close(4002, "mine")
+        error = self.failureResultOf(sent[1].send("x"), ConnectionClosed).value
+        self.assertEqual((error.code, error.reason), (4002, "mine"))

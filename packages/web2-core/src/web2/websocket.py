@@ -626,6 +626,7 @@ class WebSocket(protocol.Protocol):
     _gone = False
     _lastPingAt = None
     _receivedClose = None
+    _sentClose = None
 
     def __init__(self, request, options, subprotocol, accepted, extensions):
         self.request = request
@@ -896,8 +897,7 @@ class WebSocket(protocol.Protocol):
             closing or closed.
         """
         if not self.isOpen:
-            return defer.fail(ConnectionClosed(
-                self.closeCode or CloseCode.ABNORMAL, self.closeReason or "connection closing"))
+            return defer.fail(self._closedError())
         if isinstance(data, str):
             event = TextMessage(data=data)
         elif isinstance(data, (bytes, bytearray, memoryview)):
@@ -911,6 +911,18 @@ class WebSocket(protocol.Protocol):
         self._sendWaiters.append(d)
         return d
 
+    def _closedError(self) -> ConnectionClosed:
+        """
+        Why nothing can be sent: the final code once the connection is
+        gone; before that the peer's Close, the failure, or our Close.
+        """
+        if self.closeCode is not None:
+            return ConnectionClosed(self.closeCode, self.closeReason)
+        for known in (self._receivedClose, self._failedWith, self._sentClose):
+            if known is not None:
+                return ConnectionClosed(*known)
+        return ConnectionClosed(CloseCode.ABNORMAL, "")
+
     def ping(self, payload: bytes = b"") -> defer.Deferred:
         """
         Send a ping.
@@ -920,7 +932,7 @@ class WebSocket(protocol.Protocol):
             the matching pong arrives.
         """
         if not self.isOpen:
-            return defer.fail(ConnectionClosed(self.closeCode or CloseCode.ABNORMAL, ""))
+            return defer.fail(self._closedError())
         if not payload:
             self._pingCount += 1
             payload = struct.pack("!Q", self._pingCount)
@@ -963,6 +975,7 @@ class WebSocket(protocol.Protocol):
         conn = self._conn
         if not self._gone and conn.state is ConnectionState.OPEN:
             self._write(conn.send(CloseConnection(code=int(code), reason=reason)))
+            self._sentClose = (int(code), reason)
             self._closeSentAt = self._reactor.seconds()
             self._schedule()
             # Read on for the peer's Close, even with the queue full.
