@@ -8,8 +8,8 @@ import datetime
 import functools
 import os
 
-from twisted.internet import defer, protocol, reactor, ssl
-from twisted.trial.unittest import TestCase
+from twisted.internet import defer, protocol, reactor
+from twisted.trial.unittest import SkipTest, TestCase
 from twisted.web import resource as tw_resource
 from twisted.web import server as tw_server
 
@@ -186,9 +186,21 @@ class LiveClientTests(TestCase):
 
 
 class TLSTests(TestCase):
+    """
+    HTTPS, with the C{tls} extra's pyOpenSSL and service_identity (in
+    web2-core's test requirements).
+    """
+
     timeout = 60
 
     def setUp(self):
+        global ssl
+        try:
+            import cryptography  # noqa: F401
+            import service_identity  # noqa: F401
+            from twisted.internet import ssl
+        except ImportError as e:
+            raise SkipTest(f"TLS support is not installed: {e}") from None
         pem = _certificate()
         cert = ssl.PrivateCertificate.loadPEM(pem)
         self.server = LiveServer(Recorder())
