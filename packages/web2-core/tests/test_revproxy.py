@@ -355,6 +355,40 @@ class ProxyTests(TestCase):
         await _until(lambda: self.upstream.lost == ["/base/hang"])
 
     @inlineAsync
+    async def test_clientLeavingMidBodyCancelsUpstream(self):
+        """
+        A client that goes away in the middle of a streamed answer: the
+        upstream's connection is closed too, not drained into the void.
+        """
+        lost = []
+
+        class Endless(protocol.Protocol):
+            def dataReceived(self, data):
+                self.transport.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                self.call = task.LoopingCall(self.transport.write, b"4000\r\n" + b"e" * 0x4000 + b"\r\n")
+                self.call.start(0.01)
+
+            def connectionLost(self, reason):
+                if getattr(self, "call", None) is not None and self.call.running:
+                    self.call.stop()
+                lost.append(True)
+
+        port = reactor.listenTCP(0, protocol.Factory.forProtocol(Endless), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        self.makeProxy(f"http://127.0.0.1:{port.getHost().port}/")
+
+        def readSomeThenLeave(proxyPort):
+            with socket.create_connection(("127.0.0.1", proxyPort), timeout=10) as sock:
+                sock.sendall(b"GET /api/ HTTP/1.1\r\nHost: x\r\n\r\n")
+                got = 0
+                while got < 100000:
+                    got += len(sock.recv(65536))
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+        await inThread(readSomeThenLeave, self.proxyServer.portNumber)
+        await _until(lambda: lost == [True])
+
+    @inlineAsync
     async def test_twistedWebUpstream(self):
         class Hello(tw_resource.Resource):
             isLeaf = True

@@ -135,9 +135,11 @@ class _UpstreamBody(SimpleStream):
 
     @property
     def length(self):
-        return self._stream.length
+        return 0 if self.closed else self._stream.length
 
     def read(self):
+        if self.closed:
+            return None
         data = self._stream.read()
         if isinstance(data, defer.Deferred):
             return data.addErrback(self._failed)
@@ -149,7 +151,8 @@ class _UpstreamBody(SimpleStream):
         return Failure(ConnectionLost(failure.getErrorMessage()))
 
     def close(self):
-        SimpleStream.close(self)
+        # (Not SimpleStream.close: the length is the upstream stream's.)
+        self.closed = True
         self._stream.close()
 
 
