@@ -164,7 +164,9 @@ class WebSocketOptions:
             (and nothing more is parsed) until the application takes one.
         @param writeHighWater: bytes of output the client has not taken
             above which L{WebSocket.send} waits and the socket is not read
-            (so that answers to pings cannot pile up).
+            (so that answers to pings cannot pile up).  On TCP it becomes
+            the transport's C{bufferSize}, which is also the most one read
+            takes from the socket.
         @param compression: accept permessage-deflate when offered.
         @param compressionWindowBits: the largest LZ77 window (9 to 15) the
             server compresses with, and asks the client to compress with
@@ -825,10 +827,11 @@ class WebSocket(protocol.Protocol):
         self._endTCP()
 
     def _endTCP(self):
-        if self._writePaused:
-            # Unsent output (our Close among it) keeps the transport open
-            # while it drains: sendTimeout / closeTimeout still bound it.
-            pass
+        """
+        Close the TCP connection once our output (the Close among it) is
+        out; closeTimeout, counted from the Close, cuts off a client that
+        does not take it.
+        """
         self.transport.unregisterProducer()
         self.transport.loseConnection()
         self._schedule()
