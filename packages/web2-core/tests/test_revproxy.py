@@ -327,6 +327,22 @@ class ProxyTests(TestCase):
         self.assertGreaterEqual(names.count("up"), 3)
 
     @inlineAsync
+    async def test_resetUpstreamSkipped(self):
+        """
+        An upstream that resets a bodiless request before answering: the
+        request goes to the next upstream, and the client never knows.
+        """
+        factory = protocol.Factory.forProtocol(_Hostile)
+        factory.part = "reset"
+        port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        self.makeProxy([f"http://127.0.0.1:{port.getHost().port}/", self.upServer.url("/base/")])
+        for _ in range(4):
+            response, body = await self.get("/api/x")
+            self.assertEqual(response.code, 200)
+            self.assertEqual(answer(body)[2], "/base/x")
+
+    @inlineAsync
     async def test_unreachable502(self):
         dead = reactor.listenTCP(0, protocol.Factory(), interface="127.0.0.1")
         deadURL = f"http://127.0.0.1:{dead.getHost().port}/"

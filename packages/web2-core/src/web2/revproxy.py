@@ -33,7 +33,8 @@ Rules, in the order they matter:
  5. Failures answer fast and are logged once: 502 when no upstream can be
     reached or one answers garbage, 504 when one does not answer in time.
     An upstream that fails is skipped for C{failTimeout} seconds (passive
-    health); a connection failure is retried on the next upstream.  After
+    health); a connection failure, or a bodiless request answered by a
+    closed connection, is retried on the next upstream.  After
     the head went out, an upstream failure aborts the client's connection
     (its body cannot be finished honestly).
  6. A client that leaves cancels its upstream exchange (the upstream
@@ -361,9 +362,14 @@ class ReverseProxyResource:
                 # idle phase on a dead connection: none is ever given.
                 return await defer.Deferred()
             except Exception as e:
-                from web2.client import ConnectError
+                from web2.client import ConnectError, ConnectionClosed
 
-                if isinstance(e, ConnectError):
+                # Another upstream is tried when nothing was sent to this
+                # one (it could not be reached), or when a request without
+                # a body got no byte of answer (it reset or closed).
+                retry = isinstance(e, ConnectError) or (
+                    isinstance(e, ConnectionClosed) and e.beforeResponse and body is None)
+                if retry:
                     self._failed(upstream)
                     if len(tried) < len(self.upstreams) and self._choose(tried) is not None:
                         log.info("Proxy: {upstream} unreachable ({error}); trying the next",
