@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import socket
 import ssl
 import sys
 import time
@@ -83,7 +84,12 @@ class WSSTests(TestCase):
     @defer.inlineCallbacks
     def test_backpressure(self):
         def client():
-            with connect(self.url + "/flood", ssl=self.context, max_size=None) as c:
+            # A small receive buffer: the kernel cannot take the 4 MiB.
+            raw = socket.socket()
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+            raw.connect(("127.0.0.1", self.port.getHost().port))
+            with connect(self.url + "/flood", sock=raw, ssl=self.context,
+                         max_size=None) as c:
                 time.sleep(1.0)
                 for i in range(64):
                     assert c.recv(timeout=30) == random.Random(i).randbytes(65536), i
