@@ -5,10 +5,9 @@ harness's readiness check) and a WebSocket echo at C{/ws}, written the way
 the WebSocket guide teaches (an C{async def} handler).
 """
 
+from bench.apps.web2_hello import Hello
 from web2 import resource
 from web2.websocket import WebSocketResource
-
-from bench.apps.web2_hello import Hello
 
 
 async def echo(handshake):

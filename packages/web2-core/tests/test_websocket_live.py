@@ -20,13 +20,13 @@ import pytest
 pytest.importorskip("wsproto")
 websockets = pytest.importorskip("websockets")
 
-from _core_helpers import LiveServer, inThread
-from twisted.internet import defer
-from twisted.trial.unittest import TestCase
-from websockets.sync.client import connect
+from _core_helpers import LiveServer, inThread  # noqa: E402
+from twisted.internet import defer  # noqa: E402
+from twisted.trial.unittest import TestCase  # noqa: E402
+from websockets.sync.client import connect  # noqa: E402
 
-from web2 import resource, server
-from web2.websocket import ConnectionClosed, WebSocketResource
+from web2 import resource, server  # noqa: E402
+from web2.websocket import ConnectionClosed, WebSocketResource  # noqa: E402
 
 
 class Root(resource.Resource):
@@ -79,7 +79,7 @@ def _readUntilClosed(s, rest=b"", limit=10_000_000):
             if not chunk:
                 break
             data += chunk
-    except (ConnectionResetError, socket.timeout):
+    except (TimeoutError, ConnectionResetError):
         pass
     s.close()
     # Find the Close frame (unmasked, opcode 8) by walking the frames.
@@ -253,7 +253,7 @@ class LiveTests(TestCase):
                 try:
                     s.send(ping * 64)
                     sent += 1
-                except socket.timeout:
+                except TimeoutError:
                     continue
                 except OSError:
                     break

@@ -48,7 +48,6 @@ try:
     from wsproto.events import (
         BytesMessage,
         CloseConnection,
-        Message,
         Ping,
         Pong,
         TextMessage,
@@ -65,11 +64,11 @@ from twisted.internet.error import ConnectionLost
 from twisted.internet.tcp import Server as _TCPServer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from web2 import _wire, http, responsecode
 from web2.http_headers import Headers
 from web2.iweb import IResource
-from zope.interface import implementer
 
 log = Logger(namespace=__name__)
 
@@ -525,7 +524,7 @@ class WebSocketHandshake:
             raise RuntimeError("This handshake was already accepted or rejected")
         self.decided = True
 
-    def accept(self, subprotocol: str | None = None, headers=None) -> "WebSocket":
+    def accept(self, subprotocol: str | None = None, headers=None) -> WebSocket:
         """
         Accept: write the C{101} response now and take over the connection.
 
