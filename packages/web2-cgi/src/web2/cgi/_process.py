@@ -13,9 +13,21 @@ that stream is full.
 Failures are answered with 502 and one log line as long as nothing was
 sent; afterwards the connection is aborted, so that the client cannot take
 a truncated body for a whole one.
+
+Each script starts a session of its own (C{setsid}: a new process group
+whose id is the script's process id), and stopping it signals that whole
+group: a script that is a shell running other programs (C{sleep}, a
+pipeline, a background job) is stopped with everything it started, not
+only its first process.  A script is stopped when it times out, when its
+client goes away (before or after its head), and when the reactor shuts
+down; TERM first, then KILL after the grace to whatever of the group is
+left.
 """
 
 from __future__ import annotations
+
+import os
+import signal
 
 from twisted.internet import defer, error
 from twisted.internet.interfaces import IPushProducer
@@ -60,6 +72,49 @@ def _stopRunning() -> defer.Deferred | None:
     for run in runs:
         run.kill()
     return defer.DeferredList([run.ended for run in runs])
+
+
+def _spawnInSession(reactor, protocol, executable, argv, env, path) -> int | None:
+    """
+    Spawn the script in a session of its own when C{reactor} is a POSIX
+    reactor (C{setsid} in the child, before its C{exec}); otherwise as the
+    reactor spawns (no group).
+
+    @return: the id of the script's process group, or C{None}.
+    """
+    try:
+        from twisted.internet import process, posixbase
+    except ImportError:  # not POSIX
+        process = posixbase = None
+    if posixbase is None or not isinstance(reactor, posixbase.PosixReactorBase):
+        reactor.spawnProcess(protocol, executable, argv, env=env, path=path)
+        return None
+    child = _SessionProcess(reactor, executable, argv, env, path, protocol, None, None, None)
+    return child.pid
+
+
+try:
+    from twisted.internet.process import Process as _Process
+except ImportError:  # not POSIX
+    _Process = object
+
+
+class _SessionProcess(_Process):
+    """
+    A Twisted process whose child calls C{setsid()} before its C{exec}.
+
+    Twisted offers no hook for that: this overrides its fork path's
+    C{_execChild}, and turns off its C{posix_spawn} path, which cannot
+    start a session (and is not taken for a script anyway, which runs in
+    its own directory).
+    """
+
+    def _trySpawnInsteadOfFork(self, *args, **kwargs):
+        return False
+
+    def _execChild(self, path, uid, gid, executable, args, environment):
+        os.setsid()
+        super()._execChild(path, uid, gid, executable, args, environment)
 
 
 def _stopAtShutdown(reactor):
@@ -121,7 +176,7 @@ class _OutputValve:
         self.run.resume()
 
     def stopProducing(self):
-        self.run.abandon("the client stopped reading the response")
+        self.run.abandon("the client went away")
 
 
 class ScriptRun(ProcessProtocol):
@@ -136,7 +191,9 @@ class ScriptRun(ProcessProtocol):
     head = None
     body = None
     transport = None
+    group = None
     killed = False
+    clientGone = False
     overflowLogged = False
     stdinClosed = False
     _timer = None
@@ -167,15 +224,38 @@ class ScriptRun(ProcessProtocol):
 
     def start(self) -> defer.Deferred:
         try:
-            self.reactor.spawnProcess(self, self.executable, self.argv,
-                                      env=self.env, path=self.cwd)
+            self.group = _spawnInSession(self.reactor, self, self.executable, self.argv,
+                                         self.env, self.cwd)
         except OSError as e:
             self._fail(f"cannot be started: {e}")
             self.ended.callback(None)
             return self.done
         _running.add(self)
         _stopAtShutdown(self.reactor)
+        self._watchClient()
         return self.done
+
+    def _watchClient(self):
+        """
+        Stop the script when the client goes away before its head: the
+        channel tells the request when its connection is lost before the
+        response is complete (after the head, the body stream's consumer
+        stops instead, see L{_OutputValve}).
+        """
+        request = self.request
+        lost = getattr(request, "connectionLost", None)
+        if lost is None:
+            return
+
+        def connectionLost(reason, _lost=lost):
+            try:
+                _lost(reason)
+            finally:
+                if self.head is None and self.transport is not None and not self.killed:
+                    self.clientGone = True
+                    self.abandon("the client went away before the script's head")
+
+        request.connectionLost = connectionLost
 
     def connectionMade(self):
         self._armTimer()
@@ -291,11 +371,14 @@ class ScriptRun(ProcessProtocol):
     def processEnded(self, reason):
         _running.discard(self)
         self._cancelTimer()
-        if self._killTimer is not None and self._killTimer.active():
-            self._killTimer.cancel()
         self.transport = None
         self._outputEnded()
-        if self.head is None and not self.done.called:
+        if self.head is None and not self.done.called and self.clientGone:
+            # Stopped for a client that is gone: nobody reads this answer,
+            # and the script did not fail.
+            self.done.callback(http.StatusResponse(
+                responsecode.SERVICE_UNAVAILABLE, "The client went away."))
+        elif self.head is None and not self.done.called:
             try:
                 self.parser.eof()
             except ScriptOutputError as e:
@@ -304,6 +387,21 @@ class ScriptRun(ProcessProtocol):
             value = reason.value
             log.warn("CGI script {script} exited with status {status}, signal {signal}",
                      script=self.name, status=value.exitCode, signal=value.signal)
+        self._afterGroup()
+
+    def _afterGroup(self):
+        """
+        Fire L{ended} once the script's group is gone too: a stopped
+        script's children may outlive it (ignoring TERM); they still get
+        KILL when the grace is over, and L{ended} (what the reactor's
+        shutdown waits for) waits for that.
+        """
+        timer = self._killTimer
+        if timer is not None and timer.active():
+            if self._groupAlive():
+                self._groupPoll = self.reactor.callLater(0.1, self._afterGroup)
+                return
+            timer.cancel()
         self.ended.callback(None)
 
     # Failure and flow control
@@ -334,7 +432,8 @@ class ScriptRun(ProcessProtocol):
 
     def kill(self):
         """
-        Stop the script: TERM, then KILL after C{killGrace} seconds.
+        Stop the script and its process group: TERM, then KILL after
+        C{killGrace} seconds.
         """
         transport = self.transport
         if transport is None or self.killed:
@@ -345,7 +444,26 @@ class ScriptRun(ProcessProtocol):
         transport.loseConnection()
         self._killTimer = self.reactor.callLater(self.killGrace, self._signal, "KILL")
 
+    def _groupAlive(self) -> bool:
+        if self.group is None:
+            return False
+        try:
+            os.killpg(self.group, 0)
+        except OSError:
+            return False
+        return True
+
     def _signal(self, name):
+        if self.group is not None:
+            try:
+                os.killpg(self.group, getattr(signal, "SIG" + name))
+                return
+            except ProcessLookupError:
+                # No such group: the script has not called setsid yet (just
+                # forked), or it and all it started are gone.
+                pass
+            except OSError:
+                pass
         if self.transport is None:
             return
         try:
