@@ -316,6 +316,40 @@ class ProtocolTests(SynchronousTestCase):
                                    b"HTTP/1.1 204 No Content\r\n\r\n")
         self.assertEqual(self.successResultOf(d).code, 204)
 
+    def test_switchingProtocols(self):
+        """
+        A request asking to upgrade, answered 101: the response carries a
+        tunnel, the socket is not read until a receiver is connected, and
+        the bytes after the head reach it first.
+        """
+        d = self.request(headers=[(b"Host", b"h"), (b"Connection", b"Upgrade"), (b"Upgrade", b"x")])
+        self.protocol.dataReceived(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\nearly")
+        response = self.successResultOf(d)
+        self.assertEqual(response.code, 101)
+        self.assertEqual(self.transport.producerState, "paused")
+        self.assertEqual(self.done, [False])
+        got = []
+
+        class Receiver:
+            def dataReceived(self, data):
+                got.append(data)
+
+            def connectionLost(self, reason):
+                got.append("lost")
+
+        response.tunnel.connect(Receiver())
+        self.assertEqual(self.transport.producerState, "producing")
+        self.protocol.dataReceived(b"later")
+        response.tunnel.write(b"up")
+        self.assertTrue(self.sent().endswith(b"up"))
+        self.protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(got, [b"early", b"later", "lost"])
+
+    def test_unaskedSwitchIsBad(self):
+        d = self.request()
+        self.protocol.dataReceived(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n")
+        self.failureResultOf(d, BadResponse)
+
     def test_unsolicitedDataOnIdleConnection(self):
         self.protocol.dataReceived(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
         self.assertTrue(self.transport.aborted)

@@ -637,3 +637,105 @@ class HostileUpstreamTests(TestCase):
         warnings = [e for e in self.events if e.get("log_namespace") == "web2.revproxy"]
         self.assertEqual(len(warnings), 1)
         self.assertFalse([e for e in self.events if e.get("log_failure") is not None])
+
+
+class _EchoAfterUpgrade(protocol.Protocol):
+    """
+    Switches to an upper-casing echo protocol when asked (C{Upgrade:
+    shout}), answers 426 otherwise.
+    """
+
+    switched = False
+
+    def dataReceived(self, data):
+        if self.switched:
+            if data == b"BYE":
+                self.transport.loseConnection()
+            self.transport.write(data.upper())
+            return
+        self.seen = getattr(self, "seen", b"") + data
+        if b"\r\n\r\n" not in self.seen:
+            return
+        head, rest = self.seen.split(b"\r\n\r\n", 1)
+        self.factory.heads.append(head)
+        if b"upgrade: shout" in head.lower():
+            self.switched = True
+            self.transport.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: shout\r\n"
+                                 b"Connection: Upgrade\r\nX-Up: 1\r\n\r\nWELCOME")
+            if rest:
+                self.transport.write(rest.upper())
+        else:
+            self.seen = b""
+            self.transport.write(b"HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\n\r\n")
+
+    def connectionLost(self, reason):
+        self.factory.lost.append(True)
+
+
+class UpgradeTests(TestCase):
+    timeout = 60
+
+    def setUp(self):
+        factory = protocol.Factory.forProtocol(_EchoAfterUpgrade)
+        factory.heads, factory.lost = [], []
+        self.factory = factory
+        port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        proxy = ReverseProxyResource(f"http://127.0.0.1:{port.getHost().port}/up/")
+        self.addCleanup(proxy.client.close)
+        self.server = LiveServer(MountTree({"/ws": proxy}))
+        self.addCleanup(self.server.stop)
+
+    @inlineAsync
+    async def test_tunnel(self):
+        """
+        An upgrade is passed on, the 101 passed back, and then bytes flow
+        both ways untouched (the upstream upper-cases them) until the
+        upstream closes, which closes the client's connection too.
+        """
+        def talk(port):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(b"GET /ws/chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+                             b"Upgrade: shout\r\n\r\n")
+                head = b""
+                while b"WELCOME" not in head:
+                    head += sock.recv(65536)
+                sock.sendall(b"hello")
+                echoed = sock.recv(65536)
+                sock.sendall(b"BYE")
+                rest = b""
+                while True:
+                    data = sock.recv(65536)
+                    if not data:
+                        return head, echoed, rest
+                    rest += data
+
+        head, echoed, rest = await inThread(talk, self.server.portNumber)
+        self.assertTrue(head.startswith(b"HTTP/1.1 101 Switching Protocols\r\n"), head)
+        self.assertIn(b"upgrade: shout", head.lower())
+        self.assertIn(b"x-up: 1", head.lower())
+        self.assertEqual(echoed, b"HELLO")
+        upstreamHead = self.factory.heads[0].lower()
+        self.assertTrue(upstreamHead.startswith(b"get /up/chat http/1.1"))
+        self.assertIn(b"connection: upgrade", upstreamHead)
+        self.assertIn(b"upgrade: shout", upstreamHead)
+
+    @inlineAsync
+    async def test_clientClosingClosesUpstream(self):
+        def talk(port):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(b"GET /ws/ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+                             b"Upgrade: shout\r\n\r\n")
+                head = b""
+                while b"WELCOME" not in head:
+                    head += sock.recv(65536)
+
+        await inThread(talk, self.server.portNumber)
+        await _until(lambda: self.factory.lost == [True])
+
+    @inlineAsync
+    async def test_refusedUpgrade(self):
+        out = await inThread(rawExchange, self.server.portNumber,
+                             b"GET /ws/ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, close\r\n"
+                             b"Upgrade: whisper\r\n\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 426 "), out)

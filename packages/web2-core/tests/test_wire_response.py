@@ -303,3 +303,28 @@ def test_serializeRequestHead():
 def test_serializeRequestHeadRefusesSplitting(method, target, headers):
     with pytest.raises(ValueError):
         serialize_request_head(method, target, headers)
+
+
+def test_switchingProtocolsWhenAsked():
+    """
+    With C{upgrade=True} a 101 is the last head; the bytes after it are the
+    new protocol's and are handed over whole.
+    """
+    reader = ResponseReader()
+    reader.start("GET", upgrade=True)
+    reader.receive(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nRAW")
+    head = reader.next_event()
+    assert (head.status, head.framing, head.keep_alive) == (101, "switch", False)
+    assert reader.next_event() is CLOSED
+    reader.receive(b" MORE")
+    assert reader.take_buffered() == b"RAW MORE"
+    assert not reader.idle
+
+
+def test_upgradeRequestAnsweredNormally():
+    got, reader = events(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno", eof=False)
+    assert got[1] == BodyData(b"no")
+    reader2 = ResponseReader()
+    reader2.start("GET", upgrade=True)
+    reader2.receive(b"HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\n\r\n")
+    assert reader2.next_event().status == 426

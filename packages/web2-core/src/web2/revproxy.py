@@ -39,6 +39,10 @@ Rules, in the order they matter:
     (its body cannot be finished honestly).
  6. A client that leaves cancels its upstream exchange (the upstream
     connection is closed, not returned to the pool).
+ 7. A request to switch protocols (C{Upgrade} named in C{Connection}: a
+    WebSocket handshake, say) is passed on with its C{Upgrade}; an upstream
+    C{101} is passed back and the two connections are joined into a raw
+    tunnel, with backpressure both ways, until either side closes.
 """
 
 from __future__ import annotations
@@ -46,13 +50,13 @@ from __future__ import annotations
 import re
 import urllib.parse
 
-from twisted.internet import defer
+from twisted.internet import defer, protocol
 from twisted.internet.error import ConnectionLost
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from web2 import http
+from web2 import _wire, http
 from web2.http_headers import Headers
 from web2.iweb import IResource
 from web2.stream import SimpleStream
@@ -155,6 +159,64 @@ class _UpstreamBody(SimpleStream):
         # (Not SimpleStream.close: the length is the upstream stream's.)
         self.closed = True
         self._stream.close()
+
+
+class _ClientSide(protocol.Protocol):
+    """
+    The client's connection after a passed-on C{101}: its bytes go to the
+    upstream's tunnel, and each transport pauses the other's reading while
+    its own output backs up.
+    """
+
+    def __init__(self, tunnel):
+        self.tunnel = tunnel
+
+    def connectionMade(self):
+        self.transport.registerProducer(self.tunnel.transport, True)
+        self.tunnel.transport.registerProducer(self.transport, True)
+        self.tunnel.connect(_UpstreamSide(self.transport))
+
+    def dataReceived(self, data):
+        self.tunnel.write(data)
+
+    def readConnectionLost(self):
+        self._closeUpstream()
+
+    def connectionLost(self, reason):
+        self._closeUpstream()
+
+    def _closeUpstream(self):
+        # (A transport with a producer registered does not close.)
+        self.tunnel.transport.unregisterProducer()
+        self.tunnel.loseConnection()
+
+
+class _UpstreamSide:
+    """
+    The upstream's end of a tunnel: its bytes go to the client.
+    """
+
+    def __init__(self, transport):
+        self.transport = transport
+
+    def dataReceived(self, data):
+        self.transport.write(data)
+
+    def connectionLost(self, reason):
+        self.transport.unregisterProducer()
+        self.transport.loseConnection()
+
+
+def _upgradeRequested(request) -> bytes | None:
+    """
+    The C{Upgrade} value of a request that asks to switch protocols
+    (C{Upgrade} named in C{Connection}), else C{None}.
+    """
+    upgrade = request.headers._firstRaw("upgrade")
+    connection = ",".join(request.headers.getRawHeaders("connection", []))
+    if upgrade and "upgrade" in {t.strip().lower() for t in connection.split(",")}:
+        return upgrade.encode("latin-1")
+    return None
 
 
 def _connectionTokens(pairs):
@@ -349,6 +411,9 @@ class ReverseProxyResource:
                 return self._error(request, tried[-1], 502, "no upstream could be reached")
             tried.append(upstream)
             pairs = self._requestHeaders(request, upstream)
+            upgrade = _upgradeRequested(request)
+            if upgrade is not None:
+                pairs += [(b"Connection", b"Upgrade"), (b"Upgrade", upgrade)]
             target = upstream.target(rest, request.querystring)
             d = self.client.request(request.method, upstream.base + target, pairs, body)
             pending[:] = [d]
@@ -378,7 +443,38 @@ class ReverseProxyResource:
                 return self._failure(request, upstream, e)
             finally:
                 pending[:] = []
+            if response.tunnel is not None:
+                return await self._switch(request, upstream, response, mount)
             return self._response(request, upstream, response, mount)
+
+    async def _switch(self, request, upstream, upstreamResponse, mount):
+        """
+        Pass an upstream's C{101} on and join the two connections.
+        """
+        tunnel = upstreamResponse.tunnel
+        switch = getattr(request.chanRequest, "switchProtocols", None)
+        if switch is None:
+            tunnel.loseConnection()
+            return self._error(request, upstream, 502, "cannot switch protocols on this connection")
+        pairs = _endToEnd(upstreamResponse.headers.toWire())
+        if self.rewriteRedirects or self.rewriteCookiePaths:
+            pairs = [self._rewrite(request, upstream, mount, n, v) for n, v in pairs]
+        upgrade = upstreamResponse.headers._firstRaw("upgrade")
+        pairs += [(b"Connection", b"Upgrade")]
+        if upgrade:
+            pairs.append((b"Upgrade", upgrade.encode("latin-1")))
+        try:
+            head = _wire.serialize_response_head(101, pairs)
+        except ValueError as e:
+            tunnel.loseConnection()
+            return self._error(request, upstream, 502, f"unusable 101 head: {e}")
+        try:
+            switch(head, _ClientSide(tunnel))
+        except (ConnectionLost, RuntimeError) as e:
+            tunnel.loseConnection()
+            log.debug("Proxy: no switch for {uri}: {e}", uri=request.uri, e=e)
+            return await defer.Deferred()  # the client is gone
+        return http.Response(101)
 
     def _failure(self, request, upstream, error):
         from web2.client import BodyTimeout, RequestBodyError, ResponseTimeout

@@ -26,7 +26,10 @@ The rules of this module:
      to the end of the connection (and the connection cannot be reused).
   5. Interim responses: a C{100 Continue} (or 102, 103) gives an
      L{InterimResponse} and the final head is read next.  A C{101} is
-     refused: this reader never asked to switch protocols.
+     refused unless the exchange was started with C{upgrade=True}; then it
+     is the last head of the connection (framing C{"switch"}), and what
+     follows it is another protocol's, taken with
+     L{ResponseReader.take_buffered}.
   6. End of input in the middle of a head or a framed body is an error;
      at the end of a close-delimited body it is the end of the response.
   7. Errors are final, and always carry status 502 (what a gateway answers
@@ -64,7 +67,8 @@ class ResponseHead(_Event):
     @ivar version: C{(1, 1)} or C{(1, 0)}.
     @ivar headers: C{(name, value)} byte pairs in arrival order; names
         lower-cased.
-    @ivar framing: C{"none"}, C{"length"}, C{"chunked"} or C{"close"}.
+    @ivar framing: C{"none"}, C{"length"}, C{"chunked"}, C{"close"}, or
+        C{"switch"} (a C{101}: the connection leaves HTTP).
     @ivar content_length: the body length for C{"length"}, else C{None}.
     @ivar keep_alive: whether the connection may carry another request
         after this response.
@@ -142,13 +146,16 @@ def _content_length(values: list[bytes]) -> int:
     return lengths.pop()
 
 
-def parse_response_head(line: bytes, block: bytes, method: str, limits: Limits):
+def parse_response_head(line: bytes, block: bytes, method: str, limits: Limits,
+                        upgrade: bool = False):
     """
     Parse one response head.
 
     @param line: the status line without its CRLF.
     @param block: the field lines, each with its CRLF.
     @param method: the method of the request this answers.
+    @param upgrade: the request asked to switch protocols (a C{101} is
+        then its final head, with framing C{"switch"}).
     @return: a L{ResponseHead} or an L{InterimResponse}.
     @raise ProtocolError: (502) the head is malformed or over a limit.
     """
@@ -169,6 +176,8 @@ def parse_response_head(line: bytes, block: bytes, method: str, limits: Limits):
     headers = parse_fields(block, limits.max_header_count) if block else []
     if status < 200:
         if status == 101:
+            if upgrade:
+                return ResponseHead(101, reason or b"", version, headers, "switch", None, False)
             raise ProtocolError(502, "101 Switching Protocols without an upgrade request")
         return InterimResponse(status, headers)
     lengths = []
@@ -212,7 +221,7 @@ def parse_response_head(line: bytes, block: bytes, method: str, limits: Limits):
     return ResponseHead(status, reason or b"", version, headers, framing, length, keep_alive)
 
 
-_IDLE, _HEAD, _BODY, _CLOSED, _ERROR = range(5)
+_IDLE, _HEAD, _BODY, _CLOSED, _ERROR, _SWITCHED = range(6)
 
 
 class ResponseReader:
@@ -240,6 +249,7 @@ class ResponseReader:
         self._error = None
         self._keep_alive = True
         self._interim = 0
+        self._upgrade = False
 
     @property
     def buffered(self) -> int:
@@ -253,9 +263,12 @@ class ResponseReader:
         """
         return self._state == _IDLE and not self._eof
 
-    def start(self, method: str) -> None:
+    def start(self, method: str, upgrade: bool = False) -> None:
         """
         A request with C{method} was (or is being) sent: read its response.
+
+        @param upgrade: the request asked to switch protocols (C{Upgrade});
+            a C{101} answer is then accepted.
 
         @raise RuntimeError: an exchange is already under way, or the
             connection is done.
@@ -263,6 +276,7 @@ class ResponseReader:
         if self._state != _IDLE:
             raise RuntimeError("the previous response is not finished")
         self._method = method
+        self._upgrade = upgrade
         self._interim = 0
         self._state = _HEAD
         self._scan = self._pos
@@ -271,7 +285,7 @@ class ResponseReader:
         """
         Add bytes received from the server.
         """
-        if not data or self._state >= _CLOSED or self._eof:
+        if not data or self._state in (_CLOSED, _ERROR) or self._eof:
             return
         buf = self._buf
         pos = self._pos
@@ -283,6 +297,16 @@ class ResponseReader:
             buf.clear()
             self._pos = self._scan = 0
         buf += data
+
+    def take_buffered(self) -> bytes:
+        """
+        After a C{101} head: the bytes received after it, which belong to
+        the new protocol; the reader then holds nothing.
+        """
+        rest = bytes(self._buf[self._pos :])
+        self._buf = bytearray()
+        self._pos = self._scan = 0
+        return rest
 
     def receive_eof(self) -> None:
         """
@@ -312,7 +336,7 @@ class ResponseReader:
                     self._close()
                     return CLOSED
                 return NEED_DATA
-            if state == _CLOSED:
+            if state == _CLOSED or state == _SWITCHED:
                 return CLOSED
             raise self._error.with_traceback(None)
         except ProtocolError as error:
@@ -357,7 +381,8 @@ class ResponseReader:
         block = bytes(buf[eol + 2 : end + 2])
         if len(block) > limits.max_header_bytes:
             raise ProtocolError(502, "response header section too large")
-        head = parse_response_head(bytes(buf[pos:eol]), block, self._method, limits)
+        head = parse_response_head(bytes(buf[pos:eol]), block, self._method, limits,
+                                   self._upgrade)
         self._pos = self._scan = end + 4
         if type(head) is InterimResponse:
             self._interim += 1
@@ -366,6 +391,9 @@ class ResponseReader:
             return head
         self._keep_alive = head.keep_alive
         framing = head.framing
+        if framing == "switch":
+            self._state = _SWITCHED
+            return head
         if framing == "chunked":
             self._body = ChunkedBody(limits, None)
         elif framing == "length":

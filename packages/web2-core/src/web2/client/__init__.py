@@ -38,7 +38,7 @@ from ._errors import (
     TooManyRedirects,
 )
 from ._pool import HTTPConnectionPool
-from ._protocol import ClientResponse, HTTP11ClientProtocol
+from ._protocol import ClientResponse, HTTP11ClientProtocol, Tunnel
 
 __all__ = [
     "URL",
@@ -57,6 +57,7 @@ __all__ = [
     "RequestCancelled",
     "ResponseTimeout",
     "TooManyRedirects",
+    "Tunnel",
     "get",
     "json",
     "post",

@@ -26,6 +26,10 @@ Rules of this module, in the order they matter:
  5. C{Expect: 100-continue} in the request headers holds the body back
     until the server says C{100}, or answers (then the body is never sent
     and the connection is not reused), or C{continueTimeout} passes.
+ 6. A request asking to switch protocols (C{Upgrade} named in
+    C{Connection}) that is answered C{101} leaves HTTP: the response's
+    C{tunnel} (a L{Tunnel}) carries the raw bytes both ways from then on,
+    and the connection is no longer the pool's.
 """
 
 from __future__ import annotations
@@ -83,6 +87,8 @@ class ClientResponse(Response):
     previous = None
     url = None
     method = None
+    #: After a C{101 Switching Protocols}: the L{Tunnel}; else C{None}.
+    tunnel = None
 
     def content(self, maxLength=None):
         """
@@ -113,6 +119,57 @@ class ClientResponse(Response):
         return self.content(maxLength).addCallback(json.loads)
 
 
+class Tunnel:
+    """
+    A connection that left HTTP with a C{101 Switching Protocols}: raw
+    bytes both ways.  Connect a receiver (anything with C{dataReceived(data)}
+    and C{connectionLost(reason)}) to get what the server sends; until then
+    the socket is not read.
+
+    @ivar transport: the connection's transport (write to it, register a
+        producer with it, or use it as a producer: it is one).
+    """
+
+    def __init__(self, protocol, buffered):
+        self._protocol = protocol
+        self.transport = protocol.transport
+        self._receiver = None
+        self._pending = buffered
+        self._lostReason = None
+
+    def connect(self, receiver):
+        """
+        Hand what the server sends (the bytes already received first) to
+        C{receiver} from now on.
+        """
+        self._receiver = receiver
+        pending, self._pending = self._pending, b""
+        if pending:
+            receiver.dataReceived(pending)
+        if self._lostReason is not None:
+            receiver.connectionLost(self._lostReason)
+        elif self._protocol.connected:
+            self.transport.resumeProducing()
+
+    def write(self, data):
+        self.transport.write(data)
+
+    def loseConnection(self):
+        self.transport.loseConnection()
+
+    def _received(self, data):
+        if self._receiver is None:
+            self._pending += data
+        else:
+            self._receiver.dataReceived(data)
+
+    def _lost(self, reason):
+        if self._receiver is None:
+            self._lostReason = reason
+        else:
+            self._receiver.connectionLost(reason)
+
+
 class _Exchange:
     """
     The state of one request and its response on a connection.
@@ -132,6 +189,7 @@ class _Exchange:
         self.response = None
         self.stream = None
         self.gotBytes = False
+        self.upgrade = False
 
 
 @implementer(IPushProducer)
@@ -255,6 +313,7 @@ class HTTP11ClientProtocol(Protocol):
     onDone = None
     onLost = None
     connected = False
+    _tunnel = None
 
     def __init__(self, reactor, limits=None, responseTimeout=60.0, bodyTimeout=60.0,
                  continueTimeout=1.0):
@@ -285,6 +344,9 @@ class HTTP11ClientProtocol(Protocol):
         self.connected = True
 
     def dataReceived(self, data):
+        if self._tunnel is not None:
+            self._tunnel._received(data)
+            return
         exchange = self._exchange
         if exchange is not None:
             exchange.gotBytes = True
@@ -297,6 +359,8 @@ class HTTP11ClientProtocol(Protocol):
         self.connected = False
         self._lostReason = reason
         self._disarm()
+        if self._tunnel is not None:
+            self._tunnel._lost(reason)
         exchange = self._exchange
         if exchange is not None:
             self._reader.receive_eof()
@@ -347,6 +411,8 @@ class HTTP11ClientProtocol(Protocol):
             n.lower() == b"expect" and v.strip().lower() == b"100-continue" for n, v in pairs
         )
         exchange = _Exchange(method, body, expect)
+        exchange.upgrade = any(n.lower() == b"upgrade" for n, _ in pairs) and any(
+            n.lower() == b"connection" and b"upgrade" in v.lower() for n, v in pairs)
         if not exchange.waitingContinue:
             pairs = [(n, v) for n, v in pairs if n.lower() != b"expect"]
         if body is None:
@@ -367,7 +433,7 @@ class HTTP11ClientProtocol(Protocol):
             return defer.fail(e)
         exchange.deferred = defer.Deferred(lambda d: self._cancelled(exchange))
         self._exchange = exchange
-        self._reader.start(method)
+        self._reader.start(method, exchange.upgrade)
         self.transport.write(head)
         if body is None:
             self._requestSent(exchange)
@@ -451,6 +517,9 @@ class HTTP11ClientProtocol(Protocol):
             exchange.waitingContinue = False
             exchange.bodyWithheld = True
             exchange.body.close()
+        if head.framing == "switch":
+            self._switched(exchange, head)
+            return
         if head.framing == "none":
             stream = MemoryStream(b"")
         else:
@@ -464,6 +533,27 @@ class HTTP11ClientProtocol(Protocol):
         response.method = exchange.method
         exchange.response = response
         exchange.stream = stream
+        exchange.deferred.callback(response)
+
+    def _switched(self, exchange, head):
+        """
+        A C{101}: the exchange ends and the connection becomes a L{Tunnel},
+        not read until its receiver is connected.
+        """
+        self._disarm()
+        self._exchange = None
+        self.transport.pauseProducing()
+        self._tunnel = Tunnel(self, self._reader.take_buffered())
+        if exchange.producer is not None:
+            exchange.producer.stopProducing(Failure(RequestCancelled("protocol switched")))
+        response = ClientResponse(101, Headers.fromWire(head.headers), None)
+        response.stream = MemoryStream(b"")
+        response.reason = head.reason
+        response.version = head.version
+        response.method = exchange.method
+        response.tunnel = self._tunnel
+        if self.onDone is not None:
+            self.onDone(self, False)
         exchange.deferred.callback(response)
 
     def _finished(self, exchange):
