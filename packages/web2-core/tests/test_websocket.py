@@ -663,3 +663,17 @@ class HostileTests(SynchronousTestCase):
         sent[1].close(4002, "mine")
         error = self.failureResultOf(sent[1].send("x"), ConnectionClosed).value
         self.assertEqual((error.code, error.reason), (4002, "mine"))
+
+    def test_halfCloseWithoutAClose(self):
+        """
+        A client that half-closes without a Close frame: the server closes
+        the connection, and the application learns 1006.
+        """
+        sent = []
+        h = Harness(lambda hs: sent.append(hs.accept()) or defer.Deferred())
+        h.upgrade()
+        d = sent[0].receive()
+        h.conn.channel.readConnectionLost()
+        self.assertTrue(h.transport.disconnecting)
+        h.conn.lose()
+        self.assertEqual(self.failureResultOf(d, ConnectionClosed).value.code, 1006)
