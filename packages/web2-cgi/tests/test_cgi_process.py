@@ -114,3 +114,48 @@ class ScriptRunTests(SynchronousTestCase):
         [response] = self.responses
         self.assertIsInstance(response, http.StatusResponse)
         self.assertEqual(response.code, 502)
+
+    def test_clientGoneBeforeHead(self):
+        """
+        The request's connection is lost before the script's head: the
+        script is stopped (TERM, KILL after the grace), and when it has
+        ended the request gets a 503 that nobody reads, with no error
+        logged (the script did not fail).
+        """
+        from twisted.logger import LogLevel, globalLogPublisher
+
+        events = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        lost = []
+        request = Request()
+        request.connectionLost = lost.append
+        run = self.start()
+        run.request = request
+        run._watchClient()
+        run.outReceived(b"Content-Type: a/")
+        request.connectionLost(Failure(error.ConnectionLost()))
+        self.assertEqual(len(lost), 1)
+        self.assertEqual(self.process.signals, ["TERM"])
+        self.assertTrue(self.process.lost)
+        self.assertEqual(self.responses, [])
+        run.processEnded(Failure(error.ProcessTerminated(signal=15)))
+        [response] = self.responses
+        self.assertEqual(response.code, 503)
+        self.assertFalse([e for e in events if e.get("log_level") in (LogLevel.error,
+                                                                     LogLevel.warn)])
+
+    def test_clientGoneAfterHeadLeavesItToTheBody(self):
+        """
+        After the head, the lost connection is the body stream's business
+        (its consumer stops it): the request's notice changes nothing.
+        """
+        request = Request()
+        request.connectionLost = lambda reason: None
+        run = self.start()
+        run.request = request
+        run._watchClient()
+        run.outReceived(b"Content-Type: a/b\n\n")
+        request.connectionLost(Failure(error.ConnectionLost()))
+        self.assertEqual(self.process.signals, [])
+        run.processEnded(Failure(error.ProcessDone(0)))
