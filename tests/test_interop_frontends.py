@@ -669,15 +669,19 @@ def test_underscoreHeaderIsNotADashHeader(front):
     assert json.loads(body)["HTTP_X_INTEROP"] is None
 
 
-def test_clientLeavesMidUpload(front):
+@pytest.mark.parametrize("path", ["/wsgi/upload", "/tw/form", "/k/form"])
+def test_clientLeavesMidUpload(front, path):
     """
     A client that sends a third of its declared body and goes away costs
     nothing lasting: the next request is answered, and web2 logs no
-    traceback (checked when the module's server stops).
+    traceback (checked when the module's server stops).  (Flask and Django
+    log the C{OSError} their read raised with its traceback themselves, as
+    under mod_wsgi: not part of this check.)
     """
-    head = (f"POST {front.prefix}/wsgi/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"Content-Type: application/octet-stream\r\nContent-Length: 3000000\r\n\r\n")
+    head = (f"POST {front.prefix}{path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: 3000000\r\n\r\n")
     with socket.create_connection(("127.0.0.1", front.port), timeout=30) as sock:
-        sock.sendall(head.encode() + os.urandom(1000000))
+        sock.sendall(head.encode() + b"a=" + b"x" * 1000000)
     response, body = front.request("GET", "/wsgi/env")
     assert response.status == 200, body

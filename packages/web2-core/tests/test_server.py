@@ -496,6 +496,48 @@ class MidBodyFailureTests(SynchronousTestCase):
         self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
 
 
+class ClientGoneTests(SynchronousTestCase):
+    def test_bodyReadFailsWhenTheConnectionIsLost(self):
+        """
+        A resource reading the body of a client whose connection is lost
+        (a reset, or a front end closing its upstream connection) fails
+        with the loss: one informational line, no logged failure.  It used
+        to be "Unhandled error while answering", critical, with a
+        traceback.
+        """
+        from twisted.internet.error import ConnectionLost
+        from twisted.logger import LogLevel, formatEvent, globalLogPublisher
+        from twisted.python.failure import Failure
+
+        from web2.stream import readAll
+
+        class Upload(resource.Resource):
+            def http_POST(self, request):
+                return readAll(request.stream).addCallback(
+                    lambda data: http.Response(200, None, b"got it"))
+
+        events = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        conn = Connection(Upload())
+        conn.send(b"POST /?upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc")
+        conn.lose(Failure(ConnectionLost("reset by peer")))
+        self.assertEqual(self.flushLoggedErrors(), [])
+        mine = [e for e in events if e.get("log_namespace") == "web2.server"]
+        self.assertEqual([e["log_level"] for e in mine], [LogLevel.info])
+        self.assertIn("POST /?upload", formatEvent(mine[0]))
+        self.assertIn("client", formatEvent(mine[0]))
+
+    def test_otherFailuresStillLogged(self):
+        """
+        A failure of the resource's own, while the connection is alive, is
+        still logged with its traceback.
+        """
+        response = request("/failing")
+        self.assertEqual(response.status, 500)
+        self.assertEqual(len(self.flushLoggedErrors(ValueError)), 1)
+
+
 class AccessEventTests(SynchronousTestCase):
     def test_siteObserverGetsEvent(self):
         """

@@ -370,6 +370,9 @@ class Request:
 
     response = None
     startedWriting = False
+    #: The failure L{connectionLost} was told of (the connection ended
+    #: before the response was complete), or C{None}.
+    _connectionLost = None
 
     def __init__(self, chanRequest, method, uri, version, contentLength, headers):
         self.chanRequest = chanRequest
@@ -403,6 +406,7 @@ class Request:
             self.stream.finish()
 
     def connectionLost(self, reason):
+        self._connectionLost = reason
         if isinstance(self.stream, stream_mod.ProducerStream):
             self.stream.finish(reason)
 

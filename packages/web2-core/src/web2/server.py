@@ -15,6 +15,7 @@ import time
 import urllib.parse
 
 from twisted.internet import defer
+from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.logger import Logger, LogLevel, globalLogPublisher
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -658,6 +659,13 @@ class Request(http.Request):
             # or its body was malformed): nobody will see a response.
             log.debug("Request {uri} failed after it was abandoned: {f}",
                       uri=self.uri, f=failure.getErrorMessage())
+            return
+        if self._connectionLost is not None and failure.check(ConnectionLost, ConnectionDone):
+            # The connection was lost (the client left mid-body, a front
+            # end closed its upstream connection) and the failure is that
+            # loss, met reading the body: nobody will see a response.
+            log.info("{method} {uri} ended unanswered: the client went away ({f})",
+                     method=self.method, uri=self.uri, f=failure.getErrorMessage())
             return
         log.failure(
             "Unhandled error while answering {method} {uri}",
