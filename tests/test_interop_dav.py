@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from _interop import program, publicTempDir
 from _launch_helpers import Server, pythonWeb2
 

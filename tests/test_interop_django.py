@@ -24,7 +24,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from _interop import publicTempDir
 from _launch_helpers import Server, fetch, pythonWeb2
 

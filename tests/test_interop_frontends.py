@@ -46,7 +46,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from _interop import (
     APPS,
     cgiInterpreter,

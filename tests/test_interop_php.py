@@ -19,7 +19,6 @@ import os
 import shutil
 
 import pytest
-
 from _interop import APPS, curl, multipart, program, publicTempDir
 from _launch_helpers import Server, fetch, pythonWeb2
 

@@ -39,7 +39,7 @@ class Later(resource.Resource):
         fields = sorted((k.decode(), b",".join(v).decode()) for k, v in request.args.items())
         request.content.seek(0)
         length = len(request.content.read())
-        return ("fields=%s length=%d" % (fields, length)).encode()
+        return f"fields={fields} length={length}".encode()
 
 
 resource = Later()
