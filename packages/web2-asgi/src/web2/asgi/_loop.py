@@ -198,7 +198,7 @@ def runnerFor(reactor, loop: str | None = None):
     if asyncioLoop is None:
         raise ValueError(
             f"ASGI applications run on the asyncio reactor, and this process runs "
-            f"{type(reactor).__name__}: start twistd with --reactor=asyncio "
-            f"(python -m web2 chooses it by itself), or give loop=twisted for an "
-            f"application that uses nothing of asyncio")
+            f"{type(reactor).__name__}: give twistd --reactor=asyncio (python -m web2 "
+            f"picks it by itself unless its --reactor names another), or --asgi-loop "
+            f"twisted for an application that uses nothing of asyncio")
     return AsyncioRunner(asyncioLoop)
