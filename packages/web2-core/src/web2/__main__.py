@@ -30,16 +30,10 @@ def main(argv=None) -> None:
     Parse C{argv} (by default C{sys.argv[1:]}), build the site and run the
     reactor until SIGINT or SIGTERM, then stop gracefully.
     """
-    from twisted.logger import (
-        FilteringLogObserver,
-        LogLevelFilterPredicate,
-        PredicateResult,
-        globalLogBeginner,
-        textFileLogObserver,
-    )
+    from twisted.logger import globalLogBeginner
     from twisted.python import usage
 
-    from web2 import tap
+    from web2 import serverlog, tap
     from web2.config import ConfigError
     from web2.plugins import PluginError
 
@@ -52,6 +46,15 @@ def main(argv=None) -> None:
              "The reactor: web2 (epoll without a logging context per event; "
              "the default where epoll exists), or a name twistd --help-reactors "
              "lists (epoll, poll, select, asyncio, ...)."],
+            ["log-level", None, "info",
+             "Least severe server-log events written: debug, info, warn, error, "
+             "critical.", serverlog.logLevel],
+            ["server-log-format", None, "text",
+             "Server-log format: text, or json (one object per line).",
+             serverlog.serverLogFormat],
+            ["server-log", None, "-",
+             "Write the server log to this file ('-': standard error); "
+             "SIGUSR1 reopens it and the access log."],
         ]
 
     options = Options()
@@ -61,16 +64,13 @@ def main(argv=None) -> None:
         _fail(f"web2: error: {e}\nTry 'web2 --help' for the options.", 2)
     _installReactor(options["reactor"] or _pluginReactor(options))
 
-    def notAccess(event):
-        # Access events have their own log; keep them out of this one.
-        if event.get("log_namespace") == "web2.access":
-            return PredicateResult.no
-        return PredicateResult.maybe
-
-    globalLogBeginner.beginLoggingTo(
-        [FilteringLogObserver(textFileLogObserver(sys.stderr),
-                              [notAccess, LogLevelFilterPredicate()])],
-        redirectStandardIO=False)
+    try:
+        observers = serverlog.serverLogObservers(
+            options["log-level"], options["server-log-format"], options["server-log"])
+    except OSError as e:
+        _fail(f"web2: error: cannot open the server log {options['server-log']!r}: "
+              f"{e.strerror}", 1)
+    globalLogBeginner.beginLoggingTo(observers, redirectStandardIO=False)
     from twisted.internet import reactor
 
     try:
@@ -84,6 +84,9 @@ def main(argv=None) -> None:
     web2Service.startService()
     reactor.addSystemEventTrigger("before", "shutdown", web2Service.stopService)
     reactor.run()
+    # A --workers master that gave up (workers failing at start-up) says 1.
+    if getattr(web2Service, "exitStatus", 0):
+        raise SystemExit(web2Service.exitStatus)
 
 
 def _pluginReactor(options):

@@ -7,6 +7,7 @@ A site file is TOML; every key is optional::
 
     listen = ["tcp:8080", "ssl:8443:privateKey=key.pem:certKey=cert.pem"]
     shutdown-timeout = 10.0
+    workers = 4                # or "auto" (one per CPU); see web2.workers
     python-path = ["."]        # relative to this file's directory
 
     [access-log]
@@ -110,6 +111,21 @@ def _kernelInt(coerce):
             raise ValueError(f"must be at most {_C_INT_MAX}, not {value}")
         return value
     return coerceForKernel
+
+
+def workerCount(text) -> int:
+    """
+    The number of worker processes: a positive number, or C{auto} for one
+    per CPU.
+    """
+    if isinstance(text, str) and text.strip().lower() == "auto":
+        return os.cpu_count() or 1
+    if isinstance(text, bool):
+        raise ValueError(f"must be a positive number or 'auto', not {text!r}")
+    value = int(text)
+    if value <= 0:
+        raise ValueError(f"must be a positive number or 'auto', not {text}")
+    return value
 
 
 def _count(text) -> int:
@@ -287,6 +303,8 @@ class SiteConfig:
         (absolute).
     @ivar configFile: the site file read, if any.
     @ivar pluginManager: the plugin manager of this process.
+    @ivar workers: the number of worker processes (L{web2.workers}), or
+        C{None} for one process that serves itself.
     """
 
     listeners: list[str] = field(default_factory=lambda: [DEFAULT_LISTEN])
@@ -301,6 +319,7 @@ class SiteConfig:
     pythonPath: list[str] = field(default_factory=list)
     configFile: str | None = None
     pluginManager: Any = None
+    workers: int | None = None
 
     def get(self, name: str, default=None):
         """
@@ -450,7 +469,7 @@ def _coerceOne(option: Option, value, where: str):
     return value
 
 
-_FILE_KEYS = ("listen", "python-path", "shutdown-timeout", "access-log", "server", "mounts", "options")
+_FILE_KEYS = ("listen", "python-path", "shutdown-timeout", "workers", "access-log", "server", "mounts", "options")
 
 
 def buildSiteConfig(
@@ -509,6 +528,13 @@ def buildSiteConfig(
             ServerSetting("shutdown-timeout", "", "", _positiveFloat, ""), value, fileName)
     if cli.get("shutdown-timeout") is not None:
         config.shutdownTimeout = float(cli["shutdown-timeout"])
+    if "workers" in data:
+        try:
+            config.workers = workerCount(data["workers"])
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{fileName}: workers: {e}") from None
+    if cli.get("workers") is not None:
+        config.workers = cli["workers"]
 
     accessLog = data.get("access-log", {})
     where = f"{fileName}: [access-log]"

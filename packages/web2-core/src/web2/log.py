@@ -222,6 +222,19 @@ class AccessLogService(service.Service):
         self.open()
         service.Service.startService(self)
 
+    def reopen(self) -> None:
+        """
+        Open the file again by its name (after logrotate moved it away) and
+        close the old one; standard output stays as it is.
+
+        @raise OSError: the file cannot be opened (the old one stays).
+        """
+        if self.observer is None or self.path == "-":
+            return
+        new = open(self.path, "a", encoding="utf-8", errors="backslashreplace")
+        old, self.observer.file = self.observer.file, new
+        old.close()
+
     def stopService(self):
         service.Service.stopService(self)
         if self.observer is not None:

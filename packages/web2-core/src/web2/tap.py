@@ -32,6 +32,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from web2 import plugins as _plugins
+from web2 import workers as _workers
 from web2._compiled import describeBuild
 from web2._version import __version__
 from web2.config import (
@@ -41,11 +42,14 @@ from web2.config import (
     buildSiteConfig,
     loadConfigFile,
     parseMount,
+    workerCount,
 )
 from web2.auth import protectMounts
 from web2.log import AccessLogService
 from web2.mount import buildRoot, resolveMounts
 from web2.plugins import PluginError, PluginFailure, Web2PluginManager, formatPluginList
+from web2.sdnotify import systemdServices
+from web2.serverlog import ReopenLogsService
 
 __all__ = ["ListenError", "Web2Service", "buildService", "makeOptionsClass",
            "makeService"]
@@ -78,6 +82,10 @@ class _BaseOptions(usage.Options):
         ["shutdown-timeout", None, None,
          "Seconds a graceful stop may take before open connections are aborted"
          " (default 10).", _positiveFloat],
+        ["workers", None, None,
+         "Serve from N worker processes sharing the listeners ('auto': one "
+         "per CPU); SIGHUP then reloads with no downtime. Default: one "
+         "process, no workers.", workerCount],
     ] + [[s.name, None, None, s.help, s.coerce] for s in SERVER_SETTINGS]
 
     pluginManager: Web2PluginManager | None = None
@@ -102,6 +110,8 @@ class _BaseOptions(usage.Options):
         with a two-line message and status 2 (twistd itself would print its
         whole help before the message).
         """
+        # The command line given again to each worker (web2.workers).
+        self.argv = list(sys.argv[1:] if options is None else options)
         try:
             super().parseOptions(options)
         except usage.UsageError as e:
@@ -592,6 +602,12 @@ def buildService(options, reactor=None, defaultAccessLog=None) -> Web2Service:
     for directory in reversed(config.pythonPath):
         if directory not in sys.path:
             sys.path.insert(0, directory)
+    master = _workers.masterFor(options, config, reactor, _Listener,
+                                lambda d: withBacklog(d, config.listenOptions.get("backlog")
+                                                      or defaultBacklog()),
+                                formats)
+    if master is not None:
+        return master
     pm.hook.web2_configure.call_historic(kwargs=dict(config=config))
 
     pluginMounts = [(path, resource, plugin)
@@ -626,9 +642,10 @@ def buildService(options, reactor=None, defaultAccessLog=None) -> Web2Service:
         factoryOptions["limits"] = Limits(**config.limits)
     factory = HTTPFactory(site, reactor=reactor, **factoryOptions)
 
-    listeners = []
+    adopted = _workers.adoptedListeners(reactor, factory, _Listener)
+    listeners = [] if adopted is None else adopted
     backlog = config.listenOptions.get("backlog") or defaultBacklog()
-    for description in config.listeners:
+    for description in config.listeners if adopted is None else ():
         try:
             endpoint = endpoints.serverFromString(
                 reactor, withBacklog(description, backlog))
@@ -645,4 +662,6 @@ def buildService(options, reactor=None, defaultAccessLog=None) -> Web2Service:
         listeners.append(_Listener(description, endpoint, factory))
     services = [s for _, result in _each(pm.hook.web2_services, config=config, site=site)
                 for s in result or ()]
+    services += _workers.workerServices(reactor) or systemdServices(reactor)
+    services.append(ReopenLogsService(reactor, accessLog))
     return Web2Service(config, site, factory, listeners, services, accessLog, reactor)

@@ -1,0 +1,377 @@
+"""
+C{--workers N} for real: a master process and its workers, with real
+signals (SIGKILL of a worker, SIGTERM, SIGHUP) and real clients.
+"""
+
+import os
+import signal
+import socket
+import textwrap
+import threading
+import time
+
+from _launch_helpers import Server, assertNoTraceback, fetch, pythonWeb2
+
+LOCAL = "tcp:0:interface=127.0.0.1"
+
+#: An application that says which process answered, and a slow page that
+#: marks its start in a file and answers after a second.
+SITE = '''
+import os, pathlib
+from twisted.internet import reactor, task
+from web2 import http, resource
+
+class Slow(resource.Resource):
+    def render(self, request):
+        pathlib.Path(os.environ["SLOW_MARK"]).write_text(str(os.getpid()))
+        return task.deferLater(reactor, 1.5, lambda: http.Response(200, {}, "slow done"))
+
+class Root(resource.Resource):
+    addSlash = True
+    child_slow = Slow()
+    def render(self, request):
+        return http.Response(200, {}, "pid %d" % os.getpid())
+'''
+
+
+def _site(tmp_path):
+    (tmp_path / "pidsite.py").write_text(SITE)
+    return ["--python-path", str(tmp_path), "--mount", "/=class:pidsite.Root"]
+
+
+def _readyPids(server):
+    """
+    The pids of the workers the master said were ready, in order.
+    """
+    pids = []
+    for line in server.output.splitlines():
+        if "is ready" in line and "web2 master: worker" in line:
+            pids.append(int(line.split("worker ")[1].split()[0]))
+    return pids
+
+
+def _waitReady(server, count, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = _readyPids(server)
+        if len(pids) >= count:
+            return pids
+        if server.process.poll() is not None:
+            break
+        time.sleep(0.05)
+    server._fail(f"{count} worker(s) were not ready")
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _waitGone(pid, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid) or _zombie(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_workersServeFromSharedListeners(tmp_path):
+    """
+    C{--workers 2}: the master listens once ("web2 listening on" is logged
+    once), two workers serve, both answer on the shared socket, SIGTERM
+    stops them all with status 0.
+    """
+    with Server(pythonWeb2("--listen", LOCAL, "--workers", "2", *_site(tmp_path)),
+                cwd=tmp_path) as server:
+        port = server.port
+        workers = _waitReady(server, 2)
+        seen = set()
+        for _ in range(200):
+            status, _, body = fetch(port, "/")
+            assert status == 200
+            seen.add(int(body.split()[1]))
+            if seen == set(workers):
+                break
+        assert seen <= set(workers)
+        assert len(seen) >= 1
+        result = server.stop()
+    assert result.returncode == 0, result.output
+    assertNoTraceback(result.output)
+    assert result.output.count("web2 listening on") == 1
+    assert "stopping 2 worker(s)" in result.output
+    for pid in workers:
+        assert not _alive(pid) or _zombie(pid)
+
+
+def test_killedWorkerIsReplaced(tmp_path):
+    """
+    SIGKILL one of two workers: the master starts another at once (no
+    back-off the first time), and requests made meanwhile all succeed, served
+    by the other worker from the shared socket.
+    """
+    with Server(pythonWeb2("--listen", LOCAL, "--workers", "2", *_site(tmp_path)),
+                cwd=tmp_path) as server:
+        port = server.port
+        first, second = _waitReady(server, 2)
+        os.kill(first, signal.SIGKILL)
+        killedAt = time.monotonic()
+        answers = [fetch(port, "/") for _ in range(30)]
+        assert {a[0] for a in answers} == {200}
+        assert f"pid {first}".encode() not in {a[2] for a in answers}
+        pids = _waitReady(server, 3)
+        replacedIn = time.monotonic() - killedAt
+        assert pids[2] not in (first, second)
+        assert f"worker {first} ended (killed by SIGKILL); starting another in 0.0 s" \
+            in server.output
+        print(f"worker replaced and ready {replacedIn:.2f} s after SIGKILL")
+        assert fetch(port, "/")[0] == 200
+        result = server.stop()
+    assert result.returncode == 0, result.output
+    assertNoTraceback(result.output)
+
+
+def test_sigtermDrainsInFlightRequests(tmp_path):
+    """
+    SIGTERM to the master while a request is in flight in a worker: the
+    request completes, then everything stops with status 0.
+    """
+    mark = tmp_path / "slow-started"
+    with Server(pythonWeb2("--listen", LOCAL, "--workers", "2", *_site(tmp_path)),
+                cwd=tmp_path, env={"SLOW_MARK": str(mark)}) as server:
+        port = server.port
+        _waitReady(server, 2)
+        answer = {}
+        client = threading.Thread(target=lambda: answer.update(
+            result=fetch(port, "/slow", timeout=30)))
+        client.start()
+        deadline = time.monotonic() + 30
+        while not mark.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert mark.exists()
+        server.terminate()
+        server.process.send_signal(signal.SIGTERM)  # twice, as make does
+        result = server.stop()
+        client.join(30)
+    status, headers, body = answer["result"]
+    assert (status, body) == (200, b"slow done")
+    assert headers.get("connection") == "close"
+    assert result.returncode == 0, result.output
+    assert "draining 1 connection(s)" in result.output
+    assert "already stopping (SIGTERM)" in result.output
+    assertNoTraceback(result.output)
+
+
+def test_workerFailingAtStartupStopsTheMaster(tmp_path):
+    """
+    A site whose workers cannot start (a mount of a missing class): the
+    master says so and ends with status 1 instead of restarting forever.
+    """
+    with Server(pythonWeb2("--listen", LOCAL, "--workers", "2",
+                           "--mount", "/=class:no_such_module.Root"),
+                cwd=tmp_path) as server:
+        server.process.wait(60)
+        server.kill()
+    output = server.output
+    assert server.process.returncode == 1, output
+    assert "cannot find class 'no_such_module.Root'" in output
+    assert "ended before it was ready" in output and "the master stops" in output
+    assertNoTraceback(output)
+
+
+def test_workersFromTheSiteFile(tmp_path):
+    """
+    C{workers = 2} in the site file (C{"auto"} is one per CPU; bad values
+    are refused at start-up with the file's name).
+    """
+    (tmp_path / "site.toml").write_text(textwrap.dedent(f"""
+        listen = ["{LOCAL}"]
+        workers = 2
+        [mounts]
+        "/" = "text:from the file"
+    """))
+    with Server(pythonWeb2("--config", "site.toml"), cwd=tmp_path) as server:
+        port = server.port
+        assert len(_waitReady(server, 2)) == 2
+        assert fetch(port, "/")[2] == b"from the file"
+        result = server.stop()
+    assert result.returncode == 0, result.output
+    (tmp_path / "bad.toml").write_text('workers = 0\n[mounts]\n"/" = "text:x"\n')
+    with Server(pythonWeb2("--config", "bad.toml"), cwd=tmp_path) as server:
+        server.process.wait(60)
+        server.kill()
+    assert server.process.returncode == 1
+    assert "bad.toml: workers: must be a positive number or 'auto', not 0" in server.output
+
+
+def test_workersServeUnixSockets(tmp_path):
+    """
+    A unix-socket listener is shared with the workers too, and its file is
+    removed when the master stops.
+    """
+    from _launch_helpers import fetchUnix
+
+    sock = tmp_path / "w.sock"
+    with Server(pythonWeb2("--listen", f"unix:{sock}", "--workers", "2",
+                           "--mount", "/=text:over unix"), cwd=tmp_path) as server:
+        server.waitForListeners(1)
+        _waitReady(server, 2)
+        assert fetchUnix(str(sock), "/").endswith(b"over unix")
+        result = server.stop()
+    assert result.returncode == 0, result.output
+    assert not sock.exists()
+
+
+# SIGHUP: reload with no downtime
+
+
+def _steadyLoad(port, stop, results):
+    """
+    New connections one after another until C{stop} is set; each outcome
+    (status and body, or the exception) is appended to C{results}.
+    """
+    while not stop.is_set():
+        try:
+            status, _, body = fetch(port, "/", timeout=30)
+            results.append((status, body))
+        except Exception as e:  # counted as a failure
+            results.append((None, repr(e)))
+
+
+def test_sighupReloadsWithNoFailedRequest(tmp_path):
+    """
+    Under a steady stream of new connections, SIGHUP starts new workers with
+    the changed site file and drains the old ones: no request fails, and the
+    new answer appears; a broken site file then keeps the answer and says
+    why.
+    """
+    site = tmp_path / "site.toml"
+    site.write_text(f'listen = ["{LOCAL}"]\n[mounts]\n"/" = "text:first answer"\n')
+    with Server(pythonWeb2("--config", str(site), "--workers", "2"),
+                cwd=tmp_path) as server:
+        port = server.port
+        old = _waitReady(server, 2)
+        stop, results = threading.Event(), []
+        load = threading.Thread(target=_steadyLoad, args=(port, stop, results))
+        load.start()
+        try:
+            while len(results) < 20:
+                time.sleep(0.02)
+            site.write_text(f'listen = ["{LOCAL}"]\n[mounts]\n"/" = "text:second answer"\n')
+            server.process.send_signal(signal.SIGHUP)
+            assert server.waitForOutput("reload done", timeout=60), server.output
+            new = _waitReady(server, 4)[2:]
+            for pid in old:
+                assert _waitGone(pid), f"old worker {pid} still runs"
+            count = len(results)
+            while len(results) < count + 20:
+                time.sleep(0.02)
+        finally:
+            stop.set()
+            load.join(60)
+        bodies = [body for status, body in results]
+        failures = [r for r in results if r[0] != 200]
+        assert failures == [], failures[:5]
+        assert bodies[0] == b"first answer" and bodies[-1] == b"second answer"
+        assert set(bodies) == {b"first answer", b"second answer"}
+        print(f"{len(results)} requests across the reload, none failed")
+
+        # A broken site file: the reload is refused, the answer stays.
+        site.write_text('listen = ["oops"\n')
+        server.process.send_signal(signal.SIGHUP)
+        assert server.waitForOutput("reload failed", timeout=60), server.output
+        assert "is not valid TOML" in server.output
+        assert fetch(port, "/")[2] == b"second answer"
+        for pid in new:
+            assert _alive(pid) and not _zombie(pid)
+
+        # Valid TOML but an application that cannot start: the new workers
+        # fail, the old ones go on.
+        site.write_text(f'listen = ["{LOCAL}"]\n[mounts]\n"/" = "class:missing_mod.Root"\n')
+        before = server.output.count("reload failed")
+        server.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while server.output.count("reload failed") == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "reload failed: a new worker" in server.output
+        assert "ended before it was ready" in server.output
+        assert "cannot find class 'missing_mod.Root'" in server.output
+        assert fetch(port, "/")[2] == b"second answer"
+        result = server.stop()
+    assert result.returncode == 0, result.output
+    assertNoTraceback(result.output)
+
+
+def test_workersShareASystemdSocket(tmp_path):
+    """
+    A socket handed over as systemd does is shared with the workers:
+    concurrent clients are all answered.
+    """
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    assert listener.getblocking()
+    port = listener.getsockname()[1]
+    fd = listener.fileno()
+    handOver = (
+        "import os, sys\n"
+        "os.dup2(int(sys.argv[1]), 3)\n"
+        "os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS='1',"
+        " LISTEN_FDNAMES='web2')\n"
+        "os.execv(sys.argv[2], sys.argv[2:])\n"
+    )
+    command = [sys.executable, "-c", handOver, str(fd),
+               *pythonWeb2("--listen", "systemd:domain=INET:index=0", "--workers", "2",
+                           *_site(tmp_path))]
+    try:
+        with Server(command, cwd=tmp_path, passFds=(fd,)) as server:
+            assert server.waitForListeners()[0][1] == port
+            _waitReady(server, 2)
+            listener.close()
+            with ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(lambda _: fetch(port, "/", timeout=20), range(200)))
+            assert {a[0] for a in answers} == {200}
+            result = server.stop()
+    finally:
+        listener.close()
+    assert result.returncode == 0, result.output
+
+
+def test_adoptedSocketMadeNonBlocking():
+    """
+    A worker makes the socket it adopts non-blocking: workers race for each
+    connection, and one that loses must get EAGAIN, not block in accept()
+    (a socket given straight to a worker blocked it there for good).
+    """
+    from twisted.internet.protocol import Factory
+    from twisted.internet.testing import MemoryReactor
+
+    from web2.workers import _AdoptedEndpoint
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    try:
+        assert os.get_blocking(listener.fileno())
+        reactor = MemoryReactor()
+        endpoint = _AdoptedEndpoint(reactor, os.dup(listener.fileno()), "tcp:0")
+        ports = []
+        endpoint.listen(Factory()).addCallback(ports.append)
+        assert ports and reactor.adoptedPorts[0][1] == socket.AF_INET
+        assert not os.get_blocking(listener.fileno())
+    finally:
+        listener.close()
