@@ -121,7 +121,8 @@ class ASGIResource:
         if lifespan is not None and lifespan.stopping:
             return self._unavailable("The application is shutting down.")
         websocket = self._websocket
-        if websocket is not None and websocket.isUpgrade(request):
+        if (websocket is not None and request.headers.hasHeader("upgrade")
+                and websocket.isUpgrade(request)):
             return websocket.serve(self, request)
         state = lifespan.state if lifespan is not None else None
         scope = httpScope(request, state, _EXTENSIONS)
