@@ -257,3 +257,39 @@ def test_channelTimeoutsShareSlots():
     clock.advance(0.15)
     assert all(t.disconnecting for t in transports)
     assert all(t.value().startswith(b"HTTP/1.1 408 ") for t in transports)
+
+
+def test_answerAfterTheClientLeftLeavesNoDeadline():
+    """
+    A response finished while the connection is being lost (an application
+    that answers from its request's C{connectionLost}, as a proxy cancelling
+    its upstream does) does not move the dead channel on to the idle phase:
+    no deadline is left behind to fire on it.
+    """
+    from _core_helpers import Connection
+    from twisted.internet import defer
+
+    from web2 import http, resource
+
+    clock = task.Clock()
+    pending = defer.Deferred()
+
+    class AnswersWhenLost(resource.LeafResource):
+        def render(self, request):
+            lost = request.connectionLost
+
+            def connectionLost(reason):
+                lost(reason)
+                pending.callback(http.Response(200, None, b"late"))
+
+            request.connectionLost = connectionLost
+            return pending
+
+    conn = Connection(AnswersWhenLost(), clock=clock)
+    conn.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    channel = conn.channel
+    conn.lose()
+    assert pending.called
+    assert channel._slot is None
+    assert channel._phase != "idle"
+    assert clock.getDelayedCalls() == []

@@ -280,11 +280,15 @@ class HTTPChannel(protocol.Protocol):
             self._turnCall.cancel()
             self._turnCall = None
         current = self._current
+        # No current request from here on: a response the application
+        # finishes while it hears of the loss (a proxy answering as it
+        # cancels its upstream) must not move this dead channel on to the
+        # idle phase and its deadline.
+        self._current = None
         if current is not None and not current.completed and current.request is not None:
             # Also after an abort: the request learns its response never
             # arrived whole.
             current.request.connectionLost(reason)
-        self._current = None
         factory = getattr(self, "factory", None)
         if factory is not None:
             factory._channelClosed(self)
