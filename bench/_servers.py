@@ -140,7 +140,7 @@ def _uvicorn(http, loop):
 def _hypercorn(ctx, port, role):
     return [
         ctx.peersPython, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}",
-        "--workers", "1", "--log-level", "warning", "--backlog", "2048",
+        "--workers", "0", "--log-level", "warning", "--backlog", "2048",
         "--keep-alive", "120", "bench.apps.asgi_hello:app",
     ]  # fmt: skip
 
@@ -307,7 +307,7 @@ SERVERS = {
         ServerSpec("uvicorn-h11", {r: _uvicorn("h11", "asyncio") for r in ("hello", "site", "ws")},
                    "peers",
                    "--http h11 --loop asyncio"),
-        ServerSpec("hypercorn", {"asgi": _hypercorn}, "peers", "1 worker, asyncio"),
+        ServerSpec("hypercorn", {"asgi": _hypercorn}, "peers", "--workers 0 (one process), asyncio"),
         ServerSpec("daphne", {"asgi": _daphne}, "peers", "Twisted's asyncio reactor"),
         ServerSpec("gunicorn", {"wsgi": _gunicorn}, "peers", "1 sync worker"),
         ServerSpec("waitress", {"wsgi": _waitress}, "peers", "4 threads"),
