@@ -210,3 +210,17 @@ class LifespanTests(SynchronousTestCase):
         other = Connection(app)
         other.resource.lifespan = lifespan
         self.assertEqual(other.request("/").status, 503)
+
+    def test_lifespanThatReturnsAfterStartup(self):
+        """
+        An application whose lifespan call returns once started up: the
+        stop does not wait for a shutdown nobody will answer.
+        """
+        async def app(scope, receive, send):
+            await receive()
+            await send({"type": "lifespan.startup.complete"})
+
+        lifespan, _ = self.lifespan(app)
+        lifespan.startService()
+        self.assertTrue(lifespan.ready)
+        self.successResultOf(lifespan.stopService())

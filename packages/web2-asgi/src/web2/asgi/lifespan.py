@@ -209,7 +209,10 @@ class Lifespan(service.Service):
                  "without it", app=self.appName, why=why)
         self._startup.callback(None)
 
+    _finished = False
+
     def _ended(self, exception):
+        self._finished = True
         if not self._startup.called:
             what = f"{type(exception).__name__}: {exception}" if exception else \
                 "it returned without answering lifespan.startup"
@@ -238,7 +241,10 @@ class Lifespan(service.Service):
     def stopService(self):
         service.Service.stopService(self)
         self.stopping = True
-        if self.state is None or not self._startup.called or self.failure is not None:
+        if (self.state is None or not self._startup.called or self.failure is not None
+                or self._finished):
+            # No lifespan, none started, or the application's lifespan
+            # call is over already: nobody would answer a shutdown.
             return succeed(None)
         d = self._shutdown = Deferred()
         idle = succeed(None)
