@@ -143,11 +143,14 @@ def test_masterNotifies(notifySocket, tmp_path):
         assert [f for f in seen if "READY" in f] == [seen[-1]]
         assert seen[-1]["MAINPID"] == str(server.process.pid)
         assert seen[-1]["STATUS"] == "2 worker(s) serving"
+        deadline = time.monotonic() + 30  # the output is read by a thread
+        while server.output.count("is ready") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert server.output.count("is ready") == 2
         server.process.send_signal(signal.SIGHUP)
         assert "RELOADING" in _receiveUntil(sock, "RELOADING")[-1]
-        _receiveUntil(sock, "READY")
-        assert "reload done" in server.output
+        assert _receiveUntil(sock, "READY")[-1]["STATUS"] == "2 worker(s) serving"
+        assert server.waitForOutput("reload done")
         assert fetch(server.port, "/")[2] == b"hi"
         server.terminate()
         _receiveUntil(sock, "STOPPING")
