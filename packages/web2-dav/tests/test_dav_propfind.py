@@ -288,3 +288,35 @@ def test_propfindEtagIsGetsETag(client):
     r = client.request("PROPFIND", "/sub/", PROPFIND_ALL, [("Depth", "1")])
     props = propStatus(responsesByHref(r)["/dav/sub/b.html"])
     assert props[D + "getetag"][1].text == client.request("GET", "/sub/b.html").header("ETag")
+
+
+def test_propfindAsksASubclassForItsOwnETagAndType(tree):
+    """
+    A subclass's own C{etag()} and C{contentType()} are what PROPFIND
+    reports (the listing's shortcut from its stat is for the built-in
+    ones only).
+    """
+    from web2.dav import DAVFile
+    from web2.http_headers import ETag
+
+    class Custom(DAVFile):
+        def etag(self):
+            return ETag("custom")
+
+        def contentType(self):
+            return "application/x-custom"
+
+    client = Client(Custom(str(tree), **_davArgs()))
+    r = client.request("PROPFIND", "/", PROPFIND_ALL, [("Depth", "1")])
+    props = propStatus(responsesByHref(r)["/dav/a.txt"])
+    assert props[D + "getetag"][1].text == '"custom"'
+    assert props[D + "getcontenttype"][1].text == "application/x-custom"
+
+
+def _davArgs():
+    from twisted.internet import task
+
+    from web2.dav import LockManager
+    from web2.testing import runNow
+
+    return {"runInThread": runNow, "lockManager": LockManager(clock=task.Clock())}

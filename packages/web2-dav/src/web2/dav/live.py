@@ -23,6 +23,7 @@ from lxml import etree
 
 from web2.dav.davxml import DAV, makeParser, xmlText
 from web2.http_headers import generateDateTime
+from web2.static import File
 
 
 @dataclass
@@ -81,15 +82,27 @@ def _getcontentlength(resource, info):
 def _getcontenttype(resource, info):
     if info.isCollection:
         return None
-    kind = resource.contentType()
+    if type(resource).contentType is File.contentType:
+        # From the listing's stat, without another.
+        kind = resource.contentTypeFromStat(info.st)
+    else:
+        kind = resource.contentType()
     return None if kind is None else "<D:getcontenttype>" + xmlText(kind) + "</D:getcontenttype>"
 
 
 def _getetag(resource, info):
     if info.isCollection:
         return None
-    # From the listing's stat: the same tag as GET's ETag, without another.
-    return "<D:getetag>" + xmlText(resource.etagFromStat(info.st)) + "</D:getetag>"
+    if type(resource).etag is File.etag:
+        # From the listing's stat: the same tag as GET's ETag, without
+        # another stat (a subclass's own etag() is asked instead).
+        tag = resource.etagFromStat(info.st)
+    else:
+        etag = resource.etag()
+        if etag is None:
+            return None
+        tag = etag.generate()
+    return "<D:getetag>" + xmlText(tag) + "</D:getetag>"
 
 
 def _getlastmodified(resource, info):

@@ -421,7 +421,15 @@ class File(StaticRenderMixin):
         return None if st is None or stat_mod.S_ISDIR(st.st_mode) else st.st_size
 
     def contentType(self):
-        if self.isdir():
+        return self.contentTypeFromStat(self._currentStat())
+
+    def contentTypeFromStat(self, st) -> str:
+        """
+        The Content-Type of this file given C{st}, its C{os.stat} result
+        (or C{None}): what L{contentType} gives, without a stat of its own
+        (see L{etagFromStat}).
+        """
+        if st is not None and stat_mod.S_ISDIR(st.st_mode):
             return "httpd/unix-directory"
         policy = self._policy
         return mime.contentTypeFor(self.path, policy.contentTypes, policy.defaultType)
