@@ -378,3 +378,54 @@ def test_adoptedSocketMadeNonBlocking():
         assert not os.get_blocking(listener.fileno())
     finally:
         listener.close()
+
+
+def _waitAnswer(port, expected, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    body = None
+    while time.monotonic() < deadline:
+        body = fetch(port, "/")[2]
+        if body == expected:
+            return True
+        time.sleep(0.1)
+    raise AssertionError(f"still {body!r}, not {expected!r}")
+
+
+def test_reloadOnFileChange(tmp_path):
+    """
+    C{--reload}: a changed Python file of the site is served after the
+    worker is replaced; a file that no longer imports leaves the last good
+    version serving (and says why); a changed site file is taken too.
+    """
+    app = tmp_path / "devapp.py"
+    page = ('from web2 import http, resource\n'
+            'class Root(resource.Resource):\n'
+            '    def render(self, request):\n'
+            '        return http.Response(200, {{}}, {answer!r})\n')
+    app.write_text(page.format(answer="version 1"))
+    site = tmp_path / "site.toml"
+    site.write_text(f'listen = ["{LOCAL}"]\npython-path = ["."]\n'
+                    '[mounts]\n"/" = "class:devapp.Root"\n"/t" = "text:one"\n')
+    with Server(pythonWeb2("--config", str(site), "--reload"), cwd=tmp_path) as server:
+        port = server.port
+        _waitReady(server, 1)
+        assert fetch(port, "/")[2] == b"version 1"
+        assert "--reload: watching" in server.output
+        app.write_text(page.format(answer="version 2"))
+        _waitAnswer(port, b"version 2")
+        assert "devapp.py changed; reloading" in server.output
+
+        app.write_text("def broken(:\n")
+        assert server.waitForOutput("reload failed", timeout=60)
+        assert fetch(port, "/")[2] == b"version 2"
+
+        app.write_text(page.format(answer="version 3"))
+        _waitAnswer(port, b"version 3")
+        site.write_text(site.read_text().replace("text:one", "text:two"))
+        deadline = time.monotonic() + 60
+        while fetch(port, "/t")[2] != b"two" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert fetch(port, "/t")[2] == b"two"
+        result = server.stop()
+    assert result.returncode == 0, result.output
+    assert "SyntaxError" in result.output  # the failed worker's own error

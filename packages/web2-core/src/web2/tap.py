@@ -72,6 +72,10 @@ class _BaseOptions(usage.Options):
     optFlags = [
         ["skip-broken-plugins", None,
          "Start without the plugins that fail to load (default: refuse)."],
+        ["reload", None,
+         "Development: serve from a worker process and reload it (as on "
+         "SIGHUP) when a Python file under the working directory or the "
+         "python path, or the site file, changes."],
     ]
     optParameters = [
         ["config", None, None, "A site file (TOML) describing listeners, mounts, logs."],

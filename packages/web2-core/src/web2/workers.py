@@ -320,6 +320,7 @@ class MasterService(service.MultiService):
         self._watchdog = None
         self._previousHandlers: dict[int, object] = {}
         self._stopSignalled = False
+        self._reloadAgain = False
 
     # Starting and stopping
 
@@ -528,7 +529,8 @@ class MasterService(service.MultiService):
         if self.stopping:
             return
         if self.pending is not None:
-            log.warn("web2 master: SIGHUP ignored: a reload is already under way")
+            log.info("web2 master: a reload is already under way; another follows it")
+            self._reloadAgain = True
             return
         log.info("web2 master: SIGHUP: reloading")
         self.notifier.reloading()
@@ -580,6 +582,12 @@ class MasterService(service.MultiService):
             worker.stop()
         self.pending = None
         self.notifier.ready("reload failed; the old workers serve")
+        self._nextReload()
+
+    def _nextReload(self):
+        if self._reloadAgain and not self.stopping:
+            self._reloadAgain = False
+            self.reactor.callLater(0, self.reload)
 
     def _finishReload(self):
         if self._reloadTimer is not None and self._reloadTimer.active():
@@ -599,6 +607,7 @@ class MasterService(service.MultiService):
             worker.stop()
         self.everReady = True
         self.notifier.ready(f"{len(self.current)} worker(s) serving")
+        self._nextReload()
 
     # SIGUSR1
 
@@ -625,7 +634,8 @@ def masterFor(options, config, reactor, makeListener, backlog, logFormats=()):
     @param logFormats: the access-log format names (to check the site file
         again on SIGHUP).
     """
-    if not config.workers or isWorker():
+    reload = bool(options.get("reload"))
+    if not (config.workers or reload) or isWorker():
         return None
     from twisted.internet import endpoints
     from twisted.internet.protocol import Factory
@@ -654,5 +664,92 @@ def masterFor(options, config, reactor, makeListener, backlog, logFormats=()):
                                pluginOptions=options.pluginOptions,
                                logFormats=tuple(logFormats))
 
-    return MasterService(reactor, config, argv, config.workers, listeners,
-                         recheck=recheck if config.configFile else None)
+    master = MasterService(reactor, config, argv, config.workers or 1, listeners,
+                           recheck=recheck if config.configFile else None)
+    if reload:
+        roots = [os.getcwd(), *config.pythonPath]
+        files = [config.configFile] if config.configFile else []
+        master.addService(SourceWatcher(reactor, roots, files, master.reload))
+    return master
+
+
+class SourceWatcher(service.Service):
+    """
+    C{--reload}: looks every C{interval} seconds at the modification times
+    of the Python files under C{roots} (hidden directories, C{__pycache__},
+    C{node_modules} and virtual environments left out; at most C{maxFiles}
+    files) and of C{files}, and calls C{onChange} when one was added,
+    removed or changed.  Polling needs no dependency and sees every kind of
+    file system; a second is quick enough for a person editing code.
+    """
+
+    _SKIP = frozenset({"__pycache__", "node_modules", "venv", "site-packages"})
+
+    def __init__(self, reactor, roots, files, onChange, interval: float = 1.0,
+                 maxFiles: int = 20000):
+        self.reactor = reactor
+        self.roots = [os.path.abspath(r) for r in roots]
+        self.files = [os.path.abspath(f) for f in files]
+        self.onChange = onChange
+        self.interval = interval
+        self.maxFiles = maxFiles
+        self._seen: dict[str, float] = {}
+        self._call = None
+        self._warned = False
+
+    def scan(self) -> dict[str, float]:
+        """
+        @return: the modification time of every watched file, by path.
+        """
+        found: dict[str, float] = {}
+        for path in self.files:
+            try:
+                found[path] = os.stat(path).st_mtime_ns
+            except OSError:
+                found[path] = -1
+        for root in dict.fromkeys(self.roots):
+            for directory, subdirs, names in os.walk(root):
+                subdirs[:] = [d for d in subdirs if not d.startswith(".")
+                              and d not in self._SKIP
+                              and not os.path.exists(os.path.join(directory, d,
+                                                                  "pyvenv.cfg"))]
+                for name in names:
+                    if not name.endswith(".py"):
+                        continue
+                    path = os.path.join(directory, name)
+                    try:
+                        found[path] = os.stat(path).st_mtime_ns
+                    except OSError:
+                        continue
+                    if len(found) >= self.maxFiles:
+                        if not self._warned:
+                            self._warned = True
+                            log.warn("--reload: watching only the first {count} files",
+                                     count=self.maxFiles)
+                        return found
+        return found
+
+    def startService(self):
+        service.Service.startService(self)
+        from twisted.internet import task
+
+        self._seen = self.scan()
+        log.info("--reload: watching {count} file(s) for changes", count=len(self._seen))
+        self._call = task.LoopingCall(self._check)
+        self._call.clock = self.reactor
+        self._call.start(self.interval, now=False)
+
+    def _check(self):
+        now = self.scan()
+        if now == self._seen:
+            return
+        changed = sorted(p for p in set(now) | set(self._seen)
+                         if now.get(p) != self._seen.get(p))
+        self._seen = now
+        log.info("--reload: {path} changed; reloading", path=changed[0])
+        self.onChange()
+
+    def stopService(self):
+        service.Service.stopService(self)
+        if self._call is not None and self._call.running:
+            self._call.stop()
