@@ -74,6 +74,19 @@ class ResponseTests(SynchronousTestCase):
         self.assertEqual((response.status, response.body), (201, b"abcde"))
         self.assertEqual(response.headerValues("transfer-encoding"), ["chunked"])
 
+    def test_memoryviewBody(self):
+        """
+        A body given as a memoryview or bytearray (Starlette allows them)
+        is sent as its bytes.
+        """
+        async def app(scope, receive, send):
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": memoryview(b"ab"),
+                        "more_body": True})
+            await send({"type": "http.response.body", "body": bytearray(b"cd")})
+
+        self.assertEqual(Connection(app).request("/").body, b"abcd")
+
     def test_declaredLengthKept(self):
         """
         A streamed response with a content-length goes out framed by it.
@@ -374,6 +387,8 @@ class FailureTests(SynchronousTestCase):
             [{"type": "http.response.start", "status": 200},
              {"type": "http.response.pathsend", "path": "relative/file"}],
             [{"type": "websocket.accept"}],
+            [{"type": "http.response.start", "status": 200},
+             {"type": "http.response.body", "body": "text, not bytes"}],
         ]
         for messages in cases:
             async def app(scope, receive, send, messages=messages):

@@ -253,10 +253,16 @@ class HTTPCycle:
         if self.disconnected:
             raise ClientDisconnected("the client has gone")
         if kind == "http.response.body":
+            body = message.get("body", b"")
+            if body.__class__ is not bytes:
+                if not isinstance(body, (bytes, bytearray, memoryview)):
+                    raise ASGIProtocolError(f"http.response.body needs bytes, not "
+                                            f"{type(body).__name__}")
+                body = bytes(body)
             if state == _STARTED:
-                self._firstBody(message.get("body", b""), message.get("more_body", False))
+                self._firstBody(body, message.get("more_body", False))
             elif state == _STREAMING:
-                self._moreBody(message.get("body", b""), message.get("more_body", False))
+                self._moreBody(body, message.get("more_body", False))
             elif state == _START:
                 raise ASGIProtocolError("http.response.body before http.response.start")
             else:
