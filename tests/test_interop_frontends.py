@@ -12,6 +12,8 @@ Every check runs through every front end:
   - C{direct}: no front end;
   - C{nginx-proxy}: nginx C{proxy_pass}; C{nginx-proxy-stream} without
     buffering either way (a chunked upload reaches web2 chunked);
+    C{nginx-proxy-prefix}: the site published at C{/pfx/}, proxied to
+    C{/} with C{X-Forwarded-Prefix} alone (web2 trusts 127.0.0.1 for it);
     C{nginx-proxy-unix} and C{nginx-fcgi-unix}: C{proxy_pass} and
     C{fastcgi_pass} to web2's UNIX sockets;
   - C{nginx-scgi} / C{nginx-fcgi}: nginx C{scgi_pass} / C{fastcgi_pass}
@@ -114,7 +116,8 @@ def web2(request):
         "--scgi", f"tcp:{ports['scgi']}:interface=127.0.0.1",
         "--fastcgi", f"tcp:{ports['fcgi']}:interface=127.0.0.1",
         "--fastcgi", f"unix:{ports['fcgiSocket']}",
-        "--gateway-prefix", ""), cwd=str(tmp))
+        "--gateway-prefix", "", "--trusted-proxy", "127.0.0.1",
+        "--trusted-proxy-fields", "for,proto,prefix"), cwd=str(tmp))
     with server:
         ports["http"] = server.port
         server.waitForPort(ports["scgi"])
@@ -158,6 +161,15 @@ http {{
             proxy_http_version 1.1;
             proxy_request_buffering off;
             proxy_buffering off;
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{proxyPrefix};
+        location /pfx/ {{
+            proxy_pass http://127.0.0.1:{http}/;
+            proxy_http_version 1.1;
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-Prefix /pfx;
         }}
     }}
     server {{
@@ -219,7 +231,8 @@ def nginx(web2):
         pytest.skip("nginx is not installed (apt-get install nginx)")
     _, upstream, _ = web2
     tmp = publicTempDir("web2-interop-nginx-")
-    ports = {name: freePort() for name in ("proxy", "proxyStream", "proxyUnix", "scgiParams",
+    ports = {name: freePort() for name in ("proxy", "proxyStream", "proxyPrefix", "proxyUnix",
+                                           "scgiParams",
                                            "scgiMin", "fcgiParams", "fcgiMin", "fcgiUnix")}
     user = "user root root;" if os.geteuid() == 0 else ""
     (tmp / "nginx.conf").write_text(NGINX_CONF.format(tmp=tmp, user=user, **ports, **upstream))
@@ -229,6 +242,7 @@ def nginx(web2):
         waitForPorts(ports.values(), process, tmp / "error.log")
         yield {"nginx-proxy": (ports["proxy"], ""),
                "nginx-proxy-stream": (ports["proxyStream"], ""),
+               "nginx-proxy-prefix": (ports["proxyPrefix"], "/pfx"),
                "nginx-proxy-unix": (ports["proxyUnix"], ""),
                "nginx-fcgi-unix": (ports["fcgiUnix"], ""),
                "nginx-scgi": (ports["scgiParams"], ""),
@@ -416,7 +430,8 @@ def lighttpd(web2):
 
 FRONTENDS = {
     "direct": None,
-    "nginx-proxy": "nginx", "nginx-proxy-stream": "nginx", "nginx-proxy-unix": "nginx",
+    "nginx-proxy": "nginx", "nginx-proxy-stream": "nginx", "nginx-proxy-prefix": "nginx",
+    "nginx-proxy-unix": "nginx",
     "nginx-fcgi-unix": "nginx", "nginx-scgi": "nginx", "nginx-scgi-min": "nginx",
     "nginx-fcgi": "nginx", "nginx-fcgi-min": "nginx",
     "apache-proxy": "apache", "apache-cgi": "apache",

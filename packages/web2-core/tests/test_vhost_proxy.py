@@ -116,6 +116,24 @@ class TrustedProxyTests(SynchronousTestCase):
                   b"X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Prefix: /myapp\r\n\r\n")
         self.assertEqual(r.header("location"), "http://internal/myapp/dir/")
 
+    def test_fieldsWithoutXForwardedFor(self):
+        """
+        A trusted proxy that sets X-Forwarded-Proto or X-Forwarded-Prefix
+        but no X-Forwarded-For (nginx's common C{proxy_set_header
+        X-Forwarded-Proto $scheme} alone) is believed for those fields; the
+        client stays the peer.  They used to be ignored without a word.
+        """
+        r = fetch(self.root(), b"GET /dir HTTP/1.1\r\nHost: internal\r\n"
+                  b"X-Forwarded-Proto: https\r\nX-Forwarded-Prefix: /myapp\r\n\r\n")
+        self.assertEqual(r.header("location"), "https://internal/myapp/dir/")
+        r = fetch(self.root(), b"GET / HTTP/1.1\r\nHost: internal\r\n"
+                  b"X-Forwarded-Proto: https\r\n\r\n")
+        self.assertEqual(r.body, b"app https://internal:443 127.0.0.1")
+        # From an untrusted peer, still nothing.
+        r = fetch(self.root(), b"GET / HTTP/1.1\r\nHost: internal\r\n"
+                  b"X-Forwarded-Proto: https\r\n\r\n", peer="198.51.100.1")
+        self.assertEqual(r.body, b"app http://internal:80 198.51.100.1")
+
     def test_defaultFieldsIgnoreHost(self):
         """
         By default only for and proto are believed: a client's own

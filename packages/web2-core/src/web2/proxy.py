@@ -157,14 +157,13 @@ class TrustedProxies:
 
     def _fromXForwarded(self, request):
         headers = request.headers
-        raw = headers.getRawHeaders("x-forwarded-for")
-        if not raw:
-            return None
+        raw = headers.getRawHeaders("x-forwarded-for") or ()
         addresses = [a.strip() for line in raw for a in line.split(",") if a.strip()]
         hops = [{"for": _nodeAddress(a)} for a in addresses]
-        if not hops:
-            return None
-        nearest = hops[-1]
+        # A proxy may set the other fields without X-Forwarded-For (nginx's
+        # "proxy_set_header X-Forwarded-Proto $scheme" alone): they are its
+        # word on the one hop it knows, and the client stays the peer.
+        nearest = hops[-1] if hops else {"for": None}
         for name in ("proto", "host", "port", "prefix"):
             values = headers.getRawHeaders("x-forwarded-" + name)
             if values:
@@ -172,7 +171,9 @@ class TrustedProxies:
                 nearest[name] = values[-1].split(",")[-1].strip()
                 if name == "proto":
                     nearest[name] = nearest[name].lower()
-        return hops
+        if not hops and len(nearest) > 1:
+            hops = [nearest]
+        return hops or None
 
 
 def _nodeAddress(node: str) -> str | None:
