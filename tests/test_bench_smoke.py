@@ -100,6 +100,17 @@ def test_web2AndTwistedWeb(ctx, name, role):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("name", ["web2", "web2-pure"])
+def test_asgiRole(ctx, name):
+    """
+    web2 serves the asgi-hello scenario's ASGI application through
+    web2-asgi (on the asyncio reactor python -m web2 picks for it).
+    """
+    pytest.importorskip("web2.asgi")
+    _startCheckStop(ctx, name, "asgi")
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["web2", "twisted.web"])
 def test_siteShape(ctx, name):
     """
@@ -149,7 +160,8 @@ def test_systemServers(ctx, name):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "name", ["aiohttp", "uvicorn-httptools", "uvicorn-h11", "gunicorn", "waitress"]
+    "name", ["aiohttp", "uvicorn-httptools", "uvicorn-h11", "gunicorn", "waitress",
+             "hypercorn", "daphne"]
 )
 def test_pythonPeers(ctx, name):
     """
