@@ -32,6 +32,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from web2 import plugins as _plugins
+from web2 import tlsoptions
 from web2 import workers as _workers
 from web2._compiled import describeBuild
 from web2._version import __version__
@@ -90,6 +91,15 @@ class _BaseOptions(usage.Options):
          "Serve from N worker processes sharing the listeners ('auto': one "
          "per CPU); SIGHUP then reloads with no downtime. Default: one "
          "process, no workers.", workerCount],
+        ["tls-cert", None, None,
+         "PEM certificate chain (leaf first) for ssl: listeners that name no "
+         "key, e.g. --listen ssl:8443."],
+        ["tls-key", None, None, "PEM private key of --tls-cert."],
+        ["tls-min-version", None, None,
+         "Oldest TLS version accepted: 1.2 (default) or 1.3.", tlsoptions.tlsVersion],
+        ["tls-ciphers", None, None,
+         "OpenSSL cipher string for TLS 1.2 (default: Twisted's, forward-secret "
+         "AEAD ciphers)."],
     ] + [[s.name, None, None, s.help, s.coerce] for s in SERVER_SETTINGS]
 
     pluginManager: Web2PluginManager | None = None
@@ -142,6 +152,15 @@ class _BaseOptions(usage.Options):
             self["mount"].append(parseMount(text))
         except ConfigError as e:
             raise usage.UsageError(str(e)) from None
+
+    def opt_tls_sni(self, text):
+        """
+        Certificate for clients asking for HOST by SNI: HOST=CERT,KEY (repeatable).
+        """
+        try:
+            self.setdefault("tls-sni", []).append(tlsoptions.parseSNI(text))
+        except ValueError as e:
+            raise usage.UsageError(f"--tls-sni: {e}") from None
 
     def opt_python_path(self, directory):
         """
@@ -606,10 +625,13 @@ def buildService(options, reactor=None, defaultAccessLog=None) -> Web2Service:
     for directory in reversed(config.pythonPath):
         if directory not in sys.path:
             sys.path.insert(0, directory)
+    tls = tlsoptions.TLSSettings(options.get("tls-cert"), options.get("tls-key"),
+                                 options.get("tls-min-version") or "1.2",
+                                 options.get("tls-ciphers"), options.get("tls-sni") or [])
     master = _workers.masterFor(options, config, reactor, _Listener,
                                 lambda d: withBacklog(d, config.listenOptions.get("backlog")
                                                       or defaultBacklog()),
-                                formats)
+                                formats, tls)
     if master is not None:
         return master
     pm.hook.web2_configure.call_historic(kwargs=dict(config=config))
@@ -646,12 +668,17 @@ def buildService(options, reactor=None, defaultAccessLog=None) -> Web2Service:
         factoryOptions["limits"] = Limits(**config.limits)
     factory = HTTPFactory(site, reactor=reactor, **factoryOptions)
 
-    adopted = _workers.adoptedListeners(reactor, factory, _Listener)
+    adopted = _workers.adoptedListeners(reactor, factory, _Listener, tls)
     listeners = [] if adopted is None else adopted
     backlog = config.listenOptions.get("backlog") or defaultBacklog()
     for description in config.listeners if adopted is None else ():
         try:
-            endpoint = endpoints.serverFromString(
+            endpoint = tlsoptions.sslEndpoint(
+                reactor, withBacklog(description, backlog), tls)
+        except tlsoptions.TLSError as e:
+            raise ConfigError(str(e)) from None
+        try:
+            endpoint = endpoint or endpoints.serverFromString(
                 reactor, withBacklog(description, backlog))
         except Exception as e:
             where = ("--listen" if description in (options["listen"] or ())

@@ -92,10 +92,11 @@ class _AdoptedEndpoint:
     worker loads itself).
     """
 
-    def __init__(self, reactor, fd: int, description: str):
+    def __init__(self, reactor, fd: int, description: str, tls=None):
         self.reactor = reactor
         self.fd = fd
         self.description = description
+        self.tls = tls
 
     def listen(self, factory):
         from twisted.internet import endpoints
@@ -103,7 +104,10 @@ class _AdoptedEndpoint:
         if self.description.split(":", 1)[0].strip().lower() == "ssl":
             from twisted.protocols.tls import TLSMemoryBIOFactory
 
-            parsed = endpoints.serverFromString(self.reactor, self.description)
+            from web2.tlsoptions import sslEndpoint
+
+            parsed = (sslEndpoint(self.reactor, self.description, self.tls)
+                      or endpoints.serverFromString(self.reactor, self.description))
             factory = TLSMemoryBIOFactory(parsed._sslContextFactory, False, factory)
         # Workers race for each connection: one that loses must get EAGAIN,
         # not block in accept() (a socket systemd made is blocking).
@@ -119,7 +123,7 @@ class _AdoptedEndpoint:
         return defer.succeed(port)
 
 
-def adoptedListeners(reactor, factory, listenerClass) -> list | None:
+def adoptedListeners(reactor, factory, listenerClass, tls=None) -> list | None:
     """
     In a worker, the listener services on the master's sockets; elsewhere
     C{None}.
@@ -140,7 +144,8 @@ def adoptedListeners(reactor, factory, listenerClass) -> list | None:
                      description=self.description)
             return port
 
-    return [WorkerListener(description, _AdoptedEndpoint(reactor, fd, description), factory)
+    return [WorkerListener(description, _AdoptedEndpoint(reactor, fd, description, tls),
+                           factory)
             for fd, description in info["listeners"]]
 
 
@@ -623,7 +628,7 @@ class MasterService(service.MultiService):
             worker.signal(signal.SIGUSR1)
 
 
-def masterFor(options, config, reactor, makeListener, backlog, logFormats=()):
+def masterFor(options, config, reactor, makeListener, backlog, logFormats=(), tls=None):
     """
     A L{MasterService} when C{--workers} (or the site file's C{workers}) is
     set and this process is not itself a worker; else C{None}.
@@ -641,11 +646,15 @@ def masterFor(options, config, reactor, makeListener, backlog, logFormats=()):
     from twisted.internet.protocol import Factory
 
     from web2.config import ConfigError
+    from web2.tlsoptions import TLSError, sslEndpoint
 
     listeners = []
     for description in config.listeners:
         try:
-            endpoint = endpoints.serverFromString(reactor, backlog(description))
+            endpoint = (sslEndpoint(reactor, backlog(description), tls)
+                        or endpoints.serverFromString(reactor, backlog(description)))
+        except TLSError as e:
+            raise ConfigError(str(e)) from None
         except Exception as e:
             raise ConfigError(f"bad endpoint {description!r}: {type(e).__name__}: {e}") \
                 from None
