@@ -171,3 +171,18 @@ def test_failedStartupStopsTheServer():
     assert ("web2: error: _asgi_failing:app failed to start: cannot reach the "
             "database at db:5432") in result.output
     assertNoTraceback(result.output)
+
+
+def test_startupThatNeverAnswers():
+    """
+    A lifespan startup that never answers: after --asgi-startup-timeout the
+    server does not start (status 1), on the asyncio loop run before the
+    reactor, whose timer ends the wait.
+    """
+    result = runToEnd(pythonWeb2("--listen", LISTEN, "--python-path", HERE,
+                                 "--asgi", "_asgi_stuck:app", "--asgi-startup-timeout", "1"),
+                      cwd=HERE)
+    assert result.returncode == 1
+    assert ("web2: error: _asgi_stuck:app failed to start: no answer to "
+            "lifespan.startup within 1.0 s") in result.output
+    assertNoTraceback(result.output)

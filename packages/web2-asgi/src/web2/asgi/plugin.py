@@ -38,6 +38,7 @@ __all__ = ["loadApplication", "web2_mount_kinds", "web2_mounts", "web2_options",
            "web2_reactor", "web2_services"]
 
 DEFAULT_RESPONSE_TIMEOUT = 60.0
+DEFAULT_STARTUP_TIMEOUT = 60.0
 _LOOPS = ("asyncio", "twisted")
 
 
@@ -71,6 +72,9 @@ _OPTIONS = [
     Option("asgi-response-timeout", default=DEFAULT_RESPONSE_TIMEOUT, coerce=_timeout,
            help="Seconds an ASGI application has to start its response before it "
                 "is cancelled and the client gets 504 (0: no limit)."),
+    Option("asgi-startup-timeout", default=DEFAULT_STARTUP_TIMEOUT, coerce=_timeout,
+           help="Seconds an ASGI application's lifespan startup may take; past them "
+                "the server does not start (0: no limit)."),
     Option("asgi-loop", default="asyncio", coerce=_loopName,
            help="How ASGI coroutines run: asyncio (the asyncio reactor; any "
                 "framework) or twisted (Deferreds on any reactor; plain ASGI "
@@ -138,8 +142,10 @@ def _lifespanFor(config, application, resource, mode, spec) -> Lifespan | None:
         lifespan = None
     else:
         timeout = getattr(config, "shutdownTimeout", 10.0) or 10.0
+        startup = _option(config, "asgi-startup-timeout", DEFAULT_STARTUP_TIMEOUT)
         lifespan = Lifespan(application, resource.runner, reactor=resource.reactor,
-                            mode=mode, shutdownTimeout=timeout, appName=spec)
+                            mode=mode, startupTimeout=startup or None,
+                            shutdownTimeout=timeout, appName=spec)
     held[1][id(application)] = (application, lifespan)
     return lifespan
 
