@@ -13,8 +13,10 @@ grandchildren are gone.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import struct
+import tempfile
 
 from _cgi_helpers import writeScript
 from twisted.internet import reactor, task, threads
@@ -61,8 +63,8 @@ class GroupTests(TestCase):
     timeout = 120
 
     def setUp(self):
-        self.dir = os.path.abspath(self.mktemp())
-        os.makedirs(self.dir)
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir, True)
         self.pids = os.path.join(self.dir, "pids")
         os.mkdir(self.pids)
         writeScript(self.dir, "family.cgi", FAMILY)
