@@ -361,13 +361,16 @@ class ProxyTests(TestCase):
         lost).  (A client that only half-closes is still waiting for its
         answer, as far as HTTP can tell.)
         """
-        def leave(port):
-            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-                sock.sendall(b"GET /api/hang HTTP/1.1\r\nHost: x\r\n\r\n")
-                time.sleep(0.3)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-
-        await inThread(leave, self.proxyServer.portNumber)
+        sock = await inThread(socket.create_connection,
+                              ("127.0.0.1", self.proxyServer.portNumber), 10)
+        try:
+            await inThread(sock.sendall, b"GET /api/hang HTTP/1.1\r\nHost: x\r\n\r\n")
+            # Leave once the upstream has the request (not after a guessed
+            # delay: a client gone before it is a different case).
+            await _until(lambda: [r.path for r in self.upstream.requests] == ["/base/hang"])
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        finally:
+            sock.close()
         await _until(lambda: self.upstream.lost == ["/base/hang"])
 
     @inlineAsync
