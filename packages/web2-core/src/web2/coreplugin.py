@@ -112,6 +112,12 @@ def _proxyMount(argument: str, config, **options):
     return proxyMount(argument, config, **options)
 
 
+def _metricsMount(argument: str, config):
+    from web2.metrics import metricsMount
+
+    return metricsMount(argument, config)
+
+
 def web2_mount_kinds():
     return {
         "class": _classMount,
@@ -119,6 +125,7 @@ def web2_mount_kinds():
         "redirect": _redirectMount,
         "plugins": _pluginsMount,
         "text": _textMount,
+        "metrics": _metricsMount,
     }
 
 

@@ -31,6 +31,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python import usage
 
+from web2 import metrics as _metrics
 from web2 import plugins as _plugins
 from web2 import tlsoptions
 from web2 import workers as _workers
@@ -662,11 +663,13 @@ def buildService(options, reactor=None, defaultAccessLog=None) -> Web2Service:
                 raise ConfigError(f"cannot open the access log {config.accessLog!r}: "
                                   f"{e.strerror}") from None
         accessLog = AccessLogService(config.accessLog, formats[config.logFormat])
-    site = Site(root, responseFilters=filters, accessLogObserver=accessLog)
+    site = Site(root, responseFilters=filters,
+                accessLogObserver=_metrics.observerFor(config, accessLog))
     factoryOptions = dict(config.factoryOptions)
     if config.limits:
         factoryOptions["limits"] = Limits(**config.limits)
     factory = HTTPFactory(site, reactor=reactor, **factoryOptions)
+    _metrics.attachFactory(config, factory)
 
     adopted = _workers.adoptedListeners(reactor, factory, _Listener, tls)
     listeners = [] if adopted is None else adopted

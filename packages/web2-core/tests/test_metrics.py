@@ -1,0 +1,86 @@
+"""
+The C{metrics:} mount kind (L{web2.metrics}) on a real server, scraped and
+parsed with prometheus_client's own parser; its start-up error without
+prometheus_client; and the site without a metrics mount left untouched.
+"""
+
+import sys
+import time
+
+import pytest
+from _launch_helpers import Server, fetch, pythonWeb2, runToEnd
+
+from web2.config import SiteConfig
+from web2.metrics import observerFor
+
+LOCAL = "tcp:0:interface=127.0.0.1"
+
+
+def _scrape(port):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    status, headers, body = fetch(port, "/metrics")
+    assert status == 200
+    assert headers["content-type"].startswith("text/plain; version=0.0.4")
+    samples = {}
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def test_metricsOfARealServer(tmp_path):
+    pytest.importorskip("prometheus_client")
+    log = tmp_path / "access.log"
+    with Server(pythonWeb2("--listen", LOCAL, "--mount", "/t=text:hello",
+                           "--mount", "/metrics=metrics:", "--access-log", str(log)),
+                cwd=tmp_path) as server:
+        port = server.port
+        for _ in range(3):
+            assert fetch(port, "/t")[0] == 200
+        assert fetch(port, "/t", method="POST", body=b"x" * 10)[0] == 200
+        assert fetch(port, "/missing")[0] == 404
+        assert fetch(port, "/t", method="BREW")[0] in (200, 405, 501)
+        samples = _scrape(port)
+        result = server.stop()
+    assert result.returncode == 0, result.output
+    get = samples[("web2_requests_total", (("method", "GET"), ("status", "200")))]
+    assert get == 3
+    assert samples[("web2_requests_total", (("method", "POST"), ("status", "200")))] == 1
+    assert samples[("web2_requests_total", (("method", "GET"), ("status", "404")))] == 1
+    others = [v for (name, labels), v in samples.items()
+              if name == "web2_requests_total" and ("method", "other") in labels]
+    assert others == [1]  # an unknown method is not a label value of its own
+    assert samples[("web2_request_duration_seconds_count", ())] == 6
+    assert samples[("web2_response_bytes_total", ())] >= 4 * len(b"hello")
+    assert samples[("web2_requests_in_flight", ())] == 1  # the scrape itself
+    assert samples[("web2_open_connections", ())] == 1
+    # The access log is still written beside the metrics.
+    deadline = time.monotonic() + 10
+    while log.read_text().count("\n") < 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert log.read_text().count("\n") >= 6
+
+
+def test_metricsWithoutPrometheusClient(tmp_path):
+    """
+    Without prometheus_client, a metrics: mount stops the server at
+    start-up with the advice to install the extra.
+    """
+    blocked = ("import sys; sys.modules['prometheus_client'] = None; "
+               "from web2.__main__ import main; main(sys.argv[1:])")
+    result = runToEnd([sys.executable, "-c", blocked, "--listen", LOCAL,
+                       "--mount", "/metrics=metrics:"], cwd=tmp_path)
+    assert result.returncode == 1, result.output
+    assert "pip install 'web2-core[metrics]'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_noMetricsMountAddsNothing():
+    """
+    Without a metrics mount the site's observer is the access log itself
+    (or none): nothing is added to the request path.
+    """
+    accessLog = object()
+    assert observerFor(SiteConfig(), accessLog) is accessLog
+    assert observerFor(SiteConfig(), None) is None
