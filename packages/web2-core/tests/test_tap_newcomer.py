@@ -58,10 +58,10 @@ def test_listPluginsShowsMountKinds():
     plugin provides, besides its hooks.
     """
     text = formatPluginList(describe_plugins(_coreOnly()))
-    assert "    mount kinds: class, plugins, proxy, redirect, text" in text.splitlines()
+    assert "    mount kinds: class, metrics, plugins, proxy, redirect, text" in text.splitlines()
     result = runToEnd(pythonWeb2("--list-plugins"))
     assert result.returncode == 0, result.output
-    assert "    mount kinds: class, plugins, proxy, redirect, text" in result.stdout.splitlines()
+    assert "    mount kinds: class, metrics, plugins, proxy, redirect, text" in result.stdout.splitlines()
     blocks = _optionBlocks(str(tap.makeOptionsClass(_coreOnly())()))
     assert "mount kinds" in " ".join(blocks["--list-plugins"].split())
 
