@@ -429,3 +429,20 @@ def test_reloadOnFileChange(tmp_path):
         result = server.stop()
     assert result.returncode == 0, result.output
     assert "SyntaxError" in result.output  # the failed worker's own error
+
+
+def test_workersUnderTwistd(tmp_path):
+    """
+    C{twistd -n web2 --workers 2}: the same master, under twistd.
+    """
+    from _launch_helpers import assertStoppedCleanly, twistdWeb2
+
+    with Server(twistdWeb2("--listen", LOCAL, "--workers", "2", *_site(tmp_path)),
+                cwd=tmp_path) as server:
+        port = server.port
+        workers = _waitReady(server, 2)
+        assert int(fetch(port, "/")[2].split()[1]) in workers
+        result = server.stop()
+    assertStoppedCleanly(result)
+    assert "worker(s) stopped" not in result.output
+    assert result.output.count("stopped (exit status 0)") == 2
