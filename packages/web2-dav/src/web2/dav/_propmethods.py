@@ -189,18 +189,30 @@ class _MultiStatusStream(SimpleStream):
         return Deferred.fromCoroutine(self._next())
 
     async def _next(self):
-        parts = await self._walk.nextBatch()
+        walk = self._walk
+        if walk is None:
+            return None
+        parts = await walk.nextBatch()
         if self._done:
             return None
         if not parts:
-            self._done = True
+            self._end()
             return davxml.MULTISTATUS_END.encode()
         return _encode(parts)
 
-    def close(self):
+    def _end(self):
+        # The walk refers to the request, which refers to its response and
+        # so to this stream: let go of it, so that reference counting frees
+        # the request and its connection's objects once they are done,
+        # instead of the cyclic garbage collector, later.
         self._done = True
         self._first = None
-        self._walk.stopped = True
+        walk, self._walk = self._walk, None
+        if walk is not None:
+            walk.stopped = True
+
+    def close(self):
+        self._end()
 
 
 def _badRequest(message):
