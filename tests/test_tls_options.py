@@ -156,3 +156,33 @@ def test_certificateRenewedOnSighup(tmp_path):
         assert serial() == 2222
         result = server.stop()
     assert result.returncode == 0, result.output
+
+
+def test_tlsTableOfTheSiteFile(tmp_path):
+    """
+    The site file's C{[tls]} table: paths relative to the file, SNI
+    certificates as sub-tables, and the minimum version.
+    """
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    _certificate(conf, "localhost")
+    _certificate(conf, "other.test")
+    (conf / "site.toml").write_text(
+        'listen = ["ssl:0:interface=127.0.0.1"]\n'
+        '[mounts]\n"/" = "text:from the file"\n'
+        '[tls]\ncert = "localhost.pem"\nkey = "localhost.key"\nmin-version = "1.3"\n'
+        '[tls.sni."other.test"]\ncert = "other.test.pem"\nkey = "other.test.key"\n')
+    with Server(pythonWeb2("--config", str(conf / "site.toml")), cwd=tmp_path) as server:
+        port = server.port
+        name, version, _, answer = _handshake(port, "other.test")
+        assert (name, version) == ("CN=other.test", "TLSv1.3")
+        assert answer.endswith(b"from the file")
+        assert _handshake(port, "localhost")[0] == "CN=localhost"
+        with pytest.raises(ssl.SSLError):
+            _handshake(port, "localhost", ssl.TLSVersion.TLSv1_2)
+        result = server.stop()
+    assert result.returncode == 0, result.output
+    (conf / "bad.toml").write_text('[tls]\ncert = "x.pem"\nkeys = "x.key"\n')
+    bad = runToEnd(pythonWeb2("--config", str(conf / "bad.toml")), cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "[tls]: unknown key 'keys'" in bad.stderr

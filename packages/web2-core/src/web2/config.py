@@ -19,6 +19,14 @@ A site file is TOML; every key is optional::
     idle-timeout = 60.0
     max-body-size = 10485760
 
+    [tls]                      # for ssl:PORT listeners naming no key
+    cert = "fullchain.pem"     # relative to this file
+    key = "key.pem"
+    min-version = "1.2"        # or "1.3"
+    [tls.sni."www.example.org"]
+    cert = "www.pem"
+    key = "www.key"
+
     [mounts]                   # path = "KIND:ARGUMENT", or a table
     "/" = "class:myproject.web.Root"
     "/old" = "redirect:/new"
@@ -305,6 +313,8 @@ class SiteConfig:
     @ivar pluginManager: the plugin manager of this process.
     @ivar workers: the number of worker processes (L{web2.workers}), or
         C{None} for one process that serves itself.
+    @ivar tls: the site file's C{[tls]} table (C{cert}, C{key} and the
+        C{sni} files made absolute; see L{web2.tlsoptions}).
     """
 
     listeners: list[str] = field(default_factory=lambda: [DEFAULT_LISTEN])
@@ -320,6 +330,7 @@ class SiteConfig:
     configFile: str | None = None
     pluginManager: Any = None
     workers: int | None = None
+    tls: dict = field(default_factory=dict)
 
     def get(self, name: str, default=None):
         """
@@ -469,7 +480,9 @@ def _coerceOne(option: Option, value, where: str):
     return value
 
 
-_FILE_KEYS = ("listen", "python-path", "shutdown-timeout", "workers", "access-log", "server", "mounts", "options")
+_FILE_KEYS = ("listen", "python-path", "shutdown-timeout", "workers", "access-log", "server",
+              "mounts", "options", "tls")
+_TLS_KEYS = ("cert", "key", "min-version", "ciphers", "sni")
 
 
 def buildSiteConfig(
@@ -535,6 +548,27 @@ def buildSiteConfig(
             raise ConfigError(f"{fileName}: workers: {e}") from None
     if cli.get("workers") is not None:
         config.workers = cli["workers"]
+
+    tls = data.get("tls", {})
+    where = f"{fileName}: [tls]"
+    _expect(tls, (dict,), where, "a table with keys " + ", ".join(_TLS_KEYS))
+    _checkKeys(tls, _TLS_KEYS, where)
+    for key in ("cert", "key", "min-version", "ciphers"):
+        if key in tls:
+            value = _expect(tls[key], (str,), f"{where} {key}", "a string")
+            config.tls[key] = resolvePath(value, base) if key in ("cert", "key") else value
+    sni = tls.get("sni", {})
+    _expect(sni, (dict,), f"{where} sni", 'a table of HOST = {cert = "...", key = "..."}')
+    config.tls["sni"] = []
+    for host, files in sni.items():
+        here = f"{where} sni {host!r}"
+        _expect(files, (dict,), here, 'a table {cert = "...", key = "..."}')
+        _checkKeys(files, ("cert", "key"), here)
+        if "cert" not in files or "key" not in files:
+            raise ConfigError(f"{here}: needs both cert and key")
+        config.tls["sni"].append((host.lower(),
+                                   resolvePath(_expect(files["cert"], (str,), here, "a path"), base),
+                                   resolvePath(_expect(files["key"], (str,), here, "a path"), base)))
 
     accessLog = data.get("access-log", {})
     where = f"{fileName}: [access-log]"

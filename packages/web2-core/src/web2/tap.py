@@ -582,6 +582,23 @@ def _checkBroken(pm, skip: bool) -> None:
         log.warn("{message}; skipped", message=failure.message)
 
 
+def _tlsSettings(options, config) -> tlsoptions.TLSSettings:
+    """
+    The TLS settings: the command line's over the site file's C{[tls]}.
+    """
+    fromFile = config.tls
+    try:
+        minVersion = tlsoptions.tlsVersion(
+            options.get("tls-min-version") or fromFile.get("min-version") or "1.2")
+    except ValueError as e:
+        raise ConfigError(f"{config.configFile}: [tls] min-version: {e}") from None
+    return tlsoptions.TLSSettings(
+        options.get("tls-cert") or fromFile.get("cert"),
+        options.get("tls-key") or fromFile.get("key"),
+        minVersion, options.get("tls-ciphers") or fromFile.get("ciphers"),
+        list(fromFile.get("sni", [])) + list(options.get("tls-sni") or []))
+
+
 def buildService(options, reactor=None, defaultAccessLog=None) -> Web2Service:
     """
     Assemble the site described by parsed C{options} (an instance of
@@ -626,9 +643,7 @@ def buildService(options, reactor=None, defaultAccessLog=None) -> Web2Service:
     for directory in reversed(config.pythonPath):
         if directory not in sys.path:
             sys.path.insert(0, directory)
-    tls = tlsoptions.TLSSettings(options.get("tls-cert"), options.get("tls-key"),
-                                 options.get("tls-min-version") or "1.2",
-                                 options.get("tls-ciphers"), options.get("tls-sni") or [])
+    tls = _tlsSettings(options, config)
     master = _workers.masterFor(options, config, reactor, _Listener,
                                 lambda d: withBacklog(d, config.listenOptions.get("backlog")
                                                       or defaultBacklog()),
