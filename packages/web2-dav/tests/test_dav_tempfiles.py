@@ -222,7 +222,9 @@ class CrashTests(TestCase):
         await inThread(self._crashDuringPut)
         server, port = await inThread(self._server)
         self.assertEqual(_temps(self.tmp), [])
-        self.assertIn("removed 1 temporary file", server.output)
+        # The output is read by a thread: wait for the line (bounded).
+        self.assertTrue(server.waitForOutput("removed 1 temporary file", timeout=30),
+                        server.output)
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "big.bin")))
         await inThread(server.stop)
 
