@@ -446,3 +446,34 @@ def test_workersUnderTwistd(tmp_path):
     assertStoppedCleanly(result)
     assert "worker(s) stopped" not in result.output
     assert result.output.count("stopped (exit status 0)") == 2
+
+
+def test_sighupStormIsBounded(tmp_path):
+    """
+    Twenty SIGHUPs in a row: one reload runs at a time and at most one more
+    is queued behind it, so the master never holds more than two
+    generations; every request meanwhile succeeds.
+    """
+    with Server(pythonWeb2("--listen", LOCAL, "--workers", "2", *_site(tmp_path)),
+                cwd=tmp_path) as server:
+        port = server.port
+        _waitReady(server, 2)
+        for _ in range(20):
+            server.process.send_signal(signal.SIGHUP)
+            time.sleep(0.01)
+        assert [fetch(port, "/")[0] for _ in range(20)] == [200] * 20
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            done = server.output.count("reload done")
+            if done >= 1 and "another follows it" not in server.output.split(
+                    "reload done")[-1] and server.output.count("started worker") == 2 + 2 * done:
+                break
+            time.sleep(0.1)
+        starts = server.output.count("started worker")
+        done = server.output.count("reload done")
+        assert 1 <= done <= 10 and starts == 2 + 2 * done, server.output
+        assert fetch(port, "/")[0] == 200
+        result = server.stop()
+    assert result.returncode == 0, result.output
+    assertNoTraceback(result.output)
+    print(f"20 SIGHUPs: {done} reload(s)")
