@@ -124,7 +124,9 @@ def test_curlBasic(server):
         assert curl("--basic", "-u", credentials, "-o", "/dev/null", "-w", "%{http_code}",
                     url + "/private/plan.txt") == "401", credentials
     assert curl(url + "/") == "<p>welcome</p>\n"  # the rest of the site is open
-    assert "Login refused for 'mallory' (no such user" in server.output
+    # The output is read by a thread: wait for the line (bounded).
+    assert server.waitForOutput("Login refused for 'mallory' (no such user", timeout=30), \
+        server.output
 
 
 @needsCurl
@@ -178,7 +180,7 @@ def test_passwordFileReRead(site, server):
         time.sleep(0.3)
     old = {"Authorization": "Basic " + base64.b64encode(b"alice:wonder land").decode()}
     assert fetch(port, "/private/plan.txt", headers=old)[0] == 401
-    assert "Re-read the htpasswd file" in server.output
+    assert server.waitForOutput("Re-read the htpasswd file", timeout=30), server.output
 
 
 def test_twistdCommandLineAuth(site):
