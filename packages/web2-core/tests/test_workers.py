@@ -477,3 +477,32 @@ def test_sighupStormIsBounded(tmp_path):
     assert result.returncode == 0, result.output
     assertNoTraceback(result.output)
     print(f"20 SIGHUPs: {done} reload(s)")
+
+
+def test_signalsDuringTheStopDoNotKillTheMaster(tmp_path):
+    """
+    SIGHUP and SIGUSR1 arriving while the master waits for its workers to
+    drain (logrotate's postrotate, a reload script) neither end the master
+    early nor start workers: it stops as usual, with status 0.
+    """
+    mark = tmp_path / "slow-started"
+    with Server(pythonWeb2("--listen", LOCAL, "--workers", "1", *_site(tmp_path)),
+                cwd=tmp_path, env={"SLOW_MARK": str(mark)}) as server:
+        port = server.port
+        _waitReady(server, 1)
+        answer = {}
+        client = threading.Thread(target=lambda: answer.update(
+            result=fetch(port, "/slow", timeout=30)))
+        client.start()
+        deadline = time.monotonic() + 30
+        while not mark.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        server.terminate()
+        assert server.waitForOutput("stopping 1 worker(s)")
+        server.process.send_signal(signal.SIGUSR1)
+        server.process.send_signal(signal.SIGHUP)
+        result = server.stop()
+        client.join(30)
+    assert answer["result"][2] == b"slow done"
+    assert result.returncode == 0, result.output
+    assert result.output.count("started worker") == 1

@@ -407,9 +407,8 @@ class MasterService(service.MultiService):
         self._restarts.clear()
         if self._reloadTimer is not None and self._reloadTimer.active():
             self._reloadTimer.cancel()
-        for number, previous in self._previousHandlers.items():
-            signal.signal(number, previous if previous is not None else signal.SIG_DFL)
-        self._previousHandlers.clear()
+        # SIGHUP and SIGUSR1 keep their handlers during the stop: their
+        # default action would end the master before its workers.
         live = [w for w in self._all if not w.ended]
         log.info("web2 master {pid}: stopping {count} worker(s)", pid=os.getpid(),
                  count=len(live))
