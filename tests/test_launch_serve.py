@@ -102,7 +102,8 @@ def test_tlsListener(tmp_path):
 
 
 SLOW = """
-from twisted.internet import reactor, task
+import os
+from twisted.internet import defer, reactor
 from twisted.logger import Logger
 from web2 import http, resource
 
@@ -110,9 +111,20 @@ log = Logger()
 
 
 class Slow(resource.LeafResource):
+    # Answers once the test creates the file named by SLOW_RELEASE (not
+    # after a delay: the answer must still be due when SIGTERM comes).
     def render(self, request):
         log.info("slow request started")
-        return task.deferLater(reactor, 1.5, lambda: http.Response(200, None, "late"))
+        done = defer.Deferred()
+
+        def poll():
+            if os.path.exists(os.environ["SLOW_RELEASE"]):
+                done.callback(http.Response(200, None, "late"))
+            else:
+                reactor.callLater(0.05, poll)
+
+        poll()
+        return done
 """
 
 
@@ -122,9 +134,11 @@ def test_sigtermDrainsInFlight(tmp_path):
     finished (with Connection: close) before the process ends with 0.
     """
     (tmp_path / "slowsite.py").write_text(SLOW)
+    release = tmp_path / "release"
     with Server(twistdWeb2("--listen", LOCAL, "--python-path", str(tmp_path),
                            "--mount", "/=class:slowsite.Slow",
-                           "--shutdown-timeout", "20"), cwd=tmp_path) as server:
+                           "--shutdown-timeout", "20"), cwd=tmp_path,
+                env={"SLOW_RELEASE": str(release)}) as server:
         port = server.port
         answers = []
         client = threading.Thread(target=lambda: answers.append(fetch(port, "/", timeout=25)))
@@ -134,6 +148,7 @@ def test_sigtermDrainsInFlight(tmp_path):
         assert server.waitForOutput("draining 1 connection")
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        release.touch()
         client.join(30)
         result = server.stop()
     [(status, headers, body)] = answers
