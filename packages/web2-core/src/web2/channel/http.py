@@ -189,6 +189,8 @@ class HTTPChannel(protocol.Protocol):
     chanRequestFactory = HTTPChannelRequest
 
     draining = False
+    #: Whether a request was ever taken from this connection.
+    _answered = False
     _current = None
     _slot = None
     _deadlines = None
@@ -615,6 +617,7 @@ class HTTPChannel(protocol.Protocol):
         chan = self.chanRequestFactory(self, head)
         self._current = chan
         self._phase = "busy"
+        self._answered = True
         headers = Headers.fromWire(head.headers)
         request = self.site(
             chan, head.method, head.target, head.version, length, headers,
@@ -1041,12 +1044,19 @@ class HTTPChannel(protocol.Protocol):
     def drain(self):
         """
         Finish the request under way (with C{Connection: close}) and close;
-        close at once when idle.
+        close at once when idle between requests.  A connection that has
+        not sent its first request yet is kept to answer that one (with
+        C{Connection: close}): it was accepted just before the drain, so
+        its client is sending a request now and would otherwise see the
+        connection closed without an answer (a reload's old worker, a
+        SIGTERM).  Its header timeout and the drain's own deadline still
+        bound it.
         """
         self.draining = True
         current = self._current
         if current is None:
-            self._loseConnection()
+            if self._answered:
+                self._loseConnection()
         elif not current.headersWritten:
             current.persistent = False
 
