@@ -516,6 +516,8 @@ class MasterService(service.MultiService):
 
     def _giveUp(self, why: str):
         log.critical("web2: error: {why}; the master stops", why=why)
+        if self.exitStatus:  # given up already (workers ending together)
+            return
         self.exitStatus = 1
         if not self.stopping and self.reactor.running:
             self.reactor.stop()
