@@ -198,6 +198,8 @@ class ScriptRun(ProcessProtocol):
     stdinClosed = False
     _timer = None
     _killTimer = None
+    # When to stop waiting for a killed script's group to be gone.
+    _giveUpAt = 0.0
     _paused = False
 
     def __init__(self, name, executable, argv, env, cwd, request, *, timeout,
@@ -394,14 +396,16 @@ class ScriptRun(ProcessProtocol):
         Fire L{ended} once the script's group is gone too: a stopped
         script's children may outlive it (ignoring TERM); they still get
         KILL when the grace is over, and L{ended} (what the reactor's
-        shutdown waits for) waits for that.
+        shutdown waits for) waits until they are gone, not only signalled
+        (a process being killed lives on until it is next scheduled).
         """
         timer = self._killTimer
-        if timer is not None and timer.active():
-            if self._groupAlive():
+        if timer is not None:
+            if self._groupAlive() and self.reactor.seconds() < self._giveUpAt:
                 self._groupPoll = self.reactor.callLater(0.1, self._afterGroup)
                 return
-            timer.cancel()
+            if timer.active():
+                timer.cancel()
         self.ended.callback(None)
 
     # Failure and flow control
@@ -443,15 +447,35 @@ class ScriptRun(ProcessProtocol):
         self._signal("TERM")
         transport.loseConnection()
         self._killTimer = self.reactor.callLater(self.killGrace, self._signal, "KILL")
+        self._giveUpAt = self.reactor.seconds() + self.killGrace + 5.0
 
     def _groupAlive(self) -> bool:
+        """
+        Whether a process of the script's group still runs: zombies do not
+        count (an orphan's parent may never reap it).
+        """
         if self.group is None:
             return False
         try:
             os.killpg(self.group, 0)
         except OSError:
             return False
-        return True
+        try:
+            names = os.listdir("/proc")
+        except OSError:
+            return True
+        for name in names:
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            # After the command: state, ppid, pgrp.
+            if len(fields) > 2 and fields[2] == b"%d" % self.group and fields[0] != b"Z":
+                return True
+        return False
 
     def _signal(self, name):
         if self.group is not None:
