@@ -83,10 +83,24 @@ def _web2Base(ctx, port, role):
     return _web2(replace(ctx, web2Python=ctx.web2BasePython), port, role)
 
 
+def siteMounts(staticDir):
+    """
+    The C{--mount} arguments of web2's C{site} role (L{bench.apps.web2_site}),
+    in the order a site file would list them.  (Here, not beside the
+    resources: the harness runs without web2 installed.)
+    """
+    return [
+        "/=class:bench.apps.web2_site.Hello",
+        "/static=static:" + staticDir,
+        "/wsgi=wsgi:bench.apps.wsgi_hello:app",
+        "/dynamic=class:bench.apps.web2_site.Dynamic",
+        "/json=class:bench.apps.web2_site.Json",
+        "/health=text:ok",
+    ]
+
+
 def _web2(ctx, port, role):
     if role == "site":
-        from bench.apps.web2_site import siteMounts
-
         mounts = siteMounts(ctx.staticDir)
     else:
         mounts = [{

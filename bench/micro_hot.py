@@ -56,7 +56,7 @@ def web2SiteFactory():
     from web2 import tap
     from web2.plugins import build_plugin_manager
 
-    from bench.apps.web2_site import siteMounts
+    from bench._servers import siteMounts
 
     pm = build_plugin_manager()
     options = tap.makeOptionsClass(pm)()

@@ -374,3 +374,28 @@ def test_baseRevisionJoinsTheRun():
     _, _, names, _ = run._choose(run._parse(["--quick", "--servers", "web2,web2-base"]))
     assert "web2-base" not in names
     assert "cpu_us_per_req" in BY_NAME["keepalive"].extra
+
+
+def test_harnessNeedsOnlyTheStandardLibrary():
+    """
+    The harness runs under the system's Python, where web2 is not installed:
+    it imports, and builds the command of every server in every role, with
+    no site-packages at all (C{python -S}).
+    """
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from bench import _servers, _scenarios, _report, _loadgen\n"
+        "import bench.run\n"
+        "ctx = _servers.Context(web2Python='py', peersPython='py', tmp=sys.argv[2])\n"
+        "for spec in _servers.SERVERS.values():\n"
+        "    for role, command in spec.roles.items():\n"
+        "        assert command(ctx, 8080, role), (spec.name, role)\n"
+        "print('ok')\n"
+    )
+    tmp = tempfile.mkdtemp(prefix="web2-bench-test-")
+    try:
+        result = subprocess.run([sys.executable, "-S", "-c", code, REPO, tmp],
+                                capture_output=True, text=True, timeout=60)  # fmt: skip
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert result.stdout.strip() == "ok", result.stderr[-2000:]

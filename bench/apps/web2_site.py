@@ -11,7 +11,8 @@ things in one site, the way C{examples/demo/site.toml} does::
 Unlike L{bench.apps.web2_hello}, nothing here is tuned: the headers are typed
 values built in C{render} for every request (a L{MimeType} in a dict, as in
 C{examples/intro/simple.py}), the body is a C{str}, and the dynamic page reads
-C{request.args} and sets a cookie as a form handler would.
+C{request.args} and sets a cookie as a form handler would.  The mounts
+themselves are listed in L{bench._servers.siteMounts}.
 """
 
 import json
@@ -65,19 +66,4 @@ class Json(resource.Resource):
         )
 
 
-def siteMounts(staticDir):
-    """
-    The C{--mount} arguments of the C{site} role, in the order a site file
-    would list them.
-    """
-    return [
-        "/=class:bench.apps.web2_site.Hello",
-        "/static=static:" + staticDir,
-        "/wsgi=wsgi:bench.apps.wsgi_hello:app",
-        "/dynamic=class:bench.apps.web2_site.Dynamic",
-        "/json=class:bench.apps.web2_site.Json",
-        "/health=text:ok",
-    ]
-
-
-__all__ = ["Dynamic", "Hello", "Json", "siteMounts"]
+__all__ = ["Dynamic", "Hello", "Json"]
