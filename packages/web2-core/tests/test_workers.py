@@ -15,16 +15,27 @@ from _launch_helpers import Server, assertNoTraceback, fetch, pythonWeb2
 LOCAL = "tcp:0:interface=127.0.0.1"
 
 #: An application that says which process answered, and a slow page that
-#: marks its start in a file and answers after a second.
+#: marks its start in a file and answers once the test creates the mark's
+#: ".release" file (not after a delay: it must still be in flight when the
+#: test's signals come, however slow the machine).
 SITE = '''
 import os, pathlib
-from twisted.internet import reactor, task
+from twisted.internet import defer, reactor
 from web2 import http, resource
 
 class Slow(resource.Resource):
     def render(self, request):
-        pathlib.Path(os.environ["SLOW_MARK"]).write_text(str(os.getpid()))
-        return task.deferLater(reactor, 1.5, lambda: http.Response(200, {}, "slow done"))
+        mark = pathlib.Path(os.environ["SLOW_MARK"])
+        mark.write_text(str(os.getpid()))
+        release = mark.with_name(mark.name + ".release")
+        done = defer.Deferred()
+        def poll():
+            if release.exists():
+                done.callback(http.Response(200, {}, "slow done"))
+            else:
+                reactor.callLater(0.05, poll)
+        poll()
+        return done
 
 class Root(resource.Resource):
     addSlash = True
@@ -165,6 +176,8 @@ def test_sigtermDrainsInFlightRequests(tmp_path):
         # first is handled would merge with it).
         assert server.waitForOutput("stopping 2 worker(s)")
         server.process.send_signal(signal.SIGTERM)
+        assert server.waitForOutput("draining 1 connection(s)"), server.output
+        (tmp_path / "slow-started.release").touch()
         result = server.stop()
         client.join(30)
     status, headers, body = answer["result"]
@@ -413,7 +426,7 @@ def test_reloadOnFileChange(tmp_path):
         assert "--reload: watching" in server.output
         app.write_text(page.format(answer="version 2"))
         _waitAnswer(port, b"version 2")
-        assert "devapp.py changed; reloading" in server.output
+        assert server.waitForOutput("devapp.py changed; reloading"), server.output
 
         app.write_text("def broken(:\n")
         assert server.waitForOutput("reload failed", timeout=60)
@@ -501,6 +514,7 @@ def test_signalsDuringTheStopDoNotKillTheMaster(tmp_path):
         assert server.waitForOutput("stopping 1 worker(s)")
         server.process.send_signal(signal.SIGUSR1)
         server.process.send_signal(signal.SIGHUP)
+        (tmp_path / "slow-started.release").touch()
         result = server.stop()
         client.join(30)
     assert answer["result"][2] == b"slow done"
