@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 import pytest
 from _wsgi_helpers import LiveServer, fetch, get, inThread
@@ -279,11 +280,18 @@ class PoolTests(TestCase):
     def test_threadsAreReused(self):
         """
         Sequential requests do not create threads beyond the first.
+
+        Each request is made once the thread is idle again: the answer
+        reaches the client a moment before its thread is back waiting, and a
+        request in that moment rightly takes another thread.
         """
         pool = WSGIThreadPool(maxThreads=4)
         server = self.serve(lambda e, s: (s("200 OK", []), [b"x"])[1], pool)
         for _ in range(5):
             yield inThread(fetch, server.portNumber)
+            deadline = time.monotonic() + WAIT
+            while pool._idle < pool.threadCount and time.monotonic() < deadline:
+                yield deferLater(0.01)
         self.assertEqual(pool.threadCount, 1)
 
     @defer.inlineCallbacks
