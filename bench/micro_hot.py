@@ -53,10 +53,9 @@ def web2SiteFactory():
     The tutorial-shaped hello at C{/} of a site with several mounts, built
     exactly as C{python -m web2} builds it from C{--mount} options.
     """
+    from bench._servers import siteMounts
     from web2 import tap
     from web2.plugins import build_plugin_manager
-
-    from bench._servers import siteMounts
 
     pm = build_plugin_manager()
     options = tap.makeOptionsClass(pm)()

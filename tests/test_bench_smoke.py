@@ -75,7 +75,7 @@ def _startCheckSite(ctx, name):
                                 b"/json", b"/health")}  # fmt: skip
     finally:
         _servers.stop(running)
-    for path, (head, _, body) in answers.items():
+    for path, (head, _, _body) in answers.items():
         assert head.startswith(b"HTTP/1.1 200"), (path, head)
     assert answers[b"/"][2] == b"Hello, world!\n"
     assert len(answers[b"/static/1k.bin"][2]) == 1024

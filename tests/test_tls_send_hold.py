@@ -21,7 +21,8 @@ from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.x509.oid import NameOID  # noqa: E402
-from twisted.internet import defer, reactor, ssl as tssl  # noqa: E402
+from twisted.internet import defer, reactor  # noqa: E402
+from twisted.internet import ssl as tssl
 from twisted.trial.unittest import TestCase  # noqa: E402
 
 from web2 import http, resource, server  # noqa: E402
@@ -31,7 +32,7 @@ from web2.channel import HTTPFactory  # noqa: E402
 def selfSigned():
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(1)
             .not_valid_before(now - datetime.timedelta(days=1))

@@ -10,7 +10,6 @@ WSGI container).
 C{python aiohttp_hello.py PORT ws} adds a WebSocket echo at C{/ws}.
 """
 
-import json
 import sys
 
 from aiohttp import web

@@ -37,9 +37,9 @@ async def dynamic(scope, receive, send):
     """
     query = parse_qs(scope["query_string"].decode("latin-1"))
     name = query.get("name", ["world"])[0]
-    cookie = (b"set-cookie", f"name={name}; Path=/".encode("utf-8"))
+    cookie = (b"set-cookie", f"name={name}; Path=/".encode())
     await _answer(send, 200, b"text/plain; charset=utf-8",
-                  f"Hello, {name}!\n".encode("utf-8"), (cookie,))
+                  f"Hello, {name}!\n".encode(), (cookie,))
 
 
 async def document(scope, receive, send):

@@ -61,7 +61,7 @@ class Dynamic(resource.Resource):
         name = request.args.get(b"name", [b"world"])[0].decode("utf-8")
         request.setHeader(b"content-type", b"text/plain; charset=utf-8")
         request.addCookie(b"name", name.encode("utf-8"), path=b"/")
-        return f"Hello, {name}!\n".encode("utf-8")
+        return f"Hello, {name}!\n".encode()
 
 
 class Json(resource.Resource):

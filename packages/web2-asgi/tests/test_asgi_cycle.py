@@ -9,6 +9,8 @@ both ways, the client leaving, and every way an application can fail.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 from _asgi_helpers import Connection
 from twisted.internet import defer
@@ -25,6 +27,16 @@ def respond(body=b"ok", headers=(), status=200):
         await send({"type": "http.response.body", "body": body})
     return app
 
+
+
+def _tempPath(testCase):
+    """
+    A path in a new temporary directory removed after C{testCase} (trial's
+    C{mktemp} writes below the working directory under pytest).
+    """
+    directory = tempfile.mkdtemp(prefix="web2-asgi-test-")
+    testCase.addCleanup(shutil.rmtree, directory, True)
+    return os.path.join(directory, "file")
 
 class LogCapture:
     """
@@ -137,7 +149,7 @@ class ResponseTests(SynchronousTestCase):
         """
         http.response.pathsend sends the file, with its size as the length.
         """
-        path = self.mktemp()
+        path = _tempPath(self)
         data = os.urandom(200000)
         with open(path, "wb") as f:
             f.write(data)

@@ -17,7 +17,13 @@ from twisted.cred import credentials, error
 from twisted.internet import defer
 
 from web2 import _htpasswd, auth
-from web2._htpasswd import HtdigestFile, HtpasswdFile, PasswordFileError, apr1, verifyHash
+from web2._htpasswd import (
+    HtdigestFile,
+    HtpasswdFile,
+    PasswordFileError,
+    apr1,
+    verifyHash,
+)
 
 HTPASSWD = shutil.which("htpasswd")
 needsHtpasswd = pytest.mark.skipif(HTPASSWD is None, reason="htpasswd (apache2-utils) absent")

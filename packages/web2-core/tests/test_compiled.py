@@ -15,13 +15,12 @@ import os
 from pathlib import Path
 
 import pytest
+from _launch_helpers import Server, fetch, pythonWeb2, runToEnd, twistdWeb2
 from twisted.logger import Logger
 
 from web2 import _compiled
 from web2._compiled import COMPILED_MODULES, compiledModules, describeBuild
 from web2._version import __version__
-
-from _launch_helpers import Server, fetch, pythonWeb2, runToEnd, twistdWeb2
 
 HOOK = Path(__file__).resolve().parent.parent / "hatch_build.py"
 SOURCE = Path(_compiled.__file__).resolve().parent

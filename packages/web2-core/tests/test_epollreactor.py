@@ -8,12 +8,11 @@ import select
 import socket
 
 import pytest
+from _launch_helpers import Server, fetch, pythonWeb2, runToEnd
 from twisted.internet import error
 from twisted.internet.interfaces import IReactorFDSet, IReactorTCP, IReactorTime
 from twisted.python import context, log
 from zope.interface.verify import verifyObject
-
-from _launch_helpers import Server, fetch, pythonWeb2, runToEnd
 
 pytestmark = pytest.mark.skipif(not hasattr(select, "epoll"), reason="epoll is Linux only")
 

@@ -19,8 +19,8 @@ from web2._wire import (
     ProtocolError,
     RequestHead,
     RequestReader,
+    _head,
 )
-from web2._wire import _head
 from web2._wire._reader import MAX_EMPTY_LINES
 
 SETTINGS = settings(

@@ -14,8 +14,8 @@ from web2._wire import (
     ProtocolError,
     RequestHead,
     RequestReader,
+    _head,
 )
-from web2._wire import _head
 
 
 def events(data, limits=None, eof=False):

@@ -17,8 +17,8 @@ from twisted.python import components
 from zope.interface import implementer
 
 from web2 import responsecode
-from web2._wire import ProtocolError
 from web2 import stream as stream_mod
+from web2._wire import ProtocolError
 from web2.http_headers import HeaderParseError, Headers, MimeType
 from web2.iweb import IByteStream, IChanRequestCallbacks, IRequest, IResponse
 

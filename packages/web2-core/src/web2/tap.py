@@ -37,6 +37,7 @@ from web2 import tlsoptions
 from web2 import workers as _workers
 from web2._compiled import describeBuild
 from web2._version import __version__
+from web2.auth import protectMounts
 from web2.config import (
     SERVER_SETTINGS,
     ConfigError,
@@ -46,7 +47,6 @@ from web2.config import (
     parseMount,
     workerCount,
 )
-from web2.auth import protectMounts
 from web2.log import AccessLogService
 from web2.mount import buildRoot, resolveMounts
 from web2.plugins import PluginError, PluginFailure, Web2PluginManager, formatPluginList
@@ -489,7 +489,6 @@ class Web2Service(service.Service):
                  "connection(s) (shutdown timeout {timeout} s)",
                  name=signal.Signals(signum).name, count=count,
                  timeout=self.config.shutdownTimeout)
-
 
     def stopService(self):
         service.Service.stopService(self)

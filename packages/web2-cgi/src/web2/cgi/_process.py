@@ -83,9 +83,9 @@ def _spawnInSession(reactor, protocol, executable, argv, env, path) -> int | Non
     @return: the id of the script's process group, or C{None}.
     """
     try:
-        from twisted.internet import process, posixbase
+        from twisted.internet import posixbase
     except ImportError:  # not POSIX
-        process = posixbase = None
+        posixbase = None
     if posixbase is None or not isinstance(reactor, posixbase.PosixReactorBase):
         reactor.spawnProcess(protocol, executable, argv, env=env, path=path)
         return None

@@ -44,7 +44,7 @@ then, only when bytes are left over.
 from ._abnf import BARE_LINE_END
 from ._body import BODY_READERS, NoBody
 from ._errors import ProtocolError
-from ._events import CLOSED, NEED_DATA, BodyData, EndOfRequest, RequestHead
+from ._events import CLOSED, NEED_DATA, BodyData, RequestHead
 from ._head import check_request_line, parse_head
 from ._limits import DEFAULT_LIMITS, Limits
 

@@ -51,8 +51,11 @@ from zope.interface import implementer
 
 from web2 import _wire
 from web2.channel._deadlines import RESOLUTION, Deadlines
-from web2.channel._producers import _TCP_NOTSENT_LOWAT, _DrainWatch
-from web2.channel._producers import _SendfileProducer  # noqa: F401 (re-exported)
+from web2.channel._producers import (
+    _TCP_NOTSENT_LOWAT,
+    _DrainWatch,
+    _SendfileProducer,  # noqa: F401 (re-exported)
+)
 from web2.channel._request import HTTPChannelRequest
 from web2.http_headers import Headers
 
