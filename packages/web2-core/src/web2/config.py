@@ -47,7 +47,10 @@ others, and every other option given replaces the file's value.
 
 from __future__ import annotations
 
+import importlib
 import os
+import re
+import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -63,6 +66,7 @@ __all__ = [
     "ServerSetting",
     "SiteConfig",
     "buildSiteConfig",
+    "importApplication",
     "loadConfigFile",
     "normalizeMountPath",
     "parseAuth",
@@ -631,3 +635,50 @@ def buildSiteConfig(
             value = option.default if not option.flag else bool(option.default)
         config.options[name] = value
     return config
+
+
+_DOTTED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(\(\))?")
+
+
+def importApplication(spec: str, defaultName: str, kind: str, placeholder: str = "NAME"):
+    """
+    Import the application named by C{spec}, C{MODULE[:NAME]}, where NAME
+    is a dotted attribute path or a factory call C{NAME()}, for the gateway
+    plugins' C{--wsgi}/C{--asgi} options and mount kinds.
+
+    The current directory is searched last, as other application servers
+    do, so that C{app:app} finds C{./app.py}.
+
+    @param defaultName: NAME when C{spec} gives none.
+    @param kind: what the application must be, for messages (C{"WSGI"}).
+    @param placeholder: how messages call NAME (C{"APP"} for ASGI's habit).
+    @raise ValueError: the module or the name cannot be found, or is not
+        callable; the message says which.
+    """
+    moduleName, _, name = spec.strip().partition(":")
+    name = name or defaultName
+    if (not moduleName or _DOTTED_NAME.fullmatch(moduleName) is None
+            or moduleName.endswith("()")):
+        raise ValueError(f"expected MODULE:{placeholder}, e.g. "
+                         f"myproject.{kind.lower()}:application, not {spec!r}")
+    if _DOTTED_NAME.fullmatch(name) is None:
+        raise ValueError(f"{name!r} is not a name or a factory call NAME()")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.append(os.getcwd())
+    try:
+        module = importlib.import_module(moduleName)
+    except ImportError as e:
+        raise ValueError(f"cannot import {moduleName!r}: {e}") from None
+    obj = module
+    for part in name.removesuffix("()").split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ValueError(f"module {moduleName!r} has no {name.removesuffix('()')!r}"
+                             ) from None
+    if name.endswith("()"):
+        obj = obj()
+    if not callable(obj):
+        article = "an" if kind[:1] in "AEIOU" else "a"
+        raise ValueError(f"{spec} is a {type(obj).__name__}, not {article} {kind} application")
+    return obj

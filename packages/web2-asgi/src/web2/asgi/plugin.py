@@ -24,14 +24,9 @@ C{python -m web2} installs it when the site mounts an ASGI application
 
 from __future__ import annotations
 
-import importlib
-import os
-import re
-import sys
-
 from web2.asgi.lifespan import MODES, Lifespan
 from web2.asgi.resource import ASGIResource
-from web2.config import ConfigError, loadConfigFile
+from web2.config import ConfigError, importApplication, loadConfigFile
 from web2.hookspecs import Option
 
 __all__ = ["loadApplication", "web2_mount_kinds", "web2_mounts", "web2_options",
@@ -81,8 +76,6 @@ _OPTIONS = [
                 "applications that use nothing of asyncio)."),
 ]
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(\(\))?")
-
 
 def loadApplication(spec: str):
     """
@@ -94,32 +87,7 @@ def loadApplication(spec: str):
     @raise ValueError: the module or the name cannot be found, or is not
         callable; the message says which.
     """
-    moduleName, _, name = spec.strip().partition(":")
-    name = name or "app"
-    if not moduleName or _NAME.fullmatch(moduleName) is None or moduleName.endswith("()"):
-        raise ValueError(f"expected MODULE:APP, e.g. myproject.asgi:application, "
-                         f"not {spec!r}")
-    if _NAME.fullmatch(name) is None:
-        raise ValueError(f"{name!r} is not a name or a factory call NAME()")
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.append(os.getcwd())
-    try:
-        module = importlib.import_module(moduleName)
-    except ImportError as e:
-        raise ValueError(f"cannot import {moduleName!r}: {e}") from None
-    call = name.endswith("()")
-    obj = module
-    for part in name.removesuffix("()").split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise ValueError(f"module {moduleName!r} has no {name.removesuffix('()')!r}"
-                             ) from None
-    if call:
-        obj = obj()
-    if not callable(obj):
-        raise ValueError(f"{spec} is a {type(obj).__name__}, not an ASGI application")
-    return obj
+    return importApplication(spec, "app", "ASGI", "APP")
 
 
 # The lifespans of one site configuration's applications, by application.

@@ -22,12 +22,7 @@ requests still running the time to finish.
 
 from __future__ import annotations
 
-import importlib
-import os
-import re
-import sys
-
-from web2.config import ConfigError
+from web2.config import ConfigError, importApplication
 from web2.hookspecs import Option
 from web2.wsgi.pool import WSGIThreadPool
 from web2.wsgi.resource import WSGIResource
@@ -62,8 +57,6 @@ _OPTIONS = [
            help="WSGI requests that may wait for a thread; more get 503."),
 ]
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(\(\))?")
-
 
 def loadApplication(spec: str):
     """
@@ -75,32 +68,7 @@ def loadApplication(spec: str):
     @raise ValueError: the module or the name cannot be found, or is not
         callable; the message says which.
     """
-    moduleName, _, name = spec.strip().partition(":")
-    name = name or "application"
-    if not moduleName or _NAME.fullmatch(moduleName) is None or moduleName.endswith("()"):
-        raise ValueError(f"expected MODULE:NAME, e.g. myproject.wsgi:application, "
-                         f"not {spec!r}")
-    if _NAME.fullmatch(name) is None:
-        raise ValueError(f"{name!r} is not a name or a factory call NAME()")
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.append(os.getcwd())
-    try:
-        module = importlib.import_module(moduleName)
-    except ImportError as e:
-        raise ValueError(f"cannot import {moduleName!r}: {e}") from None
-    call = name.endswith("()")
-    obj = module
-    for part in name.removesuffix("()").split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise ValueError(f"module {moduleName!r} has no {name.removesuffix('()')!r}"
-                             ) from None
-    if call:
-        obj = obj()
-    if not callable(obj):
-        raise ValueError(f"{spec} is a {type(obj).__name__}, not a WSGI application")
-    return obj
+    return importApplication(spec, "application", "WSGI", "NAME")
 
 
 # The thread pool shared by the WSGI mounts of one site configuration.
