@@ -7,6 +7,7 @@ launcher.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -593,3 +594,28 @@ def test_freePort():
     port = freePort()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))
+
+
+def test_hungServerShowsItsStacks():
+    """
+    A server that does not stop on SIGTERM fails L{ServerProcess.stop} with
+    its threads' stacks in the message (faulthandler, asked with SIGABRT),
+    so that a hang seen once in CI says where it was.
+    """
+    hanging = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "def stuckSomewhere():\n"
+        "    print('ready', flush=True)\n"
+        "    while True:\n"
+        "        time.sleep(0.05)\n"
+        "stuckSomewhere()\n"
+    )
+    with ServerProcess([sys.executable, "-c", hanging], startTimeout=30) as process:
+        assert process.waitForOutput("ready")
+        with pytest.raises(AssertionError) as failure:
+            process.stop(timeout=1)
+    message = str(failure.value)
+    assert "did not stop within 1 s" in message
+    # faulthandler's frame line (the command, quoted too, has no "line N in").
+    assert re.search(r"line \d+ in stuckSomewhere", message), message

@@ -77,6 +77,8 @@ def _environment(extra=None) -> dict:
     """
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
+    # A hung server can be asked for its stacks (ServerProcess._dumpStacks).
+    env["PYTHONFAULTHANDLER"] = "1"
     env.pop("WEB2_PLUGINS", None)
     env.pop("WEB2_DISABLE_PLUGINS", None)
     env.update(extra or {})
@@ -252,10 +254,27 @@ class ServerProcess:
         try:
             self.process.wait(timeout or self.stopTimeout)
         except subprocess.TimeoutExpired:
+            self._dumpStacks()
             self._fail(f"the server did not stop within {timeout or self.stopTimeout} s "
-                       "of SIGTERM")
+                       "of SIGTERM (its threads' stacks, from faulthandler, end the "
+                       "output)")
         self._reader.join(5)
         return ProcessResult(self.process.returncode, self.output)
+
+    def _dumpStacks(self) -> None:
+        """
+        Ask a hung server where it is: SIGABRT makes C{faulthandler} (on
+        through C{PYTHONFAULTHANDLER}) print every thread's stack to the
+        output before the process ends.
+        """
+        if self.process.poll() is not None:
+            return
+        try:
+            self.process.send_signal(signal.SIGABRT)
+            self.process.wait(5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self._reader.join(5)
 
     def kill(self) -> None:
         """
