@@ -204,14 +204,19 @@ def test_unfinishedMessages(tmp_path):
 
 def test_garbageAfterTheHandshake(tmp_path):
     """
-    Unmasked frames, reserved opcodes and random bytes: 1002 (or 1007 for
-    bad UTF-8), never a traceback (L{HostileServer.stop} checks the log).
+    Unmasked frames, reserved opcodes, reserved bits and garbage: 1002 (or
+    1007 for bad UTF-8), never a traceback (L{HostileServer.stop} checks the
+    log).  Fixed bytes, not random ones: random bytes may well be a valid
+    frame, or the start of a long one the server rightly waits for.
     """
+    # FIN, RSV2 and RSV3 (no extension defines them), a text frame, masked,
+    # 14 bytes of payload: then garbage.
+    reservedBits = bytes([0x80 | 0x20 | 0x10 | 0x1, 0x80 | 14]) + b"\0" * 4 + b"x" * 14
     cases = [
         frame(0x1, b"unmasked", mask=False),
         frame(0x3, b""),
         frame(0x1, b"\xff\xfe"),
-        os.urandom(64),
+        reservedBits + bytes(range(64)),
         bytes(range(256)),
     ]
     with HostileServer(tmp_path, mounts=MOUNTS) as server:
