@@ -166,6 +166,10 @@ class ChannelConnection:
         """
         Deliver C{data} from the client.
 
+        Connections take turns (C{maxRequestsPerTurn}, 16 by default): of
+        more pipelined requests in one C{send}, the rest are answered once
+        the clock runs its due calls (C{self.clock.advance(0)}).
+
         @return: this connection, for chaining.
         """
         self.channel.dataReceived(data)
