@@ -290,10 +290,12 @@ class HTTPChannel(protocol.Protocol):
         # cancels its upstream) must not move this dead channel on to the
         # idle phase and its deadline.
         self._current = None
-        if current is not None and not current.completed and current.request is not None:
-            # Also after an abort: the request learns its response never
-            # arrived whole.
-            current.request.connectionLost(reason)
+        if current is not None:
+            request, current.request = current.request, None
+            if not current.completed and request is not None:
+                # Also after an abort: the request learns its response
+                # never arrived whole.
+                request.connectionLost(reason)
         factory = getattr(self, "factory", None)
         if factory is not None:
             factory._channelClosed(self)
@@ -778,22 +780,35 @@ class HTTPChannel(protocol.Protocol):
                 self._loseConnection()
             else:
                 self._discardBody = True
-                if current.request is not None:
-                    current.request.connectionLost(Failure(error))
+                self._failRequest(current, error)
             return
         if current is not None and not current.finished:
             # Mid-request (a malformed body), before anything of the
             # response left: the application's response is superseded by
             # the error's, and its body stream fails.
             current.finished = current.superseded = True
-            if current.request is not None:
-                current.request.connectionLost(Failure(error))
+            self._failRequest(current, error)
+        elif current is not None:
+            current.request = None
         self._current = None
         extra = ()
         if error.status == 503:
             extra = ((b"Retry-After", b"5"),)
         self._send(_errorResponse(error.status, error.reason, extra))
         self._loseConnection()
+
+    @staticmethod
+    def _failRequest(chan, error):
+        """
+        The request's body stream fails with C{error}, and the request and
+        C{chan} part: they refer to each other, and the channel is done
+        with this request (the normal ends part them too, L{_nextRequest}).
+        Kept, the pair held the channel and its connection in a reference
+        cycle until the garbage collector ran (issue #14).
+        """
+        request, chan.request = chan.request, None
+        if request is not None:
+            request.connectionLost(Failure(error))
 
     def _loseConnection(self):
         """
@@ -804,6 +819,9 @@ class HTTPChannel(protocol.Protocol):
             return
         self._flush()
         self._closing = True
+        if self._current is not None:
+            # A finished response whose unread body was being drained.
+            self._current.request = None
         self._current = None
         self._endSendHold()
         self._resumeTransportForLinger()

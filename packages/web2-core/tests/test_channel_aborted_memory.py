@@ -1,0 +1,192 @@
+"""
+What an aborted or refused request leaves behind once its connection is
+closed (issue #14): nothing.  The channel, the channel's request and the
+request must be freed by reference counting alone, without waiting for the
+cyclic garbage collector.
+
+The request and the channel's side of it refer to each other; the channel
+parts them when a response ends normally.  A request that ended otherwise
+(a framing error in a body streamed into its response, the client leaving
+mid-body, a send timeout, an error answered by the channel itself) kept
+the pair, and with it the channel, the transport and about fifty objects
+in a reference cycle until the collector ran.
+"""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import pytest
+from _core_helpers import Connection
+from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.python.failure import Failure
+
+from web2 import _wire, http, resource
+
+
+class Pipe(resource.LeafResource):
+    """
+    Answers with the request body itself, unread (an echo, as a proxy).
+    """
+
+    def http_POST(self, request):
+        return http.Response(200, None, request.stream)
+
+
+class Ignore(resource.LeafResource):
+    """
+    Answers at once without reading the body.
+    """
+
+    def http_POST(self, request):
+        return http.Response(200, None, b"not read")
+
+
+class Root(resource.Resource):
+    child_pipe = Pipe()
+    child_ignore = Ignore()
+
+
+CHUNKED = b"Transfer-Encoding: chunked\r\n"
+
+
+def post(path, headers=b"", body=b""):
+    return b"POST " + path + b" HTTP/1.1\r\nHost: a\r\n" + headers + b"\r\n" + body
+
+
+def badChunkSize(conn):
+    conn.send(post(b"/pipe", CHUNKED, b"zz\r\n"))
+    assert conn.output().startswith(b"HTTP/1.1 400")
+
+
+def overlongChunk(conn):
+    conn.send(post(b"/pipe", CHUNKED, b"5\r\nhello\r\n"))
+    conn.send(b"3\r\nabcdef\r\n")
+    assert conn.transport.disconnected
+
+
+def clientLeavesMidBody(conn):
+    conn.send(post(b"/pipe", b"Content-Length: 10\r\n", b"hello"))
+    assert b"hello" in conn.output()
+    conn.lose(Failure(ConnectionLost()))
+
+
+def sendTimeout(conn):
+    conn.send(post(b"/pipe", b"Content-Length: 10\r\n", b"hello"))
+    # The client reads nothing: the transport pauses the response's
+    # producer, as a full socket buffer does.
+    conn.transport.producer.pauseProducing()
+    conn.clock.advance(conn.channel.sendTimeout + 1)
+    assert conn.transport.disconnected
+
+
+def bodyStalled(conn):
+    conn.send(post(b"/pipe", b"Content-Length: 10\r\n", b"hello"))
+    conn.clock.advance(conn.channel.bodyTimeout + 1)
+    assert conn.transport.disconnected
+
+
+def headerTooLarge(conn):
+    conn.send(post(b"/pipe", b"X-Big: " + b"v" * 70000 + b"\r\n"))
+    assert conn.output().startswith(b"HTTP/1.1 431")
+
+
+def declaredTooLarge(conn):
+    conn.send(post(b"/pipe", b"Content-Length: 100000\r\n", b"x" * 20))
+    assert conn.output().startswith(b"HTTP/1.1 413")
+
+
+def chunkedTooLarge(conn):
+    conn.send(post(b"/pipe", CHUNKED, b"5\r\nhello\r\n"))
+    conn.send(b"fa0\r\n" + b"x" * 4000 + b"\r\n")
+    assert conn.transport.disconnected
+
+
+def errorInDrainedBody(conn):
+    conn.send(post(b"/ignore", CHUNKED, b"5\r\nhello\r\n"))
+    conn.send(b"zz\r\n")
+    assert conn.closed
+
+
+def drainedBodyTooLong(conn):
+    conn.send(post(b"/ignore", b"Content-Length: 2500\r\n", b"x" * 1500))
+    assert conn.closed
+
+
+def drainedMidBody(conn):
+    conn.send(post(b"/pipe", b"Content-Length: 10\r\n", b"hello"))
+    conn.channel.drain()
+    conn.send(b"world")
+    assert conn.closed
+
+
+ENDINGS = {
+    f.__name__: f for f in [
+        badChunkSize, overlongChunk, clientLeavesMidBody, sendTimeout,
+        bodyStalled, headerTooLarge, declaredTooLarge, chunkedTooLarge,
+        errorInDrainedBody, drainedBodyTooLong, drainedMidBody,
+    ]
+}
+
+
+@pytest.fixture
+def noCollector():
+    """
+    The cyclic garbage collector off: what is not freed by reference
+    counting stays, so that the test sees it.
+    """
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    yield
+    if enabled:
+        gc.enable()
+
+
+def closeAsTheReactorDoes(conn):
+    """
+    The transport is gone: its producer is stopped and the channel hears
+    of the loss, as a reactor's transport tells them; then the transport
+    forgets the channel.
+    """
+    transport = conn.transport
+    if transport.producer is not None:
+        transport.producer.stopProducing()
+        transport.producer = None
+    if conn.channel.transport is transport and not getattr(conn, "_lost", False):
+        conn.channel.connectionLost(Failure(ConnectionDone()))
+    transport.protocol = None
+
+
+@pytest.mark.parametrize("name", sorted(ENDINGS))
+def test_endedConnectionIsFreed(noCollector, name):
+    """
+    However the request ended, once its connection is closed the channel
+    and the request are freed by reference counting alone.
+    """
+    conn = Connection(
+        Root(), limits=_wire.Limits(max_body_size=3000), maxDrainBytes=1000,
+        sendTimeout=10.0, bodyTimeout=10.0)
+    requests = []
+    site = conn.channel.site
+
+    def recordingSite(*args):
+        request = site(*args)
+        requests.append(weakref.ref(request))
+        return request
+
+    conn.channel.site = recordingSite
+    lose = conn.lose
+
+    def loseOnce(reason=None):
+        conn._lost = True
+        lose(reason)
+
+    conn.lose = loseOnce
+    ENDINGS[name](conn)
+    closeAsTheReactorDoes(conn)
+    channel = weakref.ref(conn.channel)
+    del conn, site, lose, loseOnce, recordingSite
+    assert [r() for r in requests if r() is not None] == []
+    assert channel() is None
