@@ -8,6 +8,8 @@ import io
 import json
 import os
 import signal
+import socket
+import threading
 import time
 
 import pytest
@@ -169,3 +171,86 @@ def test_jsonServerLogReopenedOnSigusr1(tmp_path, workers):
         pids = {r["pid"] for r in new}
         assert len(pids) == 3  # the master and its two workers
     assert "Traceback" not in result.output
+
+
+def test_lineWrittenFromWithinALine(tmp_path):
+    """
+    A signal handler runs in the main thread between two bytecodes,
+    possibly while a log line is being written, and Twisted's SIGTERM
+    handler logs: its line must be written, not wait for the one it
+    interrupted (which it would do forever: issue #14, a server that
+    ignored SIGTERM).  Here the underlying file's C{write} stands for the
+    moment the signal lands.  In a thread, so that a deadlock fails the
+    test instead of hanging it.
+    """
+    path = tmp_path / "a.log"
+    target = ReopeningFile(str(path))
+    real = target.file
+
+    class Interrupted:
+        def write(self, text):
+            if text == "interrupted\n":
+                target.write("from the handler\n")
+            real.write(text)
+
+        def flush(self):
+            real.flush()
+
+    target.file = Interrupted()
+    writer = threading.Thread(target=lambda: (target.write("interrupted\n"), target.flush()),
+                              daemon=True)
+    writer.start()
+    writer.join(10)
+    assert not writer.is_alive(), "the nested write waited for the outer one"
+    real.close()
+    assert path.read_text() == "from the handler\ninterrupted\n"
+
+
+def _floodBadRequests(port, stop):
+    """
+    Send requests the server refuses (each logs a line) until C{stop} is
+    set or the server is gone.
+    """
+    while not stop.is_set():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: a\r\nX: \x01\r\n\r\n")
+                sock.recv(100)
+        except OSError:
+            if stop.wait(0.05):
+                return
+
+
+def test_sigtermWhileLogging(tmp_path):
+    """
+    SIGTERM lands while the server is writing log lines (three clients
+    send requests it refuses, one line each): the server stops, every
+    time.  Before the fix 3 of 15 such stops hung: the reactor's SIGTERM
+    handler, logging from inside the signal handler, waited for the lock
+    of the line it had interrupted (issue #14: a DAV server that ignored
+    SIGTERM after a 413, when the client's close logged a line as the
+    signal came).  A hang fails the round after 20 s, with the server's
+    stacks in the message.
+    """
+    for round in range(6):
+        port = freePort()
+        server = Server(pythonWeb2("--listen", f"tcp:{port}:interface=127.0.0.1",
+                                   "--mount", "/=text:hi", "--access-log", "off"),
+                        cwd=tmp_path, stopTimeout=20)
+        stop = threading.Event()
+        clients = [threading.Thread(target=_floodBadRequests, args=(port, stop), daemon=True)
+                   for _ in range(3)]
+        try:
+            server.waitForPort(port)
+            for client in clients:
+                client.start()
+            assert server.waitForOutput("Bad request from")
+            result = server.stop()
+        finally:
+            stop.set()
+            for client in clients:
+                client.join(10)
+            server.kill()
+        assert result.returncode == 0, result.output
+        assert "Received SIGTERM" in result.output
+        assert "Traceback" not in result.output

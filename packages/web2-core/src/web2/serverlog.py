@@ -80,7 +80,13 @@ class ReopeningFile:
 
     def __init__(self, path: str):
         self.path = path
-        self._lock = threading.Lock()
+        # Re-entrant: a signal handler runs in the main thread between two
+        # of its bytecodes, possibly while it holds this lock writing a
+        # line, and Twisted's SIGTERM and SIGINT handlers log.  With a
+        # plain lock that handler waited for the line it had interrupted,
+        # forever: a server stopped in the middle of a log line hung with
+        # nothing logged after the signal (issue #14).
+        self._lock = threading.RLock()
         self.file: IO[str] = self._open()
 
     def _open(self) -> IO[str]:

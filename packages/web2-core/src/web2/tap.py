@@ -444,7 +444,8 @@ class Web2Service(service.Service):
         """
         Put a guard in front of the reactor's SIGTERM and SIGINT handlers
         (called once the reactor runs, after it installed them): the first
-        signal goes to the reactor's handler, which stops the reactor; one
+        signal goes to the reactor's handler, which stops the reactor (run
+        by the reactor, not inside the signal handler, as it logs); one
         arriving once the stop has begun would call C{reactor.stop()} again
         and log a critical C{ReactorNotRunning} traceback, so it comes here
         instead.  A second SIGTERM (C{make} forwards one to the process
@@ -467,11 +468,14 @@ class Web2Service(service.Service):
                 continue
 
             def guard(signum, frame, first=handler):
+                # Nothing more than a call queued for the reactor: the
+                # reactor's handler logs, and a log line written from a
+                # signal handler can land in the middle of another one.
                 if self._stopping:
                     self.reactor.callFromThread(self._signalledAgain, signum)
                 else:
                     self._stopping = True
-                    first(signum, frame)
+                    self.reactor.callFromThread(first, signum, None)
 
             signal.signal(number, guard)
 
