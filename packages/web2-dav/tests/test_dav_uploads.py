@@ -194,13 +194,17 @@ def _declaredTooBig(port, size):
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.sendall(b"PUT /declared.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                      b"Content-Length: %d\r\n\r\n" % size)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            more = sock.recv(65536)
-            if not more:
-                break
-            data += more
-        return data
+        return _readHead(sock)
+
+
+def _readHead(sock):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        more = sock.recv(65536)
+        if not more:
+            break
+        data += more
+    return data
 
 
 class UploadCapServerTests(TestCase):
@@ -245,6 +249,25 @@ class UploadCapServerTests(TestCase):
         self.assertTrue(raw.startswith(b"HTTP/1.1 413 "), raw)
         self.assertEqual(os.listdir(self.tmp), [])
         await inThread(server.stop)
+
+    async def test_stopWithARefusedBodyUnsent(self):
+        """
+        A client that got its 413 but keeps the connection open without
+        sending the body does not hold the server's stop until the
+        shutdown timeout (60 s here, more than the stop may take): the
+        drain closes that connection at once.
+        """
+        server, port = await inThread(self._server, "--shutdown-timeout", "60")
+        sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.addCleanup(sock.close)
+        sock.sendall(b"PUT /declared.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Length: %d\r\n\r\n" % (2 * GiB))
+        raw = await inThread(_readHead, sock)
+        self.assertTrue(raw.startswith(b"HTTP/1.1 413 "), raw)
+        result = await inThread(server.stop, 30)
+        self.assertEqual(result.returncode, 0, result.output)
+        self.assertNotIn("still open at the end of the drain", result.output)
+        self.assertEqual(os.listdir(self.tmp), [])
 
 
 def test_davFileSignature():

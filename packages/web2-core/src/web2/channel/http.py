@@ -1078,6 +1078,11 @@ class HTTPChannel(protocol.Protocol):
         if current is None:
             if self._answered:
                 self._loseConnection()
+        elif current.finished:
+            # The response is out and only its unread body is being
+            # discarded (a 413 answered before the body, say): nothing is
+            # left to wait for but the client, which may never send it.
+            self._loseConnection()
         elif not current.headersWritten:
             current.persistent = False
 
