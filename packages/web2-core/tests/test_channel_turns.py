@@ -1,18 +1,24 @@
 """
-Tests for the channel's turns (rule 5 of L{web2.channel.http}): a connection
-answers at most C{maxRequestsPerTurn} pipelined requests in a row, then stops
-reading until the reactor has served the other connections, and goes on.
+Tests for the channel's turns (rule 5 of L{web2.channel.http} and
+L{web2.channel._turns}): the first request of each batch read is answered
+at once, further pipelined ones draw on a round shared by all connections
+of a factory and renewed once per reactor iteration, at most
+C{maxRequestsPerTurn} in a row; a connection left without a draw waits in
+a queue the next rounds serve in order.
 """
 
 from __future__ import annotations
 
 import socket
+import threading
 
 from _core_helpers import Connection, LiveServer, inThread
-from twisted.internet import defer
+from twisted.internet import defer, task
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from web2 import http, resource
+from web2 import http, resource, server
+from web2.channel._turns import TurnQueue
+from web2.channel.http import HTTPFactory
 
 
 class Numbered(resource.LeafResource):
@@ -39,25 +45,41 @@ def pipeline(count, first=0):
                     for i in range(first, first + count))
 
 
+def roundCalls(clock):
+    return [c for c in clock.getDelayedCalls()
+            if getattr(c.func, "__name__", "") == "_nextRound"]
+
+
 def turnCalls(conn):
-    return [c for c in conn.clock.getDelayedCalls()
-            if getattr(c.func, "__name__", "") == "_nextTurn"]
+    return roundCalls(conn.clock)
+
+
+def runOneRound(clock):
+    """
+    Run the one round due on C{clock} (L{task.Clock.advance} would also run
+    the rounds it schedules, as many as there is work for).
+    """
+    [call] = roundCalls(clock)
+    clock.calls.remove(call)
+    call.called = True
+    call.func(*call.args, **call.kw)
 
 
 class TurnTests(SynchronousTestCase):
     def test_oneTurnThenTheRest(self):
         """
-        Forty requests in one read: sixteen are answered at once and the
-        socket is no longer read; the rest come once the reactor runs its
-        calls (a real reactor runs one turn per pass; L{task.Clock} runs
-        the turns scheduled while it advances too), then reading resumes.
+        Forty requests in one read: sixteen are answered at once; the rest
+        come once the reactor runs its calls (a real reactor runs one round
+        per pass; L{task.Clock} runs the rounds scheduled while it advances
+        too).  Meanwhile the socket is still read (up to
+        C{maxBufferedBytes}).
         """
         root = Root()
         conn = Connection(root)
         conn.send(pipeline(40))
         self.assertEqual(root.child_n.seen, 16)
         self.assertEqual(len(conn.responses()), 16)
-        self.assertEqual(conn.transport.producerState, "paused")
+        self.assertEqual(conn.transport.producerState, "producing")
         self.assertEqual(len(turnCalls(conn)), 1)
         conn.clock.advance(0)
         self.assertEqual(root.child_n.seen, 40)
@@ -76,7 +98,7 @@ class TurnTests(SynchronousTestCase):
         conn = Connection(root, maxRequestsPerTurn=5)
         conn.send(pipeline(5))
         self.assertEqual(root.child_n.seen, 5)
-        self.assertEqual(turnCalls(conn), [])
+        self.assertFalse(conn.channel._waitingTurn)
         self.assertEqual(conn.transport.producerState, "producing")
         conn.send(pipeline(6, first=5))
         self.assertEqual(root.child_n.seen, 10)
@@ -100,16 +122,16 @@ class TurnTests(SynchronousTestCase):
 
     def test_closeCancelsTheNextTurn(self):
         """
-        A connection lost between turns leaves no call behind and answers
-        nothing more.
+        A connection lost while it waits for its turn answers nothing
+        more; the round passes over it and leaves no call behind.
         """
         root = Root()
         conn = Connection(root)
         conn.send(pipeline(40))
         conn.lose()
-        self.assertEqual(turnCalls(conn), [])
         conn.clock.advance(0)
         self.assertEqual(root.child_n.seen, 16)
+        self.assertEqual(turnCalls(conn), [])
 
     def test_otherConnectionsGoFirst(self):
         """
@@ -126,6 +148,167 @@ class TurnTests(SynchronousTestCase):
         self.assertEqual(root.child_n.seen, 17)
 
 
+class Recorder(resource.LeafResource):
+    """
+    Notes the path of every request it answers, in order, in C{log}
+    (shared by the connections of a test).
+    """
+
+    def __init__(self, log):
+        self.log = log
+
+    def render(self, request):
+        self.log.append(request.path)
+        return http.Response(200, None, "x")
+
+
+class RoundTests(SynchronousTestCase):
+    """
+    The round: pipelined requests beyond the first of each batch read draw
+    on C{maxRequestsPerRound}, shared by a factory's connections.
+    """
+
+    def setUp(self):
+        self.log = []
+        self.factory = HTTPFactory(server.Site(Recorder(self.log)), reactor=task.Clock(),
+                                   maxRequestsPerTurn=16, maxRequestsPerRound=40)
+        self.clock = self.factory.reactor
+
+    def connect(self):
+        return Connection(factory=self.factory)
+
+    def burst(self, name, count):
+        return b"".join(b"GET /%s/%d HTTP/1.1\r\nHost: a\r\n\r\n" % (name, i)
+                        for i in range(count))
+
+    def test_oneIterationIsBounded(self):
+        """
+        Ten connections pipelining a hundred requests each, read in one
+        reactor iteration, get their first request answered and forty more
+        between them (the round); a quiet connection's request read next
+        is answered at once, after those fifty.  Before rounds, each of
+        the ten answered a whole turn of sixteen first (160).
+        """
+        attackers = [self.connect() for _ in range(10)]
+        for i, conn in enumerate(attackers):
+            conn.send(self.burst(b"a%d" % i, 100))
+        self.assertEqual(len(self.log), 10 + 40)
+        # Turns of sixteen for the first connections, until the round ran out.
+        self.assertEqual([len(c.responses()) for c in attackers],
+                         [16, 16, 11, 1, 1, 1, 1, 1, 1, 1])
+        quiet = self.connect()
+        quiet.send(self.burst(b"quiet", 1))
+        self.assertEqual(self.log[-1], "/quiet/0")
+        self.assertEqual(len(self.log), 51)
+
+    def test_roundsServeTheQueueInOrder(self):
+        """
+        Each round serves the waiting connections in the order they began
+        to wait, a turn each, until its requests are spent; those left wait
+        for the next round, ahead of the ones that waited again.
+        """
+        attackers = [self.connect() for _ in range(4)]
+        for i, conn in enumerate(attackers):
+            conn.send(self.burst(b"a%d" % i, 100))
+        # The first request of each and the round's 40: 1 + 15, 1 + 15,
+        # 1 + 10, 1.  They wait in that order: 0 and 1 at the end of their
+        # turns, 2 and 3 when the round ran out.
+        self.assertEqual([len(c.responses()) for c in attackers], [16, 16, 11, 1])
+        del self.log[:]
+        runOneRound(self.clock)
+        # A turn of 16 to 0, 16 to 1, the 8 left to 2; 3 waits on, first.
+        self.assertEqual([p.split("/")[1] for p in self.log],
+                         ["a0"] * 16 + ["a1"] * 16 + ["a2"] * 8)
+        del self.log[:]
+        runOneRound(self.clock)
+        self.assertEqual([p.split("/")[1] for p in self.log],
+                         ["a3"] * 16 + ["a0"] * 16 + ["a1"] * 8)
+        self.clock.advance(0)
+        self.assertEqual([len(c.responses()) for c in attackers], [100] * 4)
+        self.assertEqual(roundCalls(self.clock), [])
+
+    def test_roundRenewedEachIteration(self):
+        """
+        A connection pipelining two requests at a time, iteration after
+        iteration, is never kept waiting: each iteration renews the round.
+        """
+        conn = self.connect()
+        for i in range(60):
+            conn.send(self.burst(b"p%d" % i, 2))
+            self.assertEqual(len(self.log), 2 * (i + 1))
+            self.clock.advance(0)
+        self.assertEqual(roundCalls(self.clock), [])
+
+    def test_waitingConnectionReadsAheadBoundedly(self):
+        """
+        A connection waiting for its turn still reads, up to
+        C{maxBufferedBytes} of requests; then its socket is paused until
+        its turn has answered them.
+        """
+        conn = self.connect()
+        conn.send(self.burst(b"w", 100))
+        self.assertEqual(len(conn.responses()), 16)
+        self.assertEqual(conn.transport.producerState, "producing")
+        more = self.burst(b"more", 3000)
+        self.assertGreater(len(more), conn.channel.maxBufferedBytes)
+        conn.send(more)
+        self.assertEqual(len(conn.responses()), 16)
+        self.assertEqual(conn.transport.producerState, "paused")
+        self.clock.advance(0)
+        self.assertEqual(len(conn.responses()), 3100)
+        self.assertEqual(conn.transport.producerState, "producing")
+
+
+class TurnQueueTests(SynchronousTestCase):
+    """
+    L{TurnQueue} on its own, with members that draw a set number of
+    requests in their turn.
+    """
+
+    class Member:
+        _closing = False
+
+        def __init__(self, queue, name, log, wants):
+            self.queue, self.name, self.log, self.wants = queue, name, log, wants
+
+        def _takeTurn(self):
+            while self.wants:
+                if not self.queue.take():
+                    self.queue.wait(self)
+                    return
+                self.wants -= 1
+                self.log.append(self.name)
+
+    def test_drawsScheduleTheRenewal(self):
+        """
+        Drawing on a round schedules its renewal for the next iteration; a
+        spent round refuses draws until then.
+        """
+        clock = task.Clock()
+        queue = TurnQueue(clock, 3)
+        self.assertEqual([queue.take() for _ in range(4)], [True, True, True, False])
+        self.assertEqual(len(clock.getDelayedCalls()), 1)
+        clock.advance(0)
+        self.assertEqual(clock.getDelayedCalls(), [])
+        self.assertTrue(queue.take())
+
+    def test_closedMembersPassed(self):
+        """
+        A member closed while it waits is passed over and costs the round
+        nothing.
+        """
+        clock, log = task.Clock(), []
+        queue = TurnQueue(clock, 2)
+        gone = self.Member(queue, "gone", log, 5)
+        stays = self.Member(queue, "stays", log, 2)
+        queue.wait(gone)
+        queue.wait(stays)
+        gone._closing = True
+        clock.advance(0)
+        self.assertEqual(log, ["stays", "stays"])
+        self.assertEqual(len(queue), 0)
+
+
 class TurnLiveTests(TestCase):
     """
     The turns on a real socket: the reactor comes back to the connection
@@ -134,17 +317,17 @@ class TurnLiveTests(TestCase):
 
     @defer.inlineCallbacks
     def test_longPipelineAnsweredInOrder(self):
-        server = LiveServer(Root())
-        self.addCleanup(server.stop)
+        live = LiveServer(Root())
+        self.addCleanup(live.stop)
         turns = []
-        protocol = server.factory.protocol
-        yieldTurn = protocol._yieldTurn
+        protocol = live.factory.protocol
+        waitForTurn = protocol._waitForTurn
 
-        def recordingYield(channel):
+        def recordingWait(channel):
             turns.append(channel)
-            yieldTurn(channel)
+            waitForTurn(channel)
 
-        protocol._yieldTurn = recordingYield
+        protocol._waitForTurn = recordingWait
         count = 1000
 
         def client(port):
@@ -156,8 +339,82 @@ class TurnLiveTests(TestCase):
                     data += chunk
             return data
 
-        data = yield inThread(client, server.portNumber)
+        data = yield inThread(client, live.portNumber)
         self.assertEqual(data.count(b"HTTP/1.1 200 "), count)
         bodies = [part.split(b"\r\n\r\n", 1)[1] for part in data.split(b"HTTP/1.1 ")[1:]]
         self.assertEqual(bodies, [b"%d" % i for i in range(count)])
         self.assertGreaterEqual(len(turns), 1)
+
+    @defer.inlineCallbacks
+    def test_quietConnectionWaitsAboutOneRound(self):
+        """
+        Forty connections pipeline four hundred requests each while a
+        quiet kept-alive connection sends one request at a time.  Between
+        the moment a quiet request is sent and its answer, the server
+        answers at most two iterations' work of the others: each iteration
+        answers at most one request per connection read plus one round.
+        Before rounds, every waiting connection had a turn of sixteen per
+        iteration (640 here).
+        """
+        attackers, perAttacker, round = 40, 400, 32
+        log = []
+        live = LiveServer(site=server.Site(Recorder(log)), maxRequestsPerRound=round)
+        self.addCleanup(live.stop)
+        port = live.portNumber
+        sent = threading.Event()
+        finished = threading.Event()
+
+        def attack():
+            socks = [socket.create_connection(("127.0.0.1", port), timeout=60)
+                     for _ in range(attackers)]
+            try:
+                for i, sock in enumerate(socks):
+                    sock.sendall(b"".join(
+                        b"GET /a%d/%d HTTP/1.1\r\nHost: a\r\n\r\n" % (i, k)
+                        for k in range(perAttacker)))
+                sent.set()
+                answers = 0
+                for sock in socks:
+                    data = b""
+                    while data.count(b"HTTP/1.1 200 ") < perAttacker:
+                        chunk = sock.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                    answers += data.count(b"HTTP/1.1 200 ")
+                return answers
+            finally:
+                finished.set()
+                for sock in socks:
+                    sock.close()
+
+        def probe():
+            probes = 0
+            with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+                sent.wait(60)
+                while not finished.is_set() or probes == 0:
+                    sock.sendall(b"GET /quiet/%d HTTP/1.1\r\nHost: q\r\n\r\n" % probes)
+                    # Noted once sent (before, this thread could lose the
+                    # interpreter to the reactor between the note and the
+                    # send): the server may even have answered already.
+                    log.append(("sent", probes))
+                    data = b""
+                    while b"\r\n\r\nx" not in data:
+                        chunk = sock.recv(65536)
+                        if not chunk:
+                            raise AssertionError("the quiet connection was closed")
+                        data += chunk
+                    probes += 1
+            return probes
+
+        answers, probes = yield defer.gatherResults([inThread(attack), inThread(probe)])
+        self.assertEqual(answers, attackers * perAttacker)
+        between = {}
+        for i in range(probes):
+            start = log.index(("sent", i))
+            end = log.index("/quiet/%d" % i)
+            between[i] = sum(1 for entry in log[start:end] if isinstance(entry, str))
+        worst = max(between.values())
+        self.assertLessEqual(worst, 2 * (round + attackers),
+                             f"{probes} probes; answers to others between a quiet "
+                             f"request and its answer: {sorted(between.values())[-10:]}")

@@ -32,6 +32,7 @@ COMPILED_MODULES = (
     "web2.channel._deadlines",
     "web2.channel._producers",
     "web2.channel._request",
+    "web2.channel._turns",
     "web2.channel.http",
     "web2.epollreactor",
     "web2.http",

@@ -190,6 +190,9 @@ SERVER_SETTINGS: tuple[ServerSetting, ...] = (
     ServerSetting("max-requests-per-turn", "factory", "maxRequestsPerTurn", _count,
                   "Pipelined requests a connection has answered in a row before "
                   "the other connections get a turn (default 16)."),
+    ServerSetting("max-requests-per-round", "factory", "maxRequestsPerRound", _count,
+                  "Pipelined requests beyond the first of each batch read that all "
+                  "connections answer together per reactor iteration (default 128)."),
     ServerSetting("backlog", "listen", "backlog", _kernelInt(_count),
                   "Connections the kernel queues for accepting, per listener "
                   "(default 511, or net.core.somaxconn if lower)."),

@@ -140,7 +140,7 @@ class ChannelConnection:
     """
 
     def __init__(self, root=None, site=None, *, peer=("127.0.0.1", 54321),
-                 host=("127.0.0.1", 8080), clock=None, **factoryArgs):
+                 host=("127.0.0.1", 8080), clock=None, factory=None, **factoryArgs):
         """
         @param root: the root resource of a new L{server.Site}, unless
             C{site} is given.
@@ -150,13 +150,20 @@ class ChannelConnection:
         @param host: the server's address, likewise.
         @param clock: the reactor for the factory; a new L{task.Clock} if
             C{None}.
+        @param factory: an L{HTTPFactory} whose connection this is, for
+            several connections of one server (which share its turns, its
+            connection count and its reactor, which becomes L{clock});
+            C{root}, C{site}, C{clock} and C{factoryArgs} are then unused.
         @param factoryArgs: given to L{HTTPFactory} (limits, timeouts...).
         """
-        if site is None:
-            site = server.Site(root)
-        self.site = site
-        self.clock = clock if clock is not None else task.Clock()
-        self.factory = HTTPFactory(site, reactor=self.clock, **factoryArgs)
+        if factory is None:
+            if site is None:
+                site = server.Site(root)
+            clock = clock if clock is not None else task.Clock()
+            factory = HTTPFactory(site, reactor=clock, **factoryArgs)
+        self.factory = factory
+        self.site = factory.site
+        self.clock = factory.reactor
         peerAddress, hostAddress = _address(peer), _address(host)
         self.channel = self.factory.buildProtocol(peerAddress)
         self.transport = StringTransport(hostAddress=hostAddress, peerAddress=peerAddress)
@@ -166,9 +173,11 @@ class ChannelConnection:
         """
         Deliver C{data} from the client.
 
-        Connections take turns (C{maxRequestsPerTurn}, 16 by default): of
-        more pipelined requests in one C{send}, the rest are answered once
-        the clock runs its due calls (C{self.clock.advance(0)}).
+        Connections take turns (rule 5 of L{web2.channel.http}): of more
+        pipelined requests in one C{send} than C{maxRequestsPerTurn} (16
+        by default), or than the factory's round has left, the rest are
+        answered once the clock runs its due calls
+        (C{self.clock.advance(0)}).
 
         @return: this connection, for chaining.
         """

@@ -21,11 +21,15 @@ Rules of this module, in the order they matter:
     and C{Connection: close}; an unread body is drained within a bound or
     the connection is closed; a connection that is to close half-closes its
     write side and discards input for at most C{lingerTimeout} seconds.
- 5. Connections take turns: one answers at most C{maxRequestsPerTurn}
-    pipelined requests in a row, then stops reading and lets the reactor
-    serve everyone else before it goes on, so that a client pipelining
-    thousands of small requests delays others by one turn, not by all of
-    them.
+ 5. Connections take turns (L{web2.channel._turns}): the first request of
+    each batch read is answered at once; every further one draws on a
+    round of C{maxRequestsPerRound} requests that all connections share
+    and the reactor renews each iteration, and at most
+    C{maxRequestsPerTurn} are answered in a row.  A connection left
+    without a draw waits in a queue served in order at the start of the
+    next rounds, so that clients pipelining thousands of small requests
+    delay a quiet connection's request by about one round, not by all of
+    their turns.
  6. Each phase has its own timeout: C{headerTimeout} from the first byte of a
     request until its head is complete (408), C{bodyTimeout} between pieces
     of a body and C{minBodyRate} over the whole of it (408), C{idleTimeout}
@@ -57,6 +61,7 @@ from web2.channel._producers import (
     _SendfileProducer,  # noqa: F401 (re-exported)
 )
 from web2.channel._request import HTTPChannelRequest
+from web2.channel._turns import TurnQueue
 from web2.http_headers import Headers
 
 log = Logger(namespace=__name__)
@@ -181,6 +186,7 @@ class HTTPChannel(protocol.Protocol):
     maxUnsentBytes = 65536
     maxKernelUnsentBytes = 131072
     maxRequestsPerTurn = 16
+    maxRequestsPerRound = 128
     maxDrainBytes = 1024 * 1024
     headerTimeout = 20.0
     bodyTimeout = 60.0
@@ -198,7 +204,8 @@ class HTTPChannel(protocol.Protocol):
     _slot = None
     _deadlines = None
     _abortCall = None
-    _turnCall = None
+    _turns = None
+    _waitingTurn = False
     _outgoing = None
     _outgoingSize = 0
     # Whether output went to the transport's buffer since it was last seen
@@ -281,9 +288,6 @@ class HTTPChannel(protocol.Protocol):
         self._drainWatch = None
         if self._abortCall is not None and self._abortCall.active():
             self._abortCall.cancel()
-        if self._turnCall is not None:
-            self._turnCall.cancel()
-            self._turnCall = None
         current = self._current
         # No current request from here on: a response the application
         # finishes while it hears of the loss (a proxy answering as it
@@ -521,12 +525,12 @@ class HTTPChannel(protocol.Protocol):
 
     # The event loop
 
-    def _processEvents(self):
+    def _processEvents(self, free=1):
         if self._inLoop:
             return
         self._inLoop = True
         try:
-            self._runEvents()
+            self._runEvents(free)
         except _wire.ProtocolError as e:
             self._protocolError(e)
         finally:
@@ -553,7 +557,9 @@ class HTTPChannel(protocol.Protocol):
         elif phase == "next":
             self._enterPhase("idle")
 
-    def _runEvents(self):
+    def _runEvents(self, free):
+        # free: how many requests may start without drawing on the round
+        # (rule 5): the first of a batch just read, none in a queued turn.
         reader = self._reader
         turn = self.maxRequestsPerTurn
         while not self._closing and not self._bodyPaused and not self._sendHeld:
@@ -574,14 +580,20 @@ class HTTPChannel(protocol.Protocol):
                     elif unsent > self.maxUnsentBytes:
                         self._holdForOutput()
                         return
-                if turn <= 0 and reader.buffered:
-                    # Rule 5: this connection's turn is over.
-                    self._yieldTurn()
-                    return
+                if reader.buffered:
+                    if self._waitingTurn:
+                        # Rule 5: queued for a turn; read ahead only so far.
+                        if reader.buffered > self.maxBufferedBytes:
+                            self._pauseTransport()
+                        return
+                    if turn <= 0 or (free <= 0 and not self._turnQueue().take()):
+                        self._waitForTurn()
+                        return
             event = reader.next_event()
             kind = event.__class__
             if kind is _REQUEST_HEAD:
                 turn -= 1
+                free -= 1
                 self._startRequest(event)
             elif kind is _BODY_DATA:
                 self._bodyData(current, event.data)
@@ -598,18 +610,27 @@ class HTTPChannel(protocol.Protocol):
                 self._peerDone()
                 return
 
-    def _yieldTurn(self):
-        """
-        Stop reading, and go on with the requests already read once the
-        reactor has served the other connections' events.
-        """
-        self._pauseTransport()
-        if self._turnCall is None:
-            self._turnCall = self.reactor.callLater(0, self._nextTurn)
+    def _turnQueue(self):
+        turns = self._turns
+        if turns is None:
+            # A channel made without a factory queues on its own.
+            turns = self._turns = TurnQueue(self.reactor, self.maxRequestsPerRound)
+        return turns
 
-    def _nextTurn(self):
-        self._turnCall = None
-        self._processEvents()
+    def _waitForTurn(self):
+        """
+        Queue for a turn: the requests already read wait until the round
+        reaches this connection.
+        """
+        self._waitingTurn = True
+        self._turnQueue().wait(self)
+
+    def _takeTurn(self):
+        """
+        This connection's turn in a round (see L{TurnQueue}).
+        """
+        self._waitingTurn = False
+        self._processEvents(0)
 
     def _startRequest(self, head):
         self._discardBody = False
@@ -1129,6 +1150,7 @@ class HTTPFactory(protocol.ServerFactory):
         maxUnsentBytes: int = 65536,
         maxKernelUnsentBytes: int = 131072,
         maxRequestsPerTurn: int = 16,
+        maxRequestsPerRound: int = 128,
         maxDrainBytes: int = 1024 * 1024,
         headerTimeout: float = 20.0,
         bodyTimeout: float = 60.0,
@@ -1155,6 +1177,11 @@ class HTTPFactory(protocol.ServerFactory):
         @param maxRequestsPerTurn: how many pipelined requests a connection
             answers in a row before the reactor serves the other connections
             (then it goes on with the rest).
+        @param maxRequestsPerRound: how many pipelined requests beyond the
+            first of each batch read all connections answer together in one
+            reactor iteration; connections that find none left wait in turn
+            for the next iterations (the bound on how long a quiet
+            connection's request waits behind busy ones).
         @param maxDrainBytes: how much of an unread request body is read and
             discarded to keep the connection; beyond it the connection closes.
         @param headerTimeout: seconds for a request head to arrive (408).
@@ -1180,6 +1207,7 @@ class HTTPFactory(protocol.ServerFactory):
             maxUnsentBytes=maxUnsentBytes,
             maxKernelUnsentBytes=maxKernelUnsentBytes,
             maxRequestsPerTurn=maxRequestsPerTurn,
+            maxRequestsPerRound=maxRequestsPerRound,
             maxDrainBytes=maxDrainBytes,
             headerTimeout=headerTimeout,
             bodyTimeout=bodyTimeout,
@@ -1192,6 +1220,7 @@ class HTTPFactory(protocol.ServerFactory):
             site=site,
             reactor=reactor,
             _deadlines=Deadlines(reactor),
+            _turns=TurnQueue(reactor, maxRequestsPerRound),
         )
         # The settings become class attributes of a subclass made for this
         # factory, so an idle connection carries none of them itself.

@@ -1,0 +1,86 @@
+# -*- test-case-name: test_channel_turns -*-
+"""
+Turns: how pipelining connections share the reactor.
+
+A connection may answer the first request of each batch it reads at once
+(one round trip's worth, what a browser or any non-pipelining client
+sends).  Every further request it answers in the same run draws on a
+I{round}: a number of requests shared by all connections and renewed
+once per reactor iteration.  A connection that finds the round spent, or
+that has answered C{maxRequestsPerTurn} requests in a row, waits in one
+queue; each new round serves the queue in order, from the start of the
+reactor iteration, before the iteration reads anything new.
+
+So the work done in one reactor iteration is bounded by the number of
+connections with something to read plus one round, whatever the number
+of pipelined requests waiting: a fresh request on a quiet connection (a
+health check) waits for at most that, where it once waited for every busy
+connection's whole turn.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+__all__ = ["TurnQueue"]
+
+
+class TurnQueue:
+    """
+    The rounds and the queue of one L{HTTPFactory}'s connections.  A
+    member is a channel with a C{_closing} flag and a C{_takeTurn()}
+    method, which answers its waiting requests drawing on L{take} for each
+    of them.
+    """
+
+    def __init__(self, reactor, requestsPerRound: int):
+        """
+        @param requestsPerRound: how many requests beyond their first the
+            connections answer in one reactor iteration, together.
+        """
+        self._reactor = reactor
+        self.requestsPerRound = requestsPerRound
+        self._left = requestsPerRound
+        self._waiting: deque = deque()
+        self._roundCall = None
+
+    def take(self) -> bool:
+        """
+        Draw one request on this round.
+
+        @return: whether the round had one left; if not, the caller waits
+            (L{wait}).
+        """
+        if self._roundCall is None:
+            # Drawn on: the round must be renewed next iteration.
+            self._roundCall = self._reactor.callLater(0, self._nextRound)
+        if self._left > 0:
+            self._left -= 1
+            return True
+        return False
+
+    def wait(self, member) -> None:
+        """
+        Queue C{member} for a turn in a coming round.
+        """
+        self._waiting.append(member)
+        if self._roundCall is None:
+            self._roundCall = self._reactor.callLater(0, self._nextRound)
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def _nextRound(self):
+        self._roundCall = None
+        self._left = self.requestsPerRound
+        waiting = self._waiting
+        # Only those queued before this round: a member that waits again
+        # goes to the back, for the next one.
+        for _ in range(len(waiting)):
+            if self._left <= 0:
+                break
+            member = waiting.popleft()
+            if not member._closing:
+                member._takeTurn()
+        if waiting and self._roundCall is None:
+            self._roundCall = self._reactor.callLater(0, self._nextRound)
