@@ -17,7 +17,7 @@ from twisted.internet import defer, task
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from web2 import http, resource, server
-from web2.channel._turns import TurnQueue
+from web2.channel._turns import ROUND_SECONDS, TurnQueue
 from web2.channel.http import HTTPFactory
 
 
@@ -259,6 +259,40 @@ class RoundTests(SynchronousTestCase):
         self.assertEqual(conn.transport.producerState, "producing")
 
 
+class Costly(resource.LeafResource):
+    """
+    A request that takes C{cost} seconds of C{clock}'s time to answer.
+    """
+
+    def __init__(self, clock, cost):
+        self.clock, self.cost, self.seen = clock, cost, 0
+
+    def render(self, request):
+        self.clock.rightNow += self.cost
+        self.seen += 1
+        return http.Response(200, None, "x")
+
+
+class RoundTimeTests(SynchronousTestCase):
+    def test_roundEndsWithItsTime(self):
+        """
+        A round also ends L{ROUND_SECONDS} after its first draw, however
+        many requests it has left: with requests of 1/256 s, the first of
+        the batch and three drawn are answered (the fourth draw comes
+        3/256 s > 0.01 s after the first), then the next iteration goes on.
+        """
+        clock = task.Clock()
+        costly = Costly(clock, 2 ** -8)
+        conn = Connection(costly, clock=clock, maxRequestsPerRound=1000)
+        conn.send(pipeline(10))
+        self.assertEqual(costly.seen, 4)
+        self.assertTrue(conn.channel._waitingTurn)
+        runOneRound(clock)
+        self.assertEqual(costly.seen, 7)
+        clock.advance(0)
+        self.assertEqual(costly.seen, 10)
+
+
 class TurnQueueTests(SynchronousTestCase):
     """
     L{TurnQueue} on its own, with members that draw a set number of
@@ -290,6 +324,25 @@ class TurnQueueTests(SynchronousTestCase):
         self.assertEqual(len(clock.getDelayedCalls()), 1)
         clock.advance(0)
         self.assertEqual(clock.getDelayedCalls(), [])
+        self.assertTrue(queue.take())
+
+    def test_roundTime(self):
+        """
+        A round grants draws for L{ROUND_SECONDS} of the reactor's time
+        from its first draw; the next round's time starts at its own first
+        draw.
+        """
+        clock = task.Clock()
+        queue = TurnQueue(clock, 100)
+        self.assertTrue(queue.take())
+        clock.rightNow += ROUND_SECONDS / 2
+        self.assertTrue(queue.take())
+        clock.rightNow += ROUND_SECONDS / 2
+        self.assertFalse(queue.take())
+        clock.rightNow += 5.0
+        clock.advance(0)
+        self.assertTrue(queue.take())
+        clock.rightNow += ROUND_SECONDS / 2
         self.assertTrue(queue.take())
 
     def test_closedMembersPassed(self):

@@ -5,8 +5,11 @@ Turns: how pipelining connections share the reactor.
 A connection may answer the first request of each batch it reads at once
 (one round trip's worth, what a browser or any non-pipelining client
 sends).  Every further request it answers in the same run draws on a
-I{round}: a number of requests shared by all connections and renewed
-once per reactor iteration.  A connection that finds the round spent, or
+I{round}: a number of requests, and a slice of time (L{ROUND_SECONDS}),
+shared by all connections and renewed once per reactor iteration.  The
+time matters as much as the count: a request that costs a hundred
+microseconds (a large error page, a file opened) makes a round of a
+hundred requests ten milliseconds long.  A connection that finds the round spent, or
 that has answered C{maxRequestsPerTurn} requests in a row, waits in one
 queue; each new round serves the queue in order, from the start of the
 reactor iteration, before the iteration reads anything new.
@@ -22,7 +25,11 @@ from __future__ import annotations
 
 from collections import deque
 
-__all__ = ["TurnQueue"]
+__all__ = ["ROUND_SECONDS", "TurnQueue"]
+
+#: Seconds of the reactor's clock a round lasts at most, from its first
+#: draw: requests drawn later wait for the next round.
+ROUND_SECONDS = 0.01
 
 
 class TurnQueue:
@@ -33,14 +40,18 @@ class TurnQueue:
     of them.
     """
 
-    def __init__(self, reactor, requestsPerRound: int):
+    def __init__(self, reactor, requestsPerRound: int, secondsPerRound: float = ROUND_SECONDS):
         """
         @param requestsPerRound: how many requests beyond their first the
             connections answer in one reactor iteration, together.
+        @param secondsPerRound: how long after its first draw a round
+            still grants requests (by C{reactor.seconds()}).
         """
         self._reactor = reactor
         self.requestsPerRound = requestsPerRound
+        self.secondsPerRound = secondsPerRound
         self._left = requestsPerRound
+        self._roundStart = 0.0
         self._waiting: deque = deque()
         self._roundCall = None
 
@@ -52,8 +63,12 @@ class TurnQueue:
             (L{wait}).
         """
         if self._roundCall is None:
-            # Drawn on: the round must be renewed next iteration.
+            # The round's first draw: it must be renewed next iteration,
+            # and its time runs from now.
             self._roundCall = self._reactor.callLater(0, self._nextRound)
+            self._roundStart = self._reactor.seconds()
+        elif self._reactor.seconds() - self._roundStart >= self.secondsPerRound:
+            self._left = 0
         if self._left > 0:
             self._left -= 1
             return True
