@@ -21,6 +21,11 @@ Rules of this module, in the order they matter:
     and C{Connection: close}; an unread body is drained within a bound or
     the connection is closed; a connection that is to close half-closes its
     write side and discards input for at most C{lingerTimeout} seconds.
+    The client's FIN is a half-close too: the requests read before it are
+    answered, and the application is not told of it (HTTP's rule, and
+    HAProxy's; nginx aborts a proxied request instead).  A failed write,
+    a reset or a timeout ends a request early; the connection cap bounds
+    how many such requests a client can leave running.
  5. Connections take turns (L{web2.channel._turns}): the first request of
     each batch read is answered at once; every further one draws on a
     round of C{maxRequestsPerRound} requests that all connections share
