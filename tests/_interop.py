@@ -207,3 +207,123 @@ def multipart(fields: dict, files: dict) -> tuple[str, bytes]:
               .encode() + data + b"\r\n" for name, (filename, data) in files.items()]
     return f"multipart/form-data; boundary={boundary}", b"".join(parts) + \
         f"--{boundary}--\r\n".encode()
+
+
+# ---------------------------------------------------------------------------
+# nginx and Apache from a configuration of the test's own
+
+NGINX = program("nginx")
+APACHE = program("apache2")
+APACHE_MODULES = Path("/usr/lib/apache2/modules")
+
+
+def apacheHas(*modules: str) -> bool:
+    """
+    Whether Apache is installed with each of C{modules} (names such as
+    C{"proxy_http"}, for C{mod_proxy_http.so}).
+    """
+    return APACHE is not None and all(
+        (APACHE_MODULES / f"mod_{name}.so").exists() for name in modules)
+
+
+def nginxConfig(tmp, http: str, *, user: str = "", errorLevel: str = "") -> str:
+    """
+    A whole C{nginx.conf} for a test: one worker, its pid file, error log
+    and temporary files in C{tmp}, and C{http}, the C{http} block's own
+    directives and servers (an C{access_log} line among them: nginx's
+    default log is out of reach of an unprivileged test).
+
+    @param user: nginx's C{user} line, if any (C{"user root root;"} as
+        root, so that its worker may read the test's files).
+    @param errorLevel: the error log's level; nginx's default if empty.
+    """
+    level = f" {errorLevel}" if errorLevel else ""
+    return f"""\
+worker_processes 1;
+{user}
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log{level};
+events {{ worker_connections 64; }}
+http {{
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+{http}
+}}
+"""
+
+
+def startNginx(tmp, config: str, ports) -> subprocess.Popen:
+    """
+    Write C{config} (see L{nginxConfig}) to C{tmp/nginx.conf}, start nginx
+    with it in the foreground and wait until it listens on each of
+    C{ports}.  Stop it with L{stop}.
+
+    @raise AssertionError: with the error log's tail, if it does not start.
+    """
+    tmp = Path(tmp)
+    (tmp / "nginx.conf").write_text(config)
+    process = start([NGINX, "-p", str(tmp), "-c", str(tmp / "nginx.conf"),
+                     "-e", str(tmp / "error.log"), "-g", "daemon off;"])
+    waitForPorts(ports, process, tmp / "error.log")
+    return process
+
+
+def apacheUser() -> str:
+    """
+    The C{User} and C{Group} lines Apache's workers need as root (they
+    must run as someone else), empty otherwise.
+
+    @raise pytest.skip.Exception: as root, with no unprivileged user.
+    """
+    if os.geteuid() != 0:
+        return ""
+    user = workerUser()
+    if user is None:
+        import pytest
+
+        pytest.skip("no unprivileged user for Apache's workers")
+    return f"User {user[0]}\nGroup {user[1]}"
+
+
+#: The process settings of each MPM: few workers, one process for event's
+#: threads, two at the start for prefork.
+_MPM_SETTINGS = {
+    "event": "StartServers 1\nServerLimit 1\nThreadsPerChild 8\nThreadLimit 8\n"
+             "MaxRequestWorkers 8",
+    "prefork": "StartServers 2\nMinSpareServers 1\nMaxSpareServers 4\nMaxRequestWorkers 8",
+}
+
+
+def apacheConfig(tmp, ports, modules, body: str, *, user: str, mpm: str = "event") -> str:
+    """
+    A whole C{apache2.conf} for a test: listening on 127.0.0.1 at each of
+    C{ports}, its pid file, error log (level warn) and mutexes in C{tmp},
+    the C{mpm} MPM with a few workers, C{mod_authz_core} and C{modules}
+    loaded, then C{body}.
+
+    @param user: the C{User}/C{Group} lines (see L{apacheUser}).
+    """
+    listens = "".join(f"Listen 127.0.0.1:{port}\n" for port in ports)
+    loads = "".join(f"LoadModule {name}_module {APACHE_MODULES}/mod_{name}.so\n"
+                    for name in (f"mpm_{mpm}", "authz_core", *modules))
+    return (f"ServerRoot {tmp}\nServerName 127.0.0.1\n{listens}"
+            f"PidFile {tmp}/apache2.pid\nErrorLog {tmp}/error.log\nLogLevel warn\n"
+            f"Mutex file:{tmp} default\n{user}\n{loads}{_MPM_SETTINGS[mpm]}\n{body}")
+
+
+def startApache(tmp, config: str, ports) -> subprocess.Popen:
+    """
+    Write C{config} (see L{apacheConfig}) to C{tmp/apache2.conf}, start
+    Apache with it in the foreground and wait until it listens on each of
+    C{ports}.  Stop it with L{stop} (its workers are in its process group).
+
+    @raise AssertionError: with the error log's tail, if it does not start.
+    """
+    tmp = Path(tmp)
+    (tmp / "apache2.conf").write_text(config)
+    process = start([APACHE, "-d", str(tmp), "-f", str(tmp / "apache2.conf"), "-DFOREGROUND"])
+    waitForPorts(ports, process, tmp / "error.log")
+    return process

@@ -14,70 +14,26 @@ C{.ci/run} installs it).
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from _interop import apacheConfig, apacheHas, apacheUser, startApache, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "packages/web2-core/tests"))
 from _launch_helpers import Server, fetch, freePort, pythonWeb2  # noqa: E402
 
-APACHE = shutil.which("apache2") or "/usr/sbin/apache2"
-MODULES = Path("/usr/lib/apache2/modules")
-
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        not (Path(APACHE).exists() and (MODULES / "mod_proxy_http.so").exists()),
-        reason="Apache is not installed (apt-get install apache2)"),
+    pytest.mark.skipif(not apacheHas("proxy", "proxy_http"),
+                       reason="Apache is not installed (apt-get install apache2)"),
 ]
 
-CONF = """\
-ServerRoot {tmp}
-ServerName 127.0.0.1
-Listen 127.0.0.1:{port}
-PidFile {tmp}/apache2.pid
-ErrorLog {tmp}/error.log
-LogLevel warn
-Mutex file:{tmp} default
-{user}
-LoadModule mpm_event_module {modules}/mod_mpm_event.so
-LoadModule authz_core_module {modules}/mod_authz_core.so
-LoadModule proxy_module {modules}/mod_proxy.so
-LoadModule proxy_http_module {modules}/mod_proxy_http.so
-StartServers 1
-ServerLimit 1
-ThreadsPerChild 8
-ThreadLimit 8
-MaxRequestWorkers 8
+PROXY = """\
 ProxyPass "/good/" "http://127.0.0.1:{upstream}/"
 ProxyPass "/app" "http://127.0.0.1:{upstream}/"
 """
-
-
-def _userLines() -> str:
-    """
-    As root, Apache's workers must run as someone else: they only talk to
-    web2 over TCP, so any unprivileged user does.
-    """
-    if os.geteuid() != 0:
-        return ""
-    import grp
-    import pwd
-
-    for user, group in (("www-data", "www-data"), ("nobody", "nogroup")):
-        try:
-            pwd.getpwnam(user)
-            grp.getgrnam(group)
-        except KeyError:
-            continue
-        return f"User {user}\nGroup {group}"
-    pytest.skip("no unprivileged user for Apache's workers")
 
 
 @pytest.fixture(scope="module")
@@ -96,34 +52,13 @@ def proxied(tmp_path_factory):
     with web2:
         upstream = web2.port
         port = freePort()
-        (tmp / "apache2.conf").write_text(CONF.format(
-            tmp=tmp, port=port, upstream=upstream, user=_userLines(), modules=MODULES))
-        apache = subprocess.Popen(
-            [APACHE, "-d", str(tmp), "-f", str(tmp / "apache2.conf"), "-DFOREGROUND"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-            start_new_session=True)
+        config = apacheConfig(tmp, [port], ["proxy", "proxy_http"],
+                              PROXY.format(upstream=upstream), user=apacheUser())
+        apache = startApache(tmp, config, [port])
         try:
-            deadline = time.monotonic() + 15
-            while True:
-                try:
-                    fetch(port, "/nothing-here", timeout=2)
-                    break
-                except OSError:
-                    if apache.poll() is not None or time.monotonic() > deadline:
-                        log = tmp / "error.log"
-                        raise AssertionError("Apache did not start: " + (
-                            log.read_text() if log.exists() else "")) from None
-                    time.sleep(0.1)
             yield port, web2
         finally:
-            # Apache's workers share its session: stop them all.
-            if apache.poll() is None:
-                os.killpg(apache.pid, signal.SIGTERM)
-                try:
-                    apache.wait(15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(apache.pid, signal.SIGKILL)
-                    apache.wait(15)
+            stop(apache)
         web2.stop()
 
 

@@ -29,13 +29,10 @@ import hashlib
 import http.client
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import tempfile
-import time
 
 import pytest
+from _interop import NGINX, freePort, nginxConfig, startNginx, stop
 from twisted.internet import defer, reactor, task, threads
 from twisted.trial.unittest import TestCase
 
@@ -48,8 +45,6 @@ from web2.stream import IterableStream, readAll
 
 pytestmark = pytest.mark.slow
 
-NGINX = shutil.which("nginx") or next(
-    (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None)
 PARAMS_DIR = "/etc/nginx"
 
 BIG = bytes(range(256)) * 4096  # 1 MiB
@@ -88,25 +83,8 @@ class Site(Resource):
             200, None, f"{len(data)} {hashlib.sha256(data).hexdigest()}"))
 
 
-def freePort() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-CONFIG = """
-worker_processes 1;
-{user}
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log info;
-events {{ worker_connections 64; }}
-http {{
+HTTP = """\
     access_log {tmp}/access.log;
-    client_body_temp_path {tmp}/client_body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
     client_max_body_size 16m;
     upstream fcgi {{
         server 127.0.0.1:{fcgi};
@@ -140,22 +118,7 @@ http {{
             fastcgi_param PATH_INFO $fastcgi_path_info;
             fastcgi_pass 127.0.0.1:{rfc};
         }}
-    }}
-}}
-"""
-
-
-def _waitForPort(port: int, proc, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"nginx exited with status {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("nginx did not start listening in time")
+    }}"""
 
 
 def _request(port, method, path, body=None, headers=None, count=1):
@@ -198,26 +161,19 @@ class NginxGatewayTests(TestCase):
         self.addCleanup(shutil.rmtree, self.tmp, True)
         self.port = freePort()
         user = "user root root;" if os.geteuid() == 0 else ""
-        conf = os.path.join(self.tmp, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(CONFIG.format(tmp=self.tmp, port=self.port, params=PARAMS_DIR,
-                                  user=user, **ports))
-        self.nginx = subprocess.Popen(
-            [NGINX, "-p", self.tmp, "-c", conf, "-e", os.path.join(self.tmp, "error.log"),
-             "-g", "daemon off;"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        config = nginxConfig(self.tmp, HTTP.format(tmp=self.tmp, port=self.port,
+                                                   params=PARAMS_DIR, **ports),
+                             user=user, errorLevel="info")
+        d = threads.deferToThread(startNginx, self.tmp, config, [self.port])
+        d.addCallback(self._started)
+        return d
+
+    def _started(self, process):
+        self.nginx = process
         self.addCleanup(self._stopNginx)
-        return threads.deferToThread(_waitForPort, self.port, self.nginx)
 
     def _stopNginx(self):
-        if self.nginx.poll() is None:
-            self.nginx.send_signal(signal.SIGTERM)
-            try:
-                self.nginx.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.nginx.kill()
-                self.nginx.wait(timeout=10)
-        self.nginx.stderr.close()
+        stop(self.nginx)
         # Let web2 see nginx's connections close, so none outlives the test.
         return task.deferLater(reactor, 0.1, lambda: None)
 

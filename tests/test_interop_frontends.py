@@ -46,18 +46,23 @@ import os
 import shutil
 import socket
 import urllib.request
-from pathlib import Path
 
 import pytest
 from _interop import (
     APPS,
+    NGINX,
+    apacheConfig,
+    apacheHas,
     cgiInterpreter,
     curl,
     freePort,
+    nginxConfig,
     prelude,
     program,
     publicTempDir,
     start,
+    startApache,
+    startNginx,
     stop,
     waitForPorts,
     waitForUnixSocket,
@@ -71,9 +76,6 @@ pytest.importorskip("django")
 
 pytestmark = pytest.mark.slow
 
-NGINX = program("nginx")
-APACHE = program("apache2")
-APACHE_MODULES = Path("/usr/lib/apache2/modules")
 HAPROXY = program("haproxy")
 LIGHTTPD = program("lighttpd")
 BIG = bytes(range(256)) * 4096
@@ -133,19 +135,8 @@ def web2(request):
 # ---------------------------------------------------------------------------
 # The front ends
 
-NGINX_CONF = """
-worker_processes 1;
-{user}
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
+NGINX_SERVERS = """\
     access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
     client_max_body_size 16m;
     server {{
         listen 127.0.0.1:{proxy};
@@ -220,9 +211,7 @@ http {{
             fastcgi_param CONTENT_TYPE $content_type;
             fastcgi_pass 127.0.0.1:{fcgi};
         }}
-    }}
-}}
-"""
+    }}"""
 
 
 @pytest.fixture(scope="module")
@@ -235,11 +224,10 @@ def nginx(web2):
                                            "scgiParams",
                                            "scgiMin", "fcgiParams", "fcgiMin", "fcgiUnix")}
     user = "user root root;" if os.geteuid() == 0 else ""
-    (tmp / "nginx.conf").write_text(NGINX_CONF.format(tmp=tmp, user=user, **ports, **upstream))
-    process = start([NGINX, "-p", str(tmp), "-c", str(tmp / "nginx.conf"),
-                     "-e", str(tmp / "error.log"), "-g", "daemon off;"])
+    config = nginxConfig(tmp, NGINX_SERVERS.format(**ports, **upstream), user=user,
+                         errorLevel="warn")
+    process = startNginx(tmp, config, ports.values())
     try:
-        waitForPorts(ports.values(), process, tmp / "error.log")
         yield {"nginx-proxy": (ports["proxy"], ""),
                "nginx-proxy-stream": (ports["proxyStream"], ""),
                "nginx-proxy-prefix": (ports["proxyPrefix"], "/pfx"),
@@ -254,30 +242,9 @@ def nginx(web2):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-APACHE_CONF = """\
-ServerRoot {tmp}
-ServerName 127.0.0.1
-Listen 127.0.0.1:{proxy}
-Listen 127.0.0.1:{cgi}
-Listen 127.0.0.1:{fcgiFront}
-Listen 127.0.0.1:{scgiFront}
-PidFile {tmp}/apache2.pid
-ErrorLog {tmp}/error.log
-LogLevel warn
-Mutex file:{tmp} default
-{user}
-LoadModule mpm_prefork_module {modules}/mod_mpm_prefork.so
-LoadModule authz_core_module {modules}/mod_authz_core.so
-LoadModule proxy_module {modules}/mod_proxy.so
-LoadModule proxy_http_module {modules}/mod_proxy_http.so
-LoadModule proxy_fcgi_module {modules}/mod_proxy_fcgi.so
-LoadModule proxy_scgi_module {modules}/mod_proxy_scgi.so
-LoadModule alias_module {modules}/mod_alias.so
-LoadModule cgi_module {modules}/mod_cgi.so
-StartServers 2
-MinSpareServers 1
-MaxSpareServers 4
-MaxRequestWorkers 8
+APACHE_MODULES = ("proxy", "proxy_http", "proxy_fcgi", "proxy_scgi", "alias", "cgi")
+
+APACHE_HOSTS = """\
 <VirtualHost 127.0.0.1:{proxy}>
     ProxyPass "/" "http://127.0.0.1:{http}/"
 </VirtualHost>
@@ -305,9 +272,7 @@ sys.exit(main(["--config", {site!r}]))
 
 @pytest.fixture(scope="module")
 def apache(web2):
-    needed = ("mod_mpm_prefork.so", "mod_proxy_http.so", "mod_cgi.so", "mod_alias.so",
-              "mod_proxy_fcgi.so", "mod_proxy_scgi.so")
-    if APACHE is None or not all((APACHE_MODULES / m).exists() for m in needed):
+    if not apacheHas("mpm_prefork", *APACHE_MODULES):
         pytest.skip("Apache is not installed (apt-get install apache2)")
     _, upstream, site = web2
     user = workerUser()
@@ -330,13 +295,12 @@ def apache(web2):
     script.chmod(0o755)
     ports = {"proxy": freePort(), "cgi": freePort(), "fcgiFront": freePort(),
              "scgiFront": freePort()}
-    (tmp / "apache2.conf").write_text(APACHE_CONF.format(
-        tmp=tmp, modules=APACHE_MODULES, http=upstream["http"], fcgi=upstream["fcgi"],
-        scgi=upstream["scgi"],
-        user=f"User {user[0]}\nGroup {user[1]}" if user else "", **ports))
-    process = start([APACHE, "-d", str(tmp), "-f", str(tmp / "apache2.conf"), "-DFOREGROUND"])
+    hosts = APACHE_HOSTS.format(tmp=tmp, http=upstream["http"], fcgi=upstream["fcgi"],
+                                scgi=upstream["scgi"], **ports)
+    config = apacheConfig(tmp, ports.values(), APACHE_MODULES, hosts, mpm="prefork",
+                          user=f"User {user[0]}\nGroup {user[1]}" if user else "")
+    process = startApache(tmp, config, ports.values())
     try:
-        waitForPorts(ports.values(), process, tmp / "error.log")
         yield {"apache-proxy": (ports["proxy"], ""),
                "apache-cgi": (ports["cgi"], "/cgi/web2.cgi"),
                "apache-fcgi": (ports["fcgiFront"], ""),

@@ -6,36 +6,23 @@ so redirects point at the public URL; without it, they are ignored.
 
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
+from _interop import NGINX, nginxConfig, startNginx, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "packages/web2-core/tests"))
 from _launch_helpers import Server, fetch, freePort, twistdWeb2  # noqa: E402
 
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
 pytestmark = pytest.mark.skipif(
-    not Path(NGINX).exists(), reason="nginx is not installed (CI installs it from Debian)"
+    NGINX is None, reason="nginx is not installed (CI installs it from Debian)"
 )
 
-CONF = """
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log;
-events {{ worker_connections 64; }}
-http {{
+SERVER = """\
     access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
     server {{
         listen 127.0.0.1:{port};
         server_name www.example.test;
@@ -47,36 +34,24 @@ http {{
             proxy_set_header X-Forwarded-Proto https;
             proxy_set_header X-Forwarded-Prefix /app;
         }}
-    }}
-}}
-"""
+    }}"""
 
 
 @pytest.fixture
 def nginx():
     def start(upstream):
         tmp = Path(tempfile.mkdtemp())
+        directories.append(tmp)
         port = freePort()
-        (tmp / "nginx.conf").write_text(CONF.format(tmp=tmp, port=port, upstream=upstream))
-        process = subprocess.Popen(
-            [NGINX, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
-        started.append((process, tmp))
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                fetch(port, "/nothing", timeout=1)
-                return port
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("nginx did not start: " + (tmp / "error.log").read_text())
+        config = nginxConfig(tmp, SERVER.format(port=port, upstream=upstream))
+        processes.append(startNginx(tmp, config, [port]))
+        return port
 
-    started = []
+    processes, directories = [], []
     yield start
-    for process, tmp in started:
-        process.terminate()
-        process.wait(10)
+    for process in processes:
+        stop(process)
+    for tmp in directories:
         shutil.rmtree(tmp, ignore_errors=True)
 
 

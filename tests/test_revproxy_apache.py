@@ -10,43 +10,24 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
+from _interop import apacheConfig, apacheHas, apacheUser, startApache, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "packages/web2-core/tests"))
-sys.path.insert(0, str(ROOT / "tests"))
 from _launch_helpers import Server, fetch, freePort, pythonWeb2  # noqa: E402
-from test_apache_proxy import APACHE, MODULES, _userLines  # noqa: E402
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not Path(APACHE).exists(), reason="Apache is not installed (apt-get install apache2)"),
+    pytest.mark.skipif(not apacheHas("headers"),
+                       reason="Apache is not installed (apt-get install apache2)"),
 ]
 
-CONF = """\
-ServerRoot {tmp}
-ServerName 127.0.0.1
-Listen 127.0.0.1:{port}
-PidFile {tmp}/apache2.pid
-ErrorLog {tmp}/error.log
-LogLevel warn
-Mutex file:{tmp} default
-{user}
-LoadModule mpm_event_module {modules}/mod_mpm_event.so
-LoadModule authz_core_module {modules}/mod_authz_core.so
-LoadModule headers_module {modules}/mod_headers.so
-StartServers 1
-ServerLimit 1
-ThreadsPerChild 8
-ThreadLimit 8
-MaxRequestWorkers 8
+FILES = """\
 LogFormat "%{{Forwarded}}i|%{{Host}}i|%U" seen
 CustomLog {tmp}/access.log seen
 DocumentRoot {tmp}/www
@@ -86,39 +67,21 @@ def site():
     (tmp / "www" / "static" / "big.bin").write_bytes(big)
     (tmp / "www" / "static" / "a.txt").write_text("file a\n")
     port = freePort()
-    (tmp / "apache2.conf").write_text(CONF.format(tmp=tmp, port=port, user=_userLines(), modules=MODULES))
-    apache = subprocess.Popen(
-        [APACHE, "-d", str(tmp), "-f", str(tmp / "apache2.conf"), "-DFOREGROUND"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        start_new_session=True)
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                fetch(port, "/nothing-here", timeout=2)
-                break
-            except OSError:
-                if apache.poll() is not None or time.monotonic() > deadline:
-                    log = tmp / "error.log"
-                    raise AssertionError("Apache did not start: " + (
-                        log.read_text() if log.exists() else "")) from None
-                time.sleep(0.1)
-        with Server(pythonWeb2("--listen", "tcp:0:interface=127.0.0.1",
-                               "--mount", "/=text:the second web2")) as upstream:
-            (tmp / "site.toml").write_text(SITE.format(apache=port, web2=upstream.port))
-            with Server(pythonWeb2("--config", str(tmp / "site.toml"))) as proxy:
-                (_, proxyPort, _), = proxy.waitForListeners(1)
-                yield proxyPort, big, tmp
-                result = proxy.stop()
-                assert "Traceback" not in result.output, result.output
+        apache = startApache(tmp, apacheConfig(tmp, [port], ["headers"], FILES.format(tmp=tmp),
+                                               user=apacheUser()), [port])
+        try:
+            with Server(pythonWeb2("--listen", "tcp:0:interface=127.0.0.1",
+                                   "--mount", "/=text:the second web2")) as upstream:
+                (tmp / "site.toml").write_text(SITE.format(apache=port, web2=upstream.port))
+                with Server(pythonWeb2("--config", str(tmp / "site.toml"))) as proxy:
+                    (_, proxyPort, _), = proxy.waitForListeners(1)
+                    yield proxyPort, big, tmp
+                    result = proxy.stop()
+                    assert "Traceback" not in result.output, result.output
+        finally:
+            stop(apache)
     finally:
-        if apache.poll() is None:
-            os.killpg(apache.pid, signal.SIGTERM)
-            try:
-                apache.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(apache.pid, signal.SIGKILL)
-                apache.wait(15)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -8,37 +8,24 @@ it to nginx and back, fetched with C{http.client}.
 import hashlib
 import http.client
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
+from _interop import NGINX, nginxConfig, startNginx, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "packages/web2-core/tests"))
 from _launch_helpers import Server, fetch, freePort, pythonWeb2  # noqa: E402
 
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
 pytestmark = pytest.mark.skipif(
-    not Path(NGINX).exists(), reason="nginx is not installed (CI installs it from Debian)"
+    NGINX is None, reason="nginx is not installed (CI installs it from Debian)"
 )
 
-CONF = """
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log;
-events {{ worker_connections 64; }}
-http {{
+SERVER = """\
     log_format conn '$connection $request_uri';
     access_log {tmp}/access.log conn;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
     keepalive_requests 1000;
     server {{
         listen 127.0.0.1:{port};
@@ -56,9 +43,7 @@ http {{
             client_body_buffer_size 16k;
             proxy_pass http://127.0.0.1:{port}/echo;
         }}
-    }}
-}}
-"""
+    }}"""
 
 
 @pytest.fixture(scope="module")
@@ -72,33 +57,21 @@ def site():
     (tmp / "www" / "big.bin").write_bytes(big)
     (tmp / "www" / "index.html").write_text("<h1>nginx</h1>\n")
     port = freePort()
-    (tmp / "nginx.conf").write_text(CONF.format(tmp=tmp, port=port))
-    nginx = subprocess.Popen(
-        [NGINX, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                fetch(port, "/index.html", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise AssertionError("nginx did not start: " + (tmp / "error.log").read_text()) from None
-                time.sleep(0.1)
-        with Server(pythonWeb2(
-            "--listen", "tcp:0:interface=127.0.0.1",
-            "--mount", f"/api=proxy:http://127.0.0.1:{port}/",
-            "--mount", "/=text:web2 itself",
-        )) as server:
-            (_, proxyPort, _), = server.waitForListeners(1)
-            yield proxyPort, port, big, tmp
-            result = server.stop()
-            assert "Traceback" not in result.output, result.output
+        nginx = startNginx(tmp, nginxConfig(tmp, SERVER.format(tmp=tmp, port=port)), [port])
+        try:
+            with Server(pythonWeb2(
+                "--listen", "tcp:0:interface=127.0.0.1",
+                "--mount", f"/api=proxy:http://127.0.0.1:{port}/",
+                "--mount", "/=text:web2 itself",
+            )) as server:
+                (_, proxyPort, _), = server.waitForListeners(1)
+                yield proxyPort, port, big, tmp
+                result = server.stop()
+                assert "Traceback" not in result.output, result.output
+        finally:
+            stop(nginx)
     finally:
-        nginx.terminate()
-        nginx.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
