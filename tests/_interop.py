@@ -1,9 +1,11 @@
 """
-Helpers of the interoperability matrix (tests/test_interop_*.py): start a
-real front end (nginx, Apache, HAProxy, lighttpd) from a configuration in a
-temporary directory, wait for its ports, and stop it with its whole process
-group; find a Python interpreter that an unprivileged Apache worker may run
-web2 with; a C{curl} client.
+Helpers of the interoperability matrix (tests/test_interop_*.py) and of
+every test with a real front end: start one (nginx, Apache, HAProxy,
+lighttpd) from a configuration in a temporary directory, wait for its
+ports, and stop it with its whole process group; the common part of nginx's
+and Apache's configurations (L{nginxConfig}, L{apacheConfig}) and their
+start (L{startNginx}, L{startApache}); find a Python interpreter that an
+unprivileged Apache worker may run web2 with; a C{curl} client.
 """
 
 from __future__ import annotations

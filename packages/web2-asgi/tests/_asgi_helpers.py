@@ -7,12 +7,19 @@ reactor the test process runs (see C{conftest.py}).
 
 from __future__ import annotations
 
-from twisted.internet import defer, task
+from twisted.internet import task
 
 from web2 import server, testing
 from web2.asgi import ASGIResource
 from web2.mount import MountTree
-from web2.testing import fetch, inThread, parseResponses, rawExchange, requestBytes
+from web2.testing import (
+    fetch,
+    inThread,
+    parseResponses,
+    rawExchange,
+    requestBytes,
+    waitFor,
+)
 
 __all__ = ["Connection", "LiveServer", "WAIT", "fetch", "inThread", "parseResponses",
            "rawExchange", "requestBytes", "resource", "waitFor"]
@@ -54,22 +61,3 @@ class LiveServer(testing.LiveServer):
         if wrap is not None:
             root = wrap(root)
         super().__init__(site=server.Site(root))
-
-
-def waitFor(predicate, timeout=WAIT, step=0.01):
-    """
-    A Deferred that fires once C{predicate()} is true (polled from the
-    reactor), or fails after C{timeout} seconds.
-    """
-    from twisted.internet import reactor
-
-    deadline = reactor.seconds() + timeout
-
-    @defer.inlineCallbacks
-    def poll():
-        while not predicate():
-            if reactor.seconds() > deadline:
-                raise AssertionError(f"{predicate} never became true")
-            yield task.deferLater(reactor, step, lambda: None)
-
-    return poll()

@@ -11,30 +11,14 @@ import socket
 import threading
 
 from _wsgi_helpers import LiveServer, fetch, get, inThread, parseResponses, rawExchange
-from twisted.internet import defer, reactor, task
+from twisted.internet import defer
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
+from web2.testing import waitFor
 from web2.wsgi import ClientDisconnected
 
 WAIT = 10.0
-
-
-def waitFor(predicate, timeout=WAIT, step=0.01):
-    """
-    A Deferred that fires once C{predicate()} is true (polled from the
-    reactor), or fails after C{timeout} seconds.
-    """
-    deadline = reactor.seconds() + timeout
-
-    @defer.inlineCallbacks
-    def poll():
-        while not predicate():
-            if reactor.seconds() > deadline:
-                raise AssertionError(f"{predicate} never became true")
-            yield task.deferLater(reactor, step, lambda: None)
-
-    return poll()
 
 
 def eventSet(event, timeout=WAIT):

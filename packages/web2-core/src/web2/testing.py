@@ -77,6 +77,7 @@ __all__ = [
     "runToEnd",
     "twistdCommand",
     "twistdWeb2",
+    "waitFor",
 ]
 
 
@@ -429,3 +430,31 @@ def fetchUnix(socketPath, path="/", timeout=10.0) -> bytes:
         while chunk := sock.recv(65536):
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def waitFor(predicate, timeout=10.0, step=0.01):
+    """
+    Poll C{predicate()} from the running reactor (trial's C{TestCase} runs
+    it) until it is true: for what a live server does on its own (a thread
+    of a pool finishing, a log line, a close).
+
+    The reactor is imported when called, not when this module is, so that
+    a test suite may install another one first (web2-asgi's runs asyncio's).
+
+    @param timeout: seconds after which the wait fails.
+    @param step: seconds between two polls.
+    @return: a Deferred that fires once C{predicate()} is true, or fails
+        with C{AssertionError} after C{timeout} seconds.
+    """
+    from twisted.internet import reactor
+
+    deadline = reactor.seconds() + timeout
+
+    @defer.inlineCallbacks
+    def poll():
+        while not predicate():
+            if reactor.seconds() > deadline:
+                raise AssertionError(f"{predicate} never became true")
+            yield task.deferLater(reactor, step, lambda: None)
+
+    return poll()
