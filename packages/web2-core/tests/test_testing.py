@@ -40,6 +40,7 @@ from web2.testing import (
     runNow,
     runToEnd,
     twistdWeb2,
+    waitFor,
 )
 
 # ---------------------------------------------------------------------------
@@ -619,3 +620,22 @@ def test_hungServerShowsItsStacks():
     assert "did not stop within 1 s" in message
     # faulthandler's frame line (the command, quoted too, has no "line N in").
     assert re.search(r"line \d+ in stuckSomewhere", message), message
+
+
+class WaitForTests(TestCase):
+    timeout = 20
+
+    @defer.inlineCallbacks
+    def test_firesOnceTrue(self):
+        """
+        The wait ends once the reactor has made the predicate true.
+        """
+        seen = []
+        reactor.callLater(0.05, seen.append, 1)
+        yield waitFor(lambda: seen, timeout=10)
+        self.assertEqual(seen, [1])
+
+    @defer.inlineCallbacks
+    def test_failsAfterTheTimeout(self):
+        with self.assertRaises(AssertionError):
+            yield waitFor(lambda: False, timeout=0.1)

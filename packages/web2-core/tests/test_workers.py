@@ -50,6 +50,38 @@ def _site(tmp_path):
     return ["--python-path", str(tmp_path), "--mount", "/=class:pidsite.Root"]
 
 
+def _slowMark(tmp_path):
+    """
+    The environment of a server whose slow page marks its start in
+    C{tmp_path}.
+    """
+    return {"SLOW_MARK": str(tmp_path / "slow-started")}
+
+
+def _slowRequestInFlight(port, tmp_path):
+    """
+    Fetch the slow page in a thread, and wait until a worker has started
+    answering it; it answers once L{_releaseSlow} is called.
+
+    @return: the client thread, and a dict that holds the fetch's result
+        under C{"result"} once the thread is done.
+    """
+    mark = tmp_path / "slow-started"
+    answer = {}
+    client = threading.Thread(target=lambda: answer.update(
+        result=fetch(port, "/slow", timeout=30)))
+    client.start()
+    deadline = time.monotonic() + 30
+    while not mark.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert mark.exists()
+    return client, answer
+
+
+def _releaseSlow(tmp_path):
+    (tmp_path / "slow-started.release").touch()
+
+
 def _readyPids(server):
     """
     The pids of the workers the master said were ready, in order.
@@ -158,26 +190,18 @@ def test_sigtermDrainsInFlightRequests(tmp_path):
     SIGTERM to the master while a request is in flight in a worker: the
     request completes, then everything stops with status 0.
     """
-    mark = tmp_path / "slow-started"
     with Server(pythonWeb2("--listen", LOCAL, "--workers", "2", *_site(tmp_path)),
-                cwd=tmp_path, env={"SLOW_MARK": str(mark)}) as server:
+                cwd=tmp_path, env=_slowMark(tmp_path)) as server:
         port = server.port
         _waitReady(server, 2)
-        answer = {}
-        client = threading.Thread(target=lambda: answer.update(
-            result=fetch(port, "/slow", timeout=30)))
-        client.start()
-        deadline = time.monotonic() + 30
-        while not mark.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert mark.exists()
+        client, answer = _slowRequestInFlight(port, tmp_path)
         server.terminate()
         # Once more during the stop, as make does (a signal sent before the
         # first is handled would merge with it).
         assert server.waitForOutput("stopping 2 worker(s)")
         server.process.send_signal(signal.SIGTERM)
         assert server.waitForOutput("draining 1 connection(s)"), server.output
-        (tmp_path / "slow-started.release").touch()
+        _releaseSlow(tmp_path)
         result = server.stop()
         client.join(30)
     status, headers, body = answer["result"]
@@ -498,23 +522,16 @@ def test_signalsDuringTheStopDoNotKillTheMaster(tmp_path):
     drain (logrotate's postrotate, a reload script) neither end the master
     early nor start workers: it stops as usual, with status 0.
     """
-    mark = tmp_path / "slow-started"
     with Server(pythonWeb2("--listen", LOCAL, "--workers", "1", *_site(tmp_path)),
-                cwd=tmp_path, env={"SLOW_MARK": str(mark)}) as server:
+                cwd=tmp_path, env=_slowMark(tmp_path)) as server:
         port = server.port
         _waitReady(server, 1)
-        answer = {}
-        client = threading.Thread(target=lambda: answer.update(
-            result=fetch(port, "/slow", timeout=30)))
-        client.start()
-        deadline = time.monotonic() + 30
-        while not mark.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        client, answer = _slowRequestInFlight(port, tmp_path)
         server.terminate()
         assert server.waitForOutput("stopping 1 worker(s)")
         server.process.send_signal(signal.SIGUSR1)
         server.process.send_signal(signal.SIGHUP)
-        (tmp_path / "slow-started.release").touch()
+        _releaseSlow(tmp_path)
         result = server.stop()
         client.join(30)
     assert answer["result"][2] == b"slow done"
