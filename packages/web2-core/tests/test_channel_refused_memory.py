@@ -16,7 +16,6 @@ in a minute.
 
 from __future__ import annotations
 
-import gc
 import weakref
 
 import pytest
@@ -45,20 +44,6 @@ FLOODS = {
                     + b"".join(b"X-%d: v\r\n" % i for i in range(500)) + b"\r\n"),
     "bad-field": (b"400", b"GET / HTTP/1.1\r\nHost: a\r\nNo Colon\r\n\r\n"),
 }
-
-
-@pytest.fixture
-def noCollector():
-    """
-    The cyclic garbage collector off: what is not freed by reference
-    counting stays, so that the test sees it.
-    """
-    enabled = gc.isenabled()
-    gc.collect()
-    gc.disable()
-    yield
-    if enabled:
-        gc.enable()
 
 
 @pytest.mark.parametrize("name", sorted(FLOODS))
