@@ -2,7 +2,9 @@
 CPU-time cost of the metrics: mount (web2.metrics) on a keep-alive hello
 request, in memory (no sockets), as bench/micro_hot.py measures: the site
 without metrics and without an access log, with metrics only, with an
-access log only (to /dev/null), and with both.
+access log only (to /dev/null), and with both; then the metrics cases
+again as a worker of C{--workers} keeps them (prometheus_client's
+multiprocess mode: values in memory-mapped files of a shared directory).
 
     python bench/micro_metrics.py
 
@@ -25,7 +27,7 @@ HOST = address.IPv4Address("TCP", "127.0.0.1", 8080)
 ROUNDS = int(os.environ.get("ROUNDS", 5))
 
 
-def factory(withMetrics, withLog):
+def factory(withMetrics, withLog, directory=None):
     from web2 import http, metrics, resource, server
     from web2.channel import HTTPFactory
     from web2.config import SiteConfig
@@ -40,6 +42,8 @@ def factory(withMetrics, withLog):
 
     config = SiteConfig()
     if withMetrics:
+        if directory is not None:
+            config._web2Metrics = metrics.SiteMetrics(config, directory)
         metrics.metricsMount("", config)
     accessLog = None
     if withLog:
@@ -71,12 +75,26 @@ def keepalive(f, n=20000):
 
 
 def main():
-    cases = [("no metrics, no access log", False, False),
-             ("metrics, no access log", True, False),
-             ("no metrics, access log", False, True),
-             ("metrics and access log", True, True)]
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") if "--workers" in sys.argv \
+        else None
+    if directory is None:
+        cases = [("no metrics, no access log", False, False),
+                 ("metrics, no access log", True, False),
+                 ("no metrics, access log", False, True),
+                 ("metrics and access log", True, True)]
+    else:
+        cases = [("worker: metrics, no log", True, False),
+                 ("worker: metrics and log", True, True)]
     for label, withMetrics, withLog in cases:
-        print(f"{label:28s} {keepalive(factory(withMetrics, withLog)):6.2f} us/request")
+        cost = keepalive(factory(withMetrics, withLog, directory))
+        print(f"{label:28s} {cost:6.2f} us/request", flush=True)
+    if directory is None:
+        import subprocess
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as shared:
+            subprocess.run([sys.executable, __file__, "--workers"], check=True,
+                           env=dict(os.environ, PROMETHEUS_MULTIPROC_DIR=shared))
 
 
 if __name__ == "__main__":

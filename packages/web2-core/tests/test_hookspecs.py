@@ -24,7 +24,7 @@ def test_expectedHooks():
     assert set(_specs()) == {
         "web2_options", "web2_reactor", "web2_mount_kinds", "web2_access_log_formatters",
         "web2_configure", "web2_mounts", "web2_wrap_root", "web2_response_filters",
-        "web2_services", "web2_startup", "web2_shutdown",
+        "web2_services", "web2_gauges", "web2_startup", "web2_shutdown",
     }
 
 

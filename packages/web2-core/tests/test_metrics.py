@@ -84,3 +84,63 @@ def test_noMetricsMountAddsNothing():
     accessLog = object()
     assert observerFor(SiteConfig(), accessLog) is accessLog
     assert observerFor(SiteConfig(), None) is None
+
+
+class _Hooks:
+    def __init__(self, results):
+        self.results = results
+
+    def web2_gauges(self, config):
+        return self.results
+
+
+class _Plugins:
+    def __init__(self, results):
+        self.hook = _Hooks(results)
+
+
+def test_pluginGauges():
+    """
+    Gauges from the C{web2_gauges} hook are read at each scrape; one whose
+    reading fails shows 0 (logged once, not a failed scrape); one whose
+    name is taken is left out with a log line.
+    """
+    pytest.importorskip("prometheus_client")
+    from prometheus_client.parser import text_string_to_metric_families
+    from twisted.logger import globalLogPublisher
+
+    from web2.metrics import SiteMetrics
+
+    values = [3]
+
+    def broken():
+        raise RuntimeError("no reading")
+
+    config = SiteConfig()
+    config.pluginManager = _Plugins([
+        [("plugin_ok", "A fine gauge.", lambda: values[0]),
+         ("plugin_broken", "A broken gauge.", broken)],
+        [("web2_open_connections", "Taken.", lambda: 99)],
+    ])
+    events = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        metrics = SiteMetrics(config)
+
+        def scrape():
+            return {s.name: s.value
+                    for f in text_string_to_metric_families(metrics.render().decode())
+                    for s in f.samples}
+
+        first = scrape()
+        values[0] = 5
+        second = scrape()
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    assert (first["plugin_ok"], second["plugin_ok"]) == (3, 5)
+    assert first["plugin_broken"] == second["plugin_broken"] == 0
+    assert first["web2_open_connections"] == 0  # the site's own, not the plugin's
+    failures = [e for e in events if "plugin_broken" in str(e.get("name"))]
+    assert len(failures) == 1
+    assert any("web2_open_connections" in str(e.get("name")) and
+               e.get("log_level").name == "error" for e in events)

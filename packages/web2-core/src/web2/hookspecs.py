@@ -257,6 +257,26 @@ def web2_services(config, site):
 
 
 @hookspec
+def web2_gauges(config):
+    """
+    Add gauges to the site's C{metrics:} mount (asked once, at the first
+    scrape, and only when the site has such a mount): a way to publish a
+    plugin's figures without the plugin depending on C{prometheus_client}.
+
+    Each gauge is a C{(name, documentation, read)} triple: C{name} a
+    Prometheus metric name (C{web2_wsgi_queue}), C{documentation} its help
+    text, C{read} a callable of no argument returning the value now, called
+    on the reactor thread at each scrape (and, under C{--workers}, every
+    second), so it must be cheap and must not block.  Under C{--workers} a
+    scrape shows the sum over the live workers.
+
+    @param config: the L{web2.config.SiteConfig}.
+    @return: a list of such triples, or an empty list.
+    @since: 0.1
+    """
+
+
+@hookspec
 def web2_startup(reactor, config):
     """
     Called once the listeners are up.

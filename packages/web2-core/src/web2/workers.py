@@ -28,6 +28,10 @@ The master:
     them (the drain, C{--shutdown-timeout}), kills what is left 5 seconds
     later, and closes the listeners.
 
+With a C{metrics:} mount, the master also makes a directory where every
+worker keeps its metrics (see L{web2.metrics}), forgets the gauges of a
+worker that ended, and removes the directory when it stops.
+
 A worker talks to its master through two pipes: it writes C{ready} on the
 first when it serves, and stops gracefully when the second reaches its end
 (the master is gone).  Nothing below the launcher knows about workers.
@@ -37,9 +41,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 
 from twisted.application import service
@@ -49,7 +55,7 @@ from twisted.logger import Logger
 from web2.sdnotify import SystemdNotifier, watchdogInterval
 
 __all__ = ["MasterService", "WORKER_ENVIRONMENT", "adoptedListeners", "isWorker",
-           "masterFor", "workerServices"]
+           "masterFor", "metricsDirectory", "workerServices"]
 
 log = Logger(namespace=__name__)
 
@@ -80,6 +86,15 @@ def _workerInfo() -> dict | None:
     if not text:
         return None
     return json.loads(text)
+
+
+def metricsDirectory() -> str | None:
+    """
+    In a worker whose master keeps metrics, the directory they are kept in;
+    elsewhere C{None}.
+    """
+    info = _workerInfo()
+    return None if info is None else info.get("metrics")
 
 
 # --- the worker's side ------------------------------------------------------
@@ -281,7 +296,8 @@ class MasterService(service.MultiService):
 
     def __init__(self, reactor, config, argv, workers: int, listeners,
                  *, readyTimeout: float = 60.0, killGrace: float = 5.0,
-                 executable: str | None = None, environ=None, recheck=None):
+                 executable: str | None = None, environ=None, recheck=None,
+                 metrics: bool = False):
         """
         @param config: the master's L{web2.config.SiteConfig} (listeners,
             shutdown timeout).
@@ -295,6 +311,8 @@ class MasterService(service.MultiService):
         @param recheck: reads the site file again into a new
             L{web2.config.SiteConfig} (raising
             L{web2.config.ConfigError}), or C{None} without a site file.
+        @param metrics: whether the site has a C{metrics:} mount: the master
+            then makes L{metricsDirectory} for its workers.
         """
         super().__init__()
         self.reactor = reactor
@@ -326,6 +344,8 @@ class MasterService(service.MultiService):
         self._previousHandlers: dict[int, object] = {}
         self._stopSignalled = False
         self._reloadAgain = False
+        self.metrics = metrics
+        self.metricsDirectory: str | None = None
 
     # Starting and stopping
 
@@ -338,6 +358,8 @@ class MasterService(service.MultiService):
         for listener in self.listeners:
             if listener.port is not None:
                 listener.port.stopReading()
+        if self.metrics and self.metricsDirectory is None:
+            self.metricsDirectory = tempfile.mkdtemp(prefix="web2-metrics-")
         log.info("web2 master {pid}: starting {count} worker(s)", pid=os.getpid(),
                  count=self.workers)
         for slot in range(self.workers):
@@ -423,8 +445,29 @@ class MasterService(service.MultiService):
         d = self._workersGone
         d.addBoth(lambda r: (killer.cancel() if killer.active() else None, r)[1])
         d.addCallback(lambda _: service.MultiService.stopService(self))
+        d.addBoth(self._removeMetrics)
         self._stopped = d
         return d
+
+    def _removeMetrics(self, result):
+        if self.metricsDirectory is not None:
+            shutil.rmtree(self.metricsDirectory, ignore_errors=True)
+            self.metricsDirectory = None
+        return result
+
+    def _forgetGauges(self, pid) -> None:
+        """
+        Remove the gauges of the ended worker C{pid} from the metrics
+        directory (its counters stay: they are summed for ever).
+        """
+        if self.metricsDirectory is None or pid is None:
+            return
+        try:
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(pid, self.metricsDirectory)
+        except Exception:
+            log.failure("web2 master: cannot forget the gauges of worker {pid}", pid=pid)
 
     def _killTheRest(self):
         for worker in self._all:
@@ -444,9 +487,14 @@ class MasterService(service.MultiService):
             childFDs[fd] = listener.port.fileno()
             listeners.append([fd, listener.description])
         env = {k: v for k, v in self.environ.items() if k not in _MASTER_ONLY}
-        env[WORKER_ENVIRONMENT] = json.dumps(
-            {"status": _STATUS_FD, "parent": _PARENT_FD, "listeners": listeners,
-             "slot": slot, "generation": generation})
+        info = {"status": _STATUS_FD, "parent": _PARENT_FD, "listeners": listeners,
+                "slot": slot, "generation": generation}
+        if self.metricsDirectory is not None:
+            from web2.metrics import MULTIPROCESS_ENVIRONMENT
+
+            info["metrics"] = self.metricsDirectory
+            env[MULTIPROCESS_ENVIRONMENT] = self.metricsDirectory
+        env[WORKER_ENVIRONMENT] = json.dumps(info)
         env.setdefault("PYTHONUNBUFFERED", "1")
         transport = self.reactor.spawnProcess(
             worker, self.executable, [self.executable, "-m", "web2", *self.argv],
@@ -470,6 +518,7 @@ class MasterService(service.MultiService):
 
     def _workerEnded(self, worker: _Worker, reason):
         self._all.discard(worker)
+        self._forgetGauges(worker.pid)
         how = _describeEnd(reason)
         if self.stopping:
             log.info("web2 master: worker {pid} stopped ({how})", pid=worker.pid, how=how)
@@ -674,8 +723,10 @@ def masterFor(options, config, reactor, makeListener, backlog, logFormats=(), tl
                                pluginOptions=options.pluginOptions,
                                logFormats=tuple(logFormats))
 
+    metrics = any(spec.kind == "metrics" for spec in config.mounts)
     master = MasterService(reactor, config, argv, config.workers or 1, listeners,
-                           recheck=recheck if config.configFile else None)
+                           recheck=recheck if config.configFile else None,
+                           metrics=metrics)
     if reload:
         roots = [os.getcwd(), *config.pythonPath]
         files = [config.configFile] if config.configFile else []

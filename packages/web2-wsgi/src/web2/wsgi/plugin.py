@@ -115,6 +115,29 @@ def web2_mounts(config):
         raise ConfigError(f"--wsgi {spec}: {e}") from None
 
 
+def web2_gauges(config):
+    """
+    The thread pool's figures for a C{metrics:} mount (read when Prometheus
+    scrapes; nothing here depends on prometheus_client).
+    """
+    held = _pools.get(id(config))
+    if held is None or held[0] is not config:
+        return []
+    pool = held[1]
+    return [
+        ("web2_wsgi_threads_busy", "WSGI threads running an application now.",
+         lambda: pool.busy),
+        ("web2_wsgi_threads", "WSGI threads alive (busy or idle).",
+         lambda: pool.threadCount),
+        ("web2_wsgi_threads_max", "The most WSGI threads (--wsgi-threads).",
+         lambda: pool.maxThreads),
+        ("web2_wsgi_queue", "WSGI requests waiting for a thread.",
+         lambda: pool.queued),
+        ("web2_wsgi_queue_max", "The most WSGI requests that may wait (--wsgi-queue); "
+         "beyond them, 503.", lambda: pool.queueSize),
+    ]
+
+
 def web2_services(config, site):
     held = _pools.get(id(config))
     if held is None or held[0] is not config:

@@ -143,6 +143,20 @@ class WSGIThreadPool(service.Service):
         return len(self._jobs)
 
     @property
+    def queued(self) -> int:
+        """
+        The jobs waiting for a thread.
+        """
+        return len(self._queue)
+
+    @property
+    def busy(self) -> int:
+        """
+        The threads running a job now (alive and not idle).
+        """
+        return len(self._threads) - self._idle
+
+    @property
     def threadCount(self) -> int:
         """
         The threads alive now.
