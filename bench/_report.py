@@ -249,6 +249,8 @@ def ratioLine(doc):
     lines = []
     for scenario in doc["scenarios"]:
         rows = {r["server"]: r for r in summarize(scenario)}
+        if BASELINE not in rows:  # the --workers scenarios: see their targets
+            continue
         web2 = rows.get("web2", {})
         got = web2.get("ratio")
         want = [t for t in scenario.get("targets", ()) if t[1] == BASELINE and len(t) == 3]

@@ -27,6 +27,8 @@ UPLOAD_SERVERS = (
     "gunicorn", "waitress", "nginx",
 )  # fmt: skip
 QUICK_SERVERS = ("web2", "web2-pure", "twisted.web")
+# --workers (issue #17): two workers against one, both on two CPUs.
+WORKERS_SERVERS = ("web2-2w", "web2-1w")
 # ASGI hello (the asgi role: web2-asgi, and the ASGI servers users pick).
 ASGI_SERVERS = ("web2", "web2-pure", "uvicorn-httptools", "hypercorn", "daphne")
 # WebSocket echo and idle WebSockets (the ws role; twisted.web has none).
@@ -151,6 +153,16 @@ SCENARIOS = [
              params={"connections": 64, "path": "/dynamic?name=bench"}),
     Scenario("site-json", "Site shape: a JSON answer (wrk -c64)", "wrk", ("site",),
              SITE_SERVERS, "rps", "req/s", params={"connections": 64, "path": "/json"}),
+    # --workers (issue #17): web2-2w and web2-1w are pinned to CPUs 0 and 1,
+    # the load generator (CPU 1) competes with them; web2 (one process, no
+    # master, CPU 0) shows what the master costs.
+    Scenario("workers-cpu1ms", "--workers 2 vs 1, an application spending 1 ms of CPU "
+             "per request (wrk -c16)", "wrk", ("cpu",), (*WORKERS_SERVERS, "web2"),
+             "rps", "req/s", params={"connections": 16},
+             targets=(("web2-2w", "web2-1w", 1.6),), extra=("p99_ms",)),
+    Scenario("workers-hello", "--workers 2 vs 1, hello world, keep-alive (wrk -c64)",
+             "wrk", ("hello",), (*WORKERS_SERVERS, "web2"), "rps", "req/s",
+             params={"connections": 64}, extra=("p99_ms",)),
     Scenario("latency", "Latency at a fixed 1,000 req/s (h2load --h1 -c10)", "latency",
              ("hello",), HELLO_SERVERS, "p99_ms", "ms p99", better="lower",
              params={"rate": 1000, "clients": 10}, extra=("p50_ms", "p90_ms")),

@@ -83,6 +83,17 @@ def _web2Base(ctx, port, role):
     return _web2(replace(ctx, web2Python=ctx.web2BasePython), port, role)
 
 
+def _web2Workers(count):
+    """
+    web2 with C{--workers count}: a master and its workers (the C{workers-*}
+    scenarios run them on two CPUs).
+    """
+    def command(ctx, port, role):
+        return [*_web2(ctx, port, role), "--workers", str(count)]
+
+    return command
+
+
 def siteMounts(staticDir):
     """
     The C{--mount} arguments of web2's C{site} role (L{bench.apps.web2_site}),
@@ -109,6 +120,7 @@ def _web2(ctx, port, role):
             "wsgi": "/=wsgi:bench.apps.wsgi_hello:app",
             "asgi": "/=asgi:bench.apps.asgi_hello:app",
             "ws": "/=class:bench.apps.web2_ws.Root",
+            "cpu": "/=class:bench.apps.web2_cpu.Burn",
         }[role]]  # fmt: skip
     # No access log, like every other server here (python -m web2 logs to
     # stdout by default and has no switch to turn it off: /dev/null is the
@@ -296,18 +308,28 @@ class ServerSpec:
     roles: dict
     uses: str  # "web2", "web2-pure", "web2-base", "peers" or "system"
     notes: str = ""
+    #: The CPUs it is pinned to instead of the run's server CPU (when the
+    #: run pins at all): the C{--workers} servers get two.
+    cpus: str | None = None
 
 
 SERVERS = {
     spec.name: spec
     for spec in [
-        ServerSpec("web2", {r: _web2 for r in ("hello", "static", "wsgi", "site", "ws", "asgi")},
+        ServerSpec("web2", {r: _web2 for r in ("hello", "static", "wsgi", "site", "ws", "asgi",
+                                               "cpu")},
                    "web2",
                    "python -m web2 (web2-static, web2-wsgi for those roles), "
                    "installed as users get it: request path compiled"),
         ServerSpec("web2-pure",
                    {r: _web2Pure for r in ("hello", "static", "wsgi", "site", "ws", "asgi")},
                    "web2-pure", "the same, installed editable: pure Python"),
+        ServerSpec("web2-1w", {r: _web2Workers(1) for r in ("hello", "cpu")}, "web2",
+                   "web2 --workers 1 (a master and one worker), on CPUs 0 and 1",
+                   cpus="0,1"),
+        ServerSpec("web2-2w", {r: _web2Workers(2) for r in ("hello", "cpu")}, "web2",
+                   "web2 --workers 2, on CPUs 0 and 1 (the load generator's too)",
+                   cpus="0,1"),
         ServerSpec("web2-base", {r: _web2Base for r in ("hello", "static", "wsgi", "site")},
                    "web2-base", "web2 at the commit given with --base, compiled: "
                    "a change's cost measured in the same run"),
@@ -459,7 +481,7 @@ def start(ctx, name, role, readyPath="/", timeout=30.0):
     port = freePort()
     argv = spec.roles[role](ctx, port, role)
     if ctx.serverCPU is not None:
-        argv = ["taskset", "-c", ctx.serverCPU, *argv]
+        argv = ["taskset", "-c", spec.cpus or ctx.serverCPU, *argv]
     env = dict(os.environ)
     env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
