@@ -4,12 +4,15 @@ event dispatches events by the same rules, and C{python -m web2} runs on it
 unless told otherwise.
 """
 
+import errno
+import os
 import select
 import socket
 
 import pytest
 from _launch_helpers import Server, fetch, pythonWeb2, runToEnd
-from twisted.internet import error
+from twisted.internet import error, protocol, tcp
+from twisted.internet.address import IPv4Address
 from twisted.internet.interfaces import IReactorFDSet, IReactorTCP, IReactorTime
 from twisted.python import context, log
 from zope.interface.verify import verifyObject
@@ -249,3 +252,206 @@ def test_pythonMainRefusesAnUnknownReactor():
     assert result.returncode == 2
     assert "no reactor named 'nosuch'" in result.output
     assert "Traceback" not in result.output
+
+
+# LeanPort: the TCP ports of LeanEPollReactor.listenTCP
+
+
+class _Echo(protocol.Protocol):
+    def connectionMade(self):
+        self.factory.made.append(self)
+
+    def dataReceived(self, data):
+        self.transport.write(data.upper())
+
+
+class _EchoFactory(protocol.Factory):
+    protocol = _Echo
+
+    def __init__(self, refuse=False):
+        self.made = []
+        self.addresses = []
+        self.refuse = refuse
+
+    def buildProtocol(self, addr):
+        self.addresses.append(addr)
+        if self.refuse:
+            return None
+        return protocol.Factory.buildProtocol(self, addr)
+
+
+def _pollUntil(reactor, condition, rounds=200):
+    for _ in range(rounds):
+        if condition():
+            return
+        reactor.doPoll(0.05)
+    raise AssertionError("the reactor never got there")
+
+
+@pytest.fixture
+def listening(reactor):
+    ports = []
+
+    def listen(factory, interface="127.0.0.1"):
+        port = reactor.listenTCP(0, factory, interface=interface)
+        ports.append(port)
+        return port
+
+    yield listen
+    for port in ports:
+        port.stopListening()
+        reactor.doPoll(0)
+
+
+def test_leanPortAcceptsAndServes(reactor, listening):
+    """
+    A connection to a L{LeanPort} gets Twisted's own TCP transport, its
+    peer's address, a session number, and is served.
+    """
+    from web2.epollreactor import LeanPort
+
+    factory = _EchoFactory()
+    port = listening(factory)
+    assert isinstance(port, LeanPort)
+    client = socket.create_connection(("127.0.0.1", port.getHost().port), timeout=10)
+    try:
+        _pollUntil(reactor, lambda: factory.made)
+        (proto,) = factory.made
+        transport = proto.transport
+        assert transport.__class__ is tcp.Server
+        assert transport.getPeer() == factory.addresses[0]
+        assert factory.addresses[0] == IPv4Address("TCP", *client.getsockname())
+        assert transport.socket.getblocking() is False
+        client.sendall(b"hello")
+        got = []
+        _pollUntil(reactor, lambda: got.append(_recvNowait(client)) or b"".join(got))
+        assert b"".join(got) == b"HELLO"
+    finally:
+        client.close()
+
+
+def _recvNowait(sock):
+    sock.setblocking(False)
+    try:
+        return sock.recv(100)
+    except BlockingIOError:
+        return b""
+    finally:
+        sock.setblocking(True)
+
+
+def test_leanPortAcceptsABurst(reactor, listening):
+    """
+    Many connections waiting at once are all accepted, with distinct
+    session numbers, and the number of accepts per round grows as
+    Twisted's does when a round takes as many as it may.
+    """
+    factory = _EchoFactory()
+    port = listening(factory)
+    port.numberAccepts = 3
+    clients = [
+        socket.create_connection(("127.0.0.1", port.getHost().port), timeout=10)
+        for _ in range(8)
+    ]
+    try:
+        _pollUntil(reactor, lambda: len(factory.made) == 8)
+        assert len({p.transport.sessionno for p in factory.made}) == 8
+        assert port.numberAccepts > 3
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_leanPortRefusedProtocolClosesTheSocket(reactor, listening):
+    """
+    A factory that returns C{None} has the client's socket closed.
+    """
+    factory = _EchoFactory(refuse=True)
+    port = listening(factory)
+    client = socket.create_connection(("127.0.0.1", port.getHost().port), timeout=10)
+    try:
+        _pollUntil(reactor, lambda: factory.addresses)
+        reactor.doPoll(0)
+        client.settimeout(10)
+        assert client.recv(10) == b""
+    finally:
+        client.close()
+
+
+class _FailingListener:
+    """
+    A listening socket whose C{accept} fails with C{errno}, as a real one
+    does (ECONNABORTED: the client reset before it was accepted).
+    """
+
+    family = socket.AF_INET
+    type = socket.SOCK_STREAM
+    proto = 0
+
+    def __init__(self, real, errno):
+        self.real = real
+        self.errno = errno
+        self.calls = 0
+
+    def _accept(self):
+        self.calls += 1
+        raise OSError(self.errno, os.strerror(self.errno))
+
+    def accept(self):
+        self._accept()
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def test_leanPortLeavesAcceptErrorsToTwisted(reactor, listening):
+    """
+    An C{accept()} error other than "no more clients" is handled by
+    Twisted's own code: logged as Twisted logs it, the port still listening,
+    nothing raised.
+    """
+    from twisted.logger import globalLogPublisher
+
+    events = []
+    globalLogPublisher.addObserver(events.append)
+    factory = _EchoFactory()
+    port = listening(factory)
+    real = port.socket
+    port.socket = _FailingListener(real, errno.ECONNABORTED)
+    try:
+        port.doRead()
+    finally:
+        failing, port.socket = port.socket, real
+        globalLogPublisher.removeObserver(events.append)
+    assert failing.calls >= 2  # ours, then Twisted's
+    assert any(
+        "Could not accept new connection" in e.get("log_format", "") for e in events
+    )
+    assert not any(e.get("isError") or e.get("log_failure") for e in events)
+    assert factory.made == []
+    # Still accepting.
+    client = socket.create_connection(("127.0.0.1", port.getHost().port), timeout=10)
+    try:
+        _pollUntil(reactor, lambda: factory.made)
+    finally:
+        client.close()
+
+
+def test_leanPortIPv6TakesTwistedsPath(reactor, listening):
+    """
+    An IPv6 port accepts through Twisted's own C{doRead} (its addresses
+    need the numeric host and scope id), and serves.
+    """
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    factory = _EchoFactory()
+    try:
+        port = listening(factory, interface="::1")
+    except error.CannotListenError:
+        pytest.skip("no IPv6 loopback")
+    client = socket.create_connection(("::1", port.getHost().port), timeout=10)
+    try:
+        _pollUntil(reactor, lambda: factory.made)
+        assert factory.addresses[0].host == "::1"
+    finally:
+        client.close()

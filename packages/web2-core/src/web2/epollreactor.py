@@ -18,6 +18,13 @@ half-close rules; an exception from a callback is logged and disconnects
 that selectable), with one difference: no context is entered.  Legacy
 C{log.msg} calls made from protocol code log with the system C{-}.
 
+Its TCP ports (L{LeanEPollReactor.listenTCP}) accept connections the way
+C{twisted.internet.tcp.Port} does, without the per-round log buffering and
+accept generator, and without asking the listening socket for its address
+family and type (two enum conversions) for every client; any error of
+C{accept()} but "no more clients" is left to Twisted's own code.  On a
+C{Connection: close} load that is about 5% of the server's time.
+
 C{python -m web2} installs it by default on Linux (C{--reactor} chooses
 another); under C{twistd}, choose it with C{twistd --reactor=web2 web2 ...}.
 """
@@ -25,9 +32,10 @@ another); under C{twistd}, choose it with C{twistd --reactor=web2 web2 ...}.
 from __future__ import annotations
 
 import errno
+import socket
 import sys
 
-from twisted.internet import epollreactor
+from twisted.internet import epollreactor, tcp
 from twisted.internet.posixbase import _NO_FILEDESC
 from twisted.python import log
 
@@ -81,6 +89,76 @@ class LeanEPollReactor(epollreactor.EPollReactor):
 
     doIteration = doPoll
 
+    def listenTCP(self, port, factory, backlog=50, interface=""):
+        """
+        Listen as L{twisted.internet.posixbase.PosixReactorBase.listenTCP}
+        does, on a L{LeanPort}.
+        """
+        listening = LeanPort(port, factory, backlog, interface, self)
+        listening.startListening()
+        return listening
+
+
+class LeanPort(tcp.Port):
+    """
+    A listening TCP port that accepts as L{tcp.Port} does (the same
+    transports, the same adaptive number of accepts per round), minus its
+    per-round overhead; IPv6 ports and every C{accept()} error other than
+    C{EAGAIN} take Twisted's own path (L{tcp.Port.doRead}: the reserved
+    descriptor for C{EMFILE}, the log lines).
+    """
+
+    _socketKind = None
+
+    def doRead(self):
+        if self.addressFamily != socket.AF_INET:
+            # Scope ids and the numeric host of IPv6 addresses: Twisted's.
+            return tcp.Port.doRead(self)
+        listener = self.socket
+        kind = self._socketKind
+        if kind is None:
+            kind = self._socketKind = (
+                int(listener.family), int(listener.type), listener.proto,
+            )
+        family, socketType, proto = kind
+        accept = listener._accept
+        buildProtocol = self.factory.buildProtocol
+        addressType = self._addressType
+        transportType = self.transport
+        reactor = self.reactor
+        limit = self.numberAccepts
+        accepted = 0
+        try:
+            while accepted < limit:
+                try:
+                    fd, addr = accept()
+                except BlockingIOError:
+                    break
+                except OSError:
+                    tcp.Port.doRead(self)
+                    return
+                # As socket.accept() makes it (the listener is non-blocking,
+                # so the client socket keeps the default timeout; the
+                # transport makes it non-blocking).
+                client = socket.socket(family, socketType, proto, fileno=fd)
+                accepted += 1
+                protocol = buildProtocol(addressType("TCP", *addr))
+                if protocol is None:
+                    client.close()
+                    continue
+                sessionno = self.sessionno
+                self.sessionno = sessionno + 1
+                protocol.makeConnection(
+                    transportType(client, protocol, addr, self, sessionno, reactor)
+                )
+            # Twisted's scaling of the accepts per round.
+            if accepted == limit:
+                self.numberAccepts = limit + 20
+            else:
+                self.numberAccepts = max(1, accepted)
+        except BaseException:
+            log.deferr()
+
 
 def install():
     """
@@ -91,4 +169,4 @@ def install():
     installReactor(LeanEPollReactor())
 
 
-__all__ = ["LeanEPollReactor", "install"]
+__all__ = ["LeanEPollReactor", "LeanPort", "install"]

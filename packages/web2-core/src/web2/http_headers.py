@@ -102,7 +102,13 @@ from web2._headers_tokens import (
     quoteString,
     single,
 )
-from web2._headers_values import ETag, MimeType, generateDateTime, parseDateTime
+from web2._headers_values import (
+    ETag,
+    MimeType,
+    _bareTypes,
+    generateDateTime,
+    parseDateTime,
+)
 
 __all__ = [
     "Cookie",
@@ -264,6 +270,18 @@ class HeaderHandler:
             CR, LF or NUL.
         """
         generator = self.generators[name.lower()]
+        if (
+            generator is _generateContentType
+            and value.__class__ is MimeType
+            and not value.params
+        ):
+            # The typed Content-Type of a render method (C{MimeType("text",
+            # "html")}, made afresh for every response): its text is the one
+            # L{MimeType.__str__} checked (tokens only) and kept the first
+            # time, so this response needs neither the generator nor a check.
+            text = _bareTypes.get((value.mediaType, value.mediaSubtype))
+            if text is not None:
+                return [text]
         try:
             lines = generator(value)
         except (TypeError, AttributeError) as e:
@@ -278,6 +296,7 @@ class HeaderHandler:
         return lines
 
 
+_generateContentType = _headers_standard.GENERATORS["Content-Type"]
 DefaultHTTPHandler = HeaderHandler()
 for _module in (_headers_standard, _headers_auth, _headers_ext, _headers_dav):
     DefaultHTTPHandler.update(_module.PARSERS, _module.GENERATORS)
@@ -376,8 +395,23 @@ class Headers:
             for name, values in rawHeaders.items():
                 self.setRawHeaders(name, values)
         if headers:
-            for name, value in headers.items():
-                self.setHeader(name, value)
+            if self.__class__ is Headers:
+                # setHeader's work for the usual C{{"content-type":
+                # MimeType(...)}} of a response, in line: a name seen (and
+                # checked) before that has a generator.
+                raw = self._raw
+                parsed = self._parsed
+                generators = handler.generators
+                for name, value in headers.items():
+                    lower = _checkedNames.get(name)
+                    if lower is not None and lower in generators:
+                        raw[lower] = _RECALC
+                        parsed[lower] = value
+                    else:
+                        self.setHeader(name, value)
+            else:
+                for name, value in headers.items():
+                    self.setHeader(name, value)
 
     @classmethod
     def fromWire(cls, pairs, handler=DefaultHTTPHandler) -> "Headers":
