@@ -16,7 +16,7 @@ from twisted.logger import Logger
 from twisted.python import components
 from zope.interface import implementer
 
-from web2 import responsecode
+from web2 import _fileread, responsecode
 from web2 import stream as stream_mod
 from web2._wire import ProtocolError
 from web2.http_headers import HeaderParseError, Headers, MimeType
@@ -466,6 +466,8 @@ class Request:
                 d.addBoth(_closeAfter, body)
                 d.addCallbacks(lambda _: chan.finish(), self._streamingFailed)
                 return d
+            # No sendfile: over TLS, read the file in threads (web2._fileread).
+            body = _fileread.offReactor(chan, body)
         d = stream_mod.StreamProducer(body).beginProducing(chan)
         d.addCallbacks(lambda _: chan.finish(), self._streamingFailed)
         return d

@@ -1,0 +1,149 @@
+# -*- test-case-name: test_fileread -*-
+"""
+Reading response files off the reactor thread where C{sendfile} does not
+apply: over TLS, the bytes of a file must pass through Python to be
+encrypted, and a read from a slow disk (a network file system, a disk
+spinning up, a cold cache under load) would stop every connection of the
+process while it waits.
+
+A L{web2.stream.FileStream} body that the channel could not send with
+C{sendfile} on a TLS connection is wrapped in a L{ThreadedFileStream}: each
+chunk (64 KiB at most) is read by one of a few threads (L{FileReadThreads},
+4 by default), and the response goes on from the reactor thread.
+
+Bounded, with backpressure: a response has at most one read in flight (the
+body's producer asks for the next chunk only once the previous one was
+written and the client is not behind: it pauses with the transport), so
+the memory held is one chunk per response being sent, and the threads are a
+fixed few however many responses wait for them.
+"""
+
+from __future__ import annotations
+
+from twisted.internet import threads
+from twisted.logger import Logger
+from twisted.python.threadpool import ThreadPool
+
+from web2._stream_base import SimpleStream
+
+__all__ = ["FileReadThreads", "ThreadedFileStream", "offReactor"]
+
+log = Logger(namespace=__name__)
+
+
+class ThreadedFileStream(SimpleStream):
+    """
+    A L{web2.stream.FileStream} read in a thread pool: C{read()} returns a
+    Deferred of the next chunk.  Closing it while a read is in flight closes
+    the file once that read is back.
+
+    @ivar source: the L{web2.stream.FileStream}; only a pool thread reads
+        it while a read is in flight.
+    """
+
+    def __init__(self, source, reactor, pool):
+        self.source = source
+        self.length = source.length
+        self._reactor = reactor
+        self._pool = pool
+        self._inFlight = False
+        self._closeWhenBack = False
+
+    def read(self):
+        if self.closed:
+            return None
+        if not self.length:
+            # The end: nothing to wait for (this releases the file).
+            return self.source.read()
+        self._inFlight = True
+        d = threads.deferToThreadPool(self._reactor, self._pool, self.source.read)
+        d.addBoth(self._back)
+        return d
+
+    def _back(self, result):
+        self._inFlight = False
+        if self._closeWhenBack:
+            self._closeWhenBack = False
+            self.source.close()
+            return None
+        if isinstance(result, bytes):
+            self.length -= len(result)
+        return result
+
+    def close(self):
+        SimpleStream.close(self)
+        if self._inFlight:
+            self._closeWhenBack = True
+        else:
+            self.source.close()
+
+
+class FileReadThreads:
+    """
+    The threads that read response files over TLS: a pool of its own (not
+    the reactor's, which DNS lookups and password checks use), started on
+    first use and stopped when the reactor shuts down.
+
+    @ivar maxThreads: the most reads at once.
+    """
+
+    def __init__(self, reactor, maxThreads: int = 4):
+        if maxThreads < 1:
+            raise ValueError(f"maxThreads must be at least 1, not {maxThreads}")
+        self.reactor = reactor
+        self.maxThreads = maxThreads
+        self._pool = None
+
+    def pool(self) -> ThreadPool:
+        """
+        The thread pool, started now if it was not.
+        """
+        if self._pool is None:
+            self._pool = ThreadPool(0, self.maxThreads, name="web2-file-read")
+            self._pool.start()
+            self.reactor.addSystemEventTrigger("during", "shutdown", self.stop)
+        return self._pool
+
+    def stop(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.stop()
+
+    def wrap(self, fileStream) -> ThreadedFileStream:
+        """
+        C{fileStream}, read in these threads.
+        """
+        return ThreadedFileStream(fileStream, self.reactor, self.pool())
+
+
+_threads: dict[int, FileReadThreads] = {}
+
+
+def _threadsFor(reactor) -> FileReadThreads:
+    held = _threads.get(id(reactor))
+    if held is None or held.reactor is not reactor:
+        held = _threads[id(reactor)] = FileReadThreads(reactor)
+    return held
+
+
+def offReactor(chan, fileStream):
+    """
+    The body to stream for C{fileStream}, which the channel request
+    C{chan} did not send with C{sendfile}: read in threads when the
+    connection is TLS and the file is a real one (it has a descriptor);
+    else C{fileStream} itself, read on the reactor thread as before (a
+    plain connection where sendfile does not apply, an in-memory file).
+    """
+    try:
+        secure = chan.isSecure()
+        fileStream.f.fileno()
+    except Exception:
+        return fileStream
+    if not secure:
+        return fileStream
+    reactor = getattr(getattr(chan, "channel", None), "reactor", None)
+    if reactor is None:
+        from twisted.internet import reactor
+    if not hasattr(reactor, "callFromThread"):  # a task.Clock: no threads
+        return fileStream
+    return _threadsFor(reactor).wrap(fileStream)
