@@ -18,12 +18,12 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+from _browser import BROWSER, dumpDOM
 from _interop import publicTempDir
 from _launch_helpers import Server, fetch, pythonWeb2
 
@@ -165,10 +165,6 @@ def test_staticFilesServedByWeb2(project):
     assert fetch(port, "/static/nothing.css")[0] == 404
 
 
-BROWSER = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
-                if shutil.which(n)), None)
-
-
 @pytest.mark.skipif(BROWSER is None, reason="no Chromium (apt-get install chromium)")
 def test_formInABrowser(project):
     """
@@ -177,17 +173,5 @@ def test_formInABrowser(project):
     page's token go back, and Django answers.
     """
     port, _ = project
-    profile = tempfile.mkdtemp(prefix="web2-chromium-")
-    try:
-        result = subprocess.run(
-            [BROWSER, "--headless", "--no-sandbox", "--disable-gpu",
-             "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--no-first-run", "--disable-extensions",
-             "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-             "--virtual-time-budget=10000", "--dump-dom",
-             f"http://127.0.0.1:{port}/form/?auto"],
-            capture_output=True, timeout=90, check=False)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    dom = result.stdout.decode("utf-8", "replace")
-    assert "hello from a browser \u00e9" in dom, (dom, result.stderr[-2000:])
+    dom = dumpDOM(f"http://127.0.0.1:{port}/form/?auto", "--virtual-time-budget=10000")
+    assert "hello from a browser \u00e9" in dom, dom

@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import gzip
 import os
-import shutil
-import subprocess
 import tempfile
-from html.parser import HTMLParser
 
 import pytest
+from _browser import BROWSER, dumpDOM, parse
 from twisted.internet import defer, reactor, threads
 from twisted.trial.unittest import TestCase
 
@@ -33,12 +31,6 @@ from web2.static import File
 
 pytestmark = pytest.mark.slow
 
-BROWSER = next(
-    (shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")
-     if shutil.which(name)),
-    None,
-)
-
 HOSTILE = "<img src=x onerror=alert(1)>.txt"
 
 SCRIPT = b"""
@@ -47,67 +39,8 @@ document.getElementById("out").textContent = "script ran: " +
 """
 
 
-def dumpDOM(url: str) -> str:
-    """
-    Load C{url} in headless Chromium (phone-sized window) and return the
-    serialized DOM after load.
-    """
-    profile = tempfile.mkdtemp(prefix="web2-chromium-")
-    try:
-        result = subprocess.run(
-            [BROWSER, "--headless", "--no-sandbox", "--disable-gpu",
-             "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--no-first-run", "--disable-extensions",
-             "--disable-dev-shm-usage", "--window-size=390,844",
-             f"--user-data-dir={profile}", "--dump-dom", url],
-            capture_output=True, timeout=90, check=False,
-        )
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    dom = result.stdout.decode("utf-8", "replace")
-    if not dom.strip():
-        raise AssertionError(
-            f"chromium printed no DOM (exit {result.returncode}): "
-            f"{result.stderr.decode('utf-8', 'replace')[-2000:]}")
-    return dom
-
-
-class _DOM(HTMLParser):
-    """
-    Collects the listing's links (href and text) and every element name.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.links = []
-        self.tags = []
-        self.ids = {}
-        self._href = None
-        self._id = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        self.tags.append(tag)
-        if tag == "a":
-            self._href = attrs.get("href")
-            self.links.append([self._href, ""])
-        self._id = attrs.get("id")
-
-    def handle_endtag(self, tag):
-        if tag == "a":
-            self._href = None
-
-    def handle_data(self, data):
-        if self._href is not None:
-            self.links[-1][1] += data
-        if self._id:
-            self.ids[self._id] = self.ids.get(self._id, "") + data
-
-
-def parse(dom: str) -> _DOM:
-    parser = _DOM()
-    parser.feed(dom)
-    return parser
+#: The browser's window: a phone's.
+PHONE = "--window-size=390,844"
 
 
 @pytest.mark.skipif(BROWSER is None, reason="Chromium is not installed "
@@ -145,7 +78,7 @@ class BrowserTests(TestCase):
 
     @defer.inlineCallbacks
     def test_listingShowsEntries(self):
-        dom = yield threads.deferToThread(dumpDOM, self.base + "/files/")
+        dom = yield threads.deferToThread(dumpDOM, self.base + "/files/", PHONE)
         page = parse(dom)
         links = {href: text for href, text in page.links}
         self.assertEqual(links.get("subdir/"), "subdir/")
@@ -162,7 +95,7 @@ class BrowserTests(TestCase):
     @defer.inlineCallbacks
     def test_listingSortsBySize(self):
         dom = yield threads.deferToThread(
-            dumpDOM, self.base + "/files/?sort=size&order=desc")
+            dumpDOM, self.base + "/files/?sort=size&order=desc", PHONE)
         names = [text for href, text in parse(dom).links
                  if href and not href.startswith("?") and href != "../"]
         self.assertEqual(names[0], "subdir/")
@@ -171,5 +104,5 @@ class BrowserTests(TestCase):
 
     @defer.inlineCallbacks
     def test_staticPageRunsItsScript(self):
-        dom = yield threads.deferToThread(dumpDOM, self.base + "/app/")
+        dom = yield threads.deferToThread(dumpDOM, self.base + "/app/", PHONE)
         self.assertEqual(parse(dom).ids.get("out"), "script ran: css-loaded")

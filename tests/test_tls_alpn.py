@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _browser import BROWSER, dumpDOM
 from _tls import selfSigned
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "packages/web2-core/tests"))
@@ -83,25 +84,12 @@ def test_curlWithDefaultOptions(tlsPort):
     assert result.stdout == "secret\n200 1.1"
 
 
-BROWSER = next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")
-                if shutil.which(name)), None)  # fmt: skip
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(BROWSER is None, reason="chromium is not installed (apt-get install chromium)")
-def test_headlessBrowser(tlsPort, tmp_path):
+def test_headlessBrowser(tlsPort):
     """
     Headless Chromium (which offers h2 and http/1.1 by ALPN) loads the page
     over HTTPS; only the self-signed certificate is waved through.
     """
-    result = subprocess.run(
-        [BROWSER, "--headless", "--no-sandbox", "--disable-gpu",
-         "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", "--disable-extensions",
-         "--disable-dev-shm-usage", "--ignore-certificate-errors",
-         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
-         f"https://127.0.0.1:{tlsPort}/"],
-        capture_output=True, timeout=90, check=False)  # fmt: skip
-    dom = result.stdout.decode("utf-8", "replace")
-    assert ">secret</pre>" in dom, (result.returncode, dom[-500:],
-                                    result.stderr.decode("utf-8", "replace")[-1500:])
+    dom = dumpDOM(f"https://127.0.0.1:{tlsPort}/", "--ignore-certificate-errors")
+    assert ">secret</pre>" in dom, dom[-500:]

@@ -16,22 +16,17 @@ CI's C{.ci/run} installs it).
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 pytest.importorskip("wsproto")
 
+from _browser import BROWSER, dumpDOM, parse  # noqa: E402
 from twisted.internet import defer, reactor, threads  # noqa: E402
 from twisted.trial.unittest import TestCase  # noqa: E402
 
 from web2 import http, resource, server  # noqa: E402
 from web2.channel import HTTPFactory  # noqa: E402
 from web2.websocket import WebSocketResource  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_static_browser import BROWSER, dumpDOM, parse  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
