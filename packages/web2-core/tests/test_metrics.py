@@ -76,6 +76,21 @@ def test_metricsWithoutPrometheusClient(tmp_path):
     assert "Traceback" not in result.output
 
 
+def test_workersWithoutPrometheusClient(tmp_path):
+    """
+    Under C{--workers} the master itself stops at start-up with the advice
+    (before starting workers that would each fail), with no traceback.
+    """
+    blocked = ("import sys; sys.modules['prometheus_client'] = None; "
+               "from web2.__main__ import main; main(sys.argv[1:])")
+    result = runToEnd([sys.executable, "-c", blocked, "--listen", LOCAL, "--workers", "2",
+                       "--mount", "/metrics=metrics:"], cwd=tmp_path)
+    assert result.returncode == 1, result.output
+    assert "pip install 'web2-core[metrics]'" in result.stderr
+    assert "started worker" not in result.output
+    assert "Traceback" not in result.output
+
+
 def test_noMetricsMountAddsNothing():
     """
     Without a metrics mount the site's observer is the access log itself
@@ -119,7 +134,8 @@ def test_pluginGauges():
     config = SiteConfig()
     config.pluginManager = _Plugins([
         [("plugin_ok", "A fine gauge.", lambda: values[0]),
-         ("plugin_broken", "A broken gauge.", broken)],
+         ("plugin_broken", "A broken gauge.", broken),
+         ("plugin_words", "Not a number.", lambda: "many")],
         [("web2_open_connections", "Taken.", lambda: 99)],
     ])
     events = []
@@ -139,6 +155,7 @@ def test_pluginGauges():
         globalLogPublisher.removeObserver(events.append)
     assert (first["plugin_ok"], second["plugin_ok"]) == (3, 5)
     assert first["plugin_broken"] == second["plugin_broken"] == 0
+    assert first["plugin_words"] == 0
     assert first["web2_open_connections"] == 0  # the site's own, not the plugin's
     failures = [e for e in events if "plugin_broken" in str(e.get("name"))]
     assert len(failures) == 1

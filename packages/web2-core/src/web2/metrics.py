@@ -216,16 +216,46 @@ class SiteMetrics:
                                              "__module__": base.__module__})
 
 
+def _sampleLogged(metrics):
+    """
+    L{SiteMetrics.sample} for the worker's periodic refresh: a failure (a
+    full disk under the metrics directory, say) is logged once and the
+    refresh goes on.
+    """
+    failed = []
+
+    def sample():
+        try:
+            metrics.sample()
+        except Exception:
+            if not failed:
+                failed.append(True)
+                log.failure("Refreshing this worker's metrics failed")
+
+    return sample
+
+
+def checkAvailable() -> None:
+    """
+    @raise ValueError: prometheus_client cannot be imported (with the advice
+        to install the extra).
+    """
+    try:
+        import prometheus_client  # noqa: F401
+    except ImportError:
+        raise ValueError(_ADVICE) from None
+
+
 def _safe(name, read):
     """
-    C{read} that answers 0 when it fails (logged once), so that one broken
-    gauge does not spoil the scrape.
+    C{read} that answers 0 when it fails or gives no number (logged once),
+    so that one broken gauge does not spoil the scrape.
     """
     failed = []
 
     def value():
         try:
-            return read()
+            return float(read())
         except Exception:
             if not failed:
                 failed.append(True)
@@ -302,7 +332,7 @@ def attachFactory(config, factory) -> None:
     if metrics.directory is not None:
         from twisted.internet import task
 
-        loop = task.LoopingCall(metrics.sample)
+        loop = task.LoopingCall(_sampleLogged(metrics))
         loop.clock = factory.reactor
         whenRunning = getattr(factory.reactor, "callWhenRunning", None)
         if whenRunning is None:  # a task.Clock

@@ -464,7 +464,9 @@ class MasterService(service.MultiService):
             return
         try:
             from prometheus_client import multiprocess
-
+        except ImportError:  # the workers said so at their start
+            return
+        try:
             multiprocess.mark_process_dead(pid, self.metricsDirectory)
         except Exception:
             log.failure("web2 master: cannot forget the gauges of worker {pid}", pid=pid)
@@ -724,6 +726,13 @@ def masterFor(options, config, reactor, makeListener, backlog, logFormats=(), tl
                                logFormats=tuple(logFormats))
 
     metrics = any(spec.kind == "metrics" for spec in config.mounts)
+    if metrics:
+        from web2.metrics import checkAvailable
+
+        try:
+            checkAvailable()
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
     master = MasterService(reactor, config, argv, config.workers or 1, listeners,
                            recheck=recheck if config.configFile else None,
                            metrics=metrics)
