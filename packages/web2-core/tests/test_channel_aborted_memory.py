@@ -14,12 +14,15 @@ in a reference cycle until the collector ran.
 
 from __future__ import annotations
 
+import gc
 import weakref
 
 import pytest
-from _core_helpers import Connection
+from _core_helpers import Connection, LiveServer, inThread, rawExchange
+from twisted.internet import defer, reactor, task
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.python.failure import Failure
+from twisted.trial.unittest import TestCase
 
 from web2 import _wire, http, resource
 
@@ -178,3 +181,45 @@ def test_endedConnectionIsFreed(noCollector, name):
     assert requests or name in ("headerTooLarge", "declaredTooLarge")
     assert [r() for r in requests if r() is not None] == []
     assert channel() is None
+
+
+class LiveEndingsTests(TestCase):
+    """
+    The same with the reactor's own transports and a real client: a
+    malformed body streamed into an echo, 400 before anything left or the
+    response cut off after part of it.
+    """
+
+    timeout = 60
+
+    def setUp(self):
+        enabled = gc.isenabled()
+        gc.collect()
+        gc.disable()
+        if enabled:
+            self.addCleanup(gc.enable)
+        self.server = LiveServer(Root(), lingerTimeout=0.2)
+        self.addCleanup(self.server.stop)
+        self.channels = []
+        build = self.server.factory.buildProtocol
+
+        def buildProtocol(addr):
+            channel = build(addr)
+            self.channels.append(weakref.ref(channel))
+            return channel
+
+        self.server.factory.buildProtocol = buildProtocol
+
+    @defer.inlineCallbacks
+    def test_malformedEchoesFreed(self):
+        port = self.server.portNumber
+        head = post(b"/pipe", CHUNKED)
+        for body in [b"zz\r\n", b"5\r\nhello\r\n3\r\nabcdef\r\n"] * 5:
+            yield inThread(rawExchange, port, head + body)
+        deadline = 30
+        while self.server.factory.connections and deadline > 0:
+            yield task.deferLater(reactor, 0.05, lambda: None)
+            deadline -= 0.05
+        self.assertEqual(self.server.factory.connections, set())
+        self.assertEqual(len(self.channels), 10)
+        self.assertEqual([c() for c in self.channels if c() is not None], [])
