@@ -259,3 +259,28 @@ def test_bytesInCountsWhatClientsSent(tmp_path):
         assert line and float(line[0].split()[1]) == len(sent) + len(scrape)
         result = server.stop()
     assert result.returncode == 0, result.output
+
+
+def test_reloadKeepsTheCounts(tmp_path):
+    """
+    SIGHUP replaces both workers: once the old ones are gone, a scrape
+    served by the new generation still counts the old one's requests.
+    """
+    with _start(tmp_path) as server:
+        port = server.port
+        old = set(_waitReady(server, 2))
+        for _ in range(9):
+            assert _pidOf(port) in old
+        before = _scrape(port)
+        assert before[GET200] == 9
+        server.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and server.output.count("old worker") < 2:
+            time.sleep(0.05)
+        assert server.output.count("old worker") == 2, server.output
+        new = set(_waitReady(server, 4)) - old
+        assert _pidOf(port) in new
+        after = _scrape(port)
+        assert after[GET200] == 9 + 1 + 1  # the first scrape and the last request
+        result = server.stop()
+    assert result.returncode == 0, result.output
