@@ -103,11 +103,13 @@ class SiteMetrics:
             "web2_request_bytes", "Bytes read from clients: request heads and bodies "
             "(with chunked framing), after TLS, before a WebSocket upgrade.",
             registry=self.registry)
+        inFlight = _safe("web2_requests_in_flight", self._inFlight)
+        connections = _safe("web2_open_connections", self._connections)
         self._gauges = [
             (self._gauge("web2_requests_in_flight", "Requests being answered.",
-                         self._inFlight), self._inFlight),
+                         inFlight), inFlight),
             (self._gauge("web2_open_connections", "Open connections.",
-                         self._connections), self._connections),
+                         connections), connections),
         ]
         self._pluginGauges = None
         self._children: dict = {}
