@@ -18,31 +18,13 @@ import gc
 import weakref
 
 import pytest
-from _core_helpers import Connection, LiveServer, inThread, rawExchange
+from _core_helpers import Connection, Ignore, LiveServer, Pipe, inThread, rawExchange
 from twisted.internet import defer, reactor, task
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
-from web2 import _wire, http, resource
-
-
-class Pipe(resource.LeafResource):
-    """
-    Answers with the request body itself, unread (an echo, as a proxy).
-    """
-
-    def http_POST(self, request):
-        return http.Response(200, None, request.stream)
-
-
-class Ignore(resource.LeafResource):
-    """
-    Answers at once without reading the body.
-    """
-
-    def http_POST(self, request):
-        return http.Response(200, None, b"not read")
+from web2 import _wire, resource
 
 
 class Root(resource.Resource):

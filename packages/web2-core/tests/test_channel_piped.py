@@ -9,30 +9,12 @@ from __future__ import annotations
 
 import socket
 
-from _core_helpers import Connection, LiveServer, inThread
+from _core_helpers import Connection, Ignore, LiveServer, Pipe, inThread
 from twisted.internet import defer
 from twisted.logger import LogLevel, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from web2 import http, resource
-
-
-class Pipe(resource.LeafResource):
-    """
-    Answers with the request body itself, unread.
-    """
-
-    def http_POST(self, request):
-        return http.Response(200, None, request.stream)
-
-
-class Ignore(resource.LeafResource):
-    """
-    Answers at once without reading the body.
-    """
-
-    def http_POST(self, request):
-        return http.Response(200, None, b"not read")
 
 
 class Root(resource.Resource):
