@@ -116,6 +116,27 @@ def runToEnd(command, *, timeout=30.0, env=None, cwd=None) -> ProcessResult:
 _LISTENING = re.compile(r"web2 listening on (\S+?)(?::(\d+))? \((.*)\)$")
 
 
+def _restoreInterrupt():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _interruptibleChild():
+    """
+    What makes a server started from here take SIGINT, as from a terminal.
+    A process started in the background by a shell without job control
+    (C{cmd &} in a script, as some CI runners start their jobs) ignores
+    SIGINT, and so would every server it starts: Python and Twisted leave
+    an ignored SIGINT alone, and the tests of Ctrl-C would never see it.
+
+    @return: a function for C{Popen}'s C{preexec_fn} that restores the
+        default, or C{None} when SIGINT is not ignored here (the usual case:
+        no function runs between fork and exec then).
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        return _restoreInterrupt
+    return None
+
+
 class ServerProcess:
     """
     A server in a subprocess, its standard output and error merged and
@@ -152,7 +173,7 @@ class ServerProcess:
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, text=True, env=_environment(env), cwd=cwd,
-            pass_fds=tuple(passFds))
+            pass_fds=tuple(passFds), preexec_fn=_interruptibleChild())
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
