@@ -80,10 +80,11 @@ def test_workersServeTheCPURole(ctx, name, workers):
     pids = running.pids()
     assert len(pids) == 1 + workers, pids
     before = running.cpuSeconds()
-    for _ in range(20):
+    for _ in range(100):
         head = _get(running.port).partition(b"\r\n\r\n")[0]
         assert head.startswith(b"HTTP/1.1 200"), head
-    assert running.cpuSeconds() - before >= 20 * 0.001
+    # 0.1 s of CPU at least; the kernel counts it in clock ticks, by sampling.
+    assert running.cpuSeconds() - before >= 0.05
     _servers.stop(running)
     assert [p for p in pids if os.path.exists(f"/proc/{p}")
             and open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"] == []
