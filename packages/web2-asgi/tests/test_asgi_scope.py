@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from _asgi_helpers import Connection
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
+from web2.iweb import IResource
 from web2.proxy import TrustedProxies, TrustedProxyResource
 
 
@@ -18,6 +20,28 @@ def capture(scopes):
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
     return app
+
+
+@implementer(IResource)
+class Meddling:
+    """
+    A resource in front of the application that changes the request's
+    headers on the way (as an authentication wrapper may) and keeps the
+    requests it saw.
+    """
+
+    def __init__(self, child):
+        self.child = child
+        self.requests = []
+
+    def locateChild(self, request, segments):
+        self.requests.append(request)
+        request.headers.setRawHeaders("x-added", ["yes"])
+        request.headers.removeHeader("x-thing")
+        return self.child, segments
+
+    def renderHTTP(self, request):
+        raise AssertionError("not rendered")
 
 
 class ScopeTests(SynchronousTestCase):
@@ -45,6 +69,39 @@ class ScopeTests(SynchronousTestCase):
         self.assertEqual(scope["headers"], [(b"host", b"example.com"), (b"x-thing", b"1"),
                                             (b"x-thing", b"2")])
         self.assertNotIn("state", scope)
+
+    def test_headersChangedOnTheWay(self):
+        """
+        The headers are the request's as they are when the application is
+        called, after a resource in front of it changed them.
+        """
+        scope = self.scope("/", headers=[("X-Thing", "1"), ("Accept", "*/*")],
+                           wrap=Meddling)
+        self.assertEqual(sorted(scope["headers"]), [
+            (b"accept", b"*/*"), (b"host", b"example.com"), (b"x-added", b"yes")])
+
+    def test_applicationChangingItsHeaders(self):
+        """
+        An application (a middleware) changing the list of its scope's
+        headers in place changes nothing of the request web2 holds.
+        """
+        wrappers = []
+
+        async def app(scope, receive, send):
+            scope["headers"].append((b"x-injected", b"1"))
+            scope["headers"][0] = (b"host", b"evil.example")
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+        class Untouched(Meddling):
+            def locateChild(self, request, segments):
+                self.requests.append(request)
+                return self.child, segments
+
+        conn = Connection(app, wrap=lambda root: wrappers.append(Untouched(root)) or wrappers[0])
+        self.assertEqual(conn.request("/").status, 200)
+        [request] = wrappers[0].requests
+        self.assertEqual(request.headers.fieldLines(), [("host", "example.com")])
 
     def test_underAMount(self):
         """

@@ -161,15 +161,18 @@ class HTTPCycle:
         self.bufferSize = bufferSize
         self.appName = appName
         self.deferred = Deferred()
-        lost = request.connectionLost
-
-        def connectionLost(reason, _lost=lost):
-            _lost(reason)
-            self._clientGone()
-
         # The channel tells the request when the connection is lost before
-        # its response is complete; the cycle hears it too.
-        request.connectionLost = connectionLost
+        # its response is complete; the cycle hears it too, until the
+        # application's call is over (L{_ended} undoes this: the request
+        # and the cycle must not keep each other alive, or every request
+        # would leave its whole object graph to the cyclic garbage
+        # collector).
+        self._requestLost = request.connectionLost
+        request.connectionLost = self._connectionLost
+
+    def _connectionLost(self, reason):
+        self._requestLost(reason)
+        self._clientGone()
 
     def run(self, application, scope):
         """
@@ -327,7 +330,9 @@ class HTTPCycle:
                              declared=declared, actual=len(data), uri=self.request.uri,
                              sent=min(declared, len(data)))
                     data = data[:declared]
-                body = streams.MemoryStream(data)
+                # Bytes, not a MemoryStream: Response makes its own at
+                # once, without adapting a stream to IByteStream.
+                body = data
             self._respond(self._response(body))
             self._wake()
             return
@@ -463,6 +468,8 @@ class HTTPCycle:
         if ended is not None:
             ended()
         request = self.request
+        if request.__dict__.get("connectionLost") == self._connectionLost:
+            del request.connectionLost
         state = self._state
         if exception is not None:
             if self._timedOut:

@@ -86,9 +86,27 @@ def _hostValue(host: str, port: int, scheme: str) -> bytes:
     return host.encode("latin-1", "replace")
 
 
+def _wirePairs(headers):
+    """
+    The field lines of C{headers} as lower-cased C{(name, value)} C{bytes}
+    pairs in arrival order: ASGI's form.
+
+    Received headers nobody has changed are still the list the wire parser
+    gave (web2-core's L{Headers.fromWire} keeps it, already in this form,
+    until the first change): a copy of it is the answer, with no decoding
+    and encoding back of every name and value.  Otherwise (or should
+    web2-core keep them some other way) the public L{Headers.fieldLines}
+    is encoded.
+    """
+    if getattr(headers, "_raw", True) is None:
+        wire = getattr(headers, "_wire", None)
+        if wire.__class__ is list:
+            return list(wire)
+    return [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers.fieldLines()]
+
+
 def _headers(request, scheme):
-    pairs = [(n.encode("latin-1"), v.encode("latin-1"))
-             for n, v in request.headers.fieldLines()]
+    pairs = _wirePairs(request.headers)
     if "originalHost" in request.__dict__:
         # A trusted proxy reported the host the client asked for: the host
         # header says the same, as frameworks build URLs from it first.
