@@ -7,6 +7,7 @@ listener, real TLS clients; web2-static's files arrive whole.
 """
 
 import hashlib
+import http.client
 import os
 import threading
 
@@ -39,8 +40,7 @@ class Blocking(resource.Resource):
 '''
 
 
-@pytest.fixture
-def server(tmp_path):
+def _serverProcess(tmp_path, *extra):
     key, cert = selfSigned(tmp_path)
     (tmp_path / "blockingsite.py").write_text(SITE)
     (tmp_path / "www").mkdir()
@@ -54,9 +54,16 @@ def server(tmp_path):
         "--listen", f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}",
         "--python-path", str(tmp_path),
         "--mount", "/blocking=class:blockingsite.Blocking",
-        "--mount", "/fast=text:ok", "--mount", "/static=static:" + str(tmp_path / "www"))
-    with ServerProcess(command, cwd=tmp_path, env=env) as running:
-        running.big = big
+        "--mount", "/fast=text:ok", "--mount", "/static=static:" + str(tmp_path / "www"),
+        *extra)
+    running = ServerProcess(command, cwd=tmp_path, env=env)
+    running.big = big
+    return running
+
+
+@pytest.fixture
+def server(tmp_path):
+    with _serverProcess(tmp_path) as running:
         yield running
         result = running.stop()
     assert result.returncode == 0, result.output
@@ -111,3 +118,38 @@ def test_staticFilesWholeOverTLS(server):
         c.join(120)
     want = hashlib.sha256(server.big).hexdigest()
     assert [(a[0], hashlib.sha256(a[2]).hexdigest()) for a in answers] == [(200, want)] * 4
+
+
+def test_stopWithAReadStuck(tmp_path):
+    """
+    SIGTERM while a file read is stuck (a disk that never answers): the
+    server still stops, after its drain (C{--shutdown-timeout 1}), with
+    status 0; the stuck thread does not hold the process.
+    """
+    with _serverProcess(tmp_path, "--shutdown-timeout", "1") as server:
+        port = server.port
+        outcome = []
+
+        def ask():
+            try:
+                outcome.append(fetch(port, "/blocking", tls=True, timeout=90))
+            except (OSError, http.client.HTTPException) as e:
+                outcome.append(e)
+
+        stuck = threading.Thread(target=ask, daemon=True)
+        stuck.start()
+        mark = tmp_path / "mark"
+        for _ in range(3000):
+            if mark.exists() and mark.read_text():
+                break
+            stuck.join(0.01)
+        assert mark.exists(), "the blocking read never started"
+        try:
+            result = server.stop(timeout=30)
+        finally:
+            (tmp_path / "release").write_text("")
+    assert result.returncode == 0, result.output
+    assertNoTraceback(result.output)
+    stuck.join(30)
+    # Its response was cut by the drain: the client saw the connection end.
+    assert len(outcome) == 1 and isinstance(outcome[0], Exception), outcome

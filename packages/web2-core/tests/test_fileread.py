@@ -5,6 +5,11 @@ a TLS client and a read that blocks is tested in the repository's
 C{tests/test_tls_static_offreactor.py}.
 """
 
+import queue
+import threading
+import time
+
+import pytest
 from twisted.internet import defer
 
 from web2._fileread import FileReadThreads, ThreadedFileStream, offReactor
@@ -19,22 +24,22 @@ class _Pool:
     def __init__(self):
         self.calls = []
 
-    def callInThreadWithCallback(self, onResult, f, *args, **kwargs):
-        self.calls.append((onResult, f, args, kwargs))
+    def call(self, f):
+        d = defer.Deferred()
+        self.calls.append((f, d))
+        return d
 
     def run(self):
-        onResult, f, args, kwargs = self.calls.pop(0)
+        f, d = self.calls.pop(0)
         try:
-            result = f(*args, **kwargs)
-        except BaseException as e:
-            onResult(False, e)
+            result = f()
+        except BaseException:
+            d.errback()
         else:
-            onResult(True, result)
+            d.callback(result)
 
 
-class _Reactor:
-    def callFromThread(self, f, *args, **kwargs):
-        f(*args, **kwargs)
+WAIT = 10.0
 
 
 def _results(d):
@@ -57,7 +62,7 @@ def test_readsInThePool(tmp_path):
     f = _file(tmp_path, b"a" * 10 + b"b" * 5)
     pool = _Pool()
     stream = ThreadedFileStream(FileStream(f, chunkSize=10, closeFile=True),
-                                _Reactor(), pool)
+                                pool)
     assert stream.length == 15
     first = stream.read()
     assert isinstance(first, defer.Deferred) and len(pool.calls) == 1
@@ -80,7 +85,7 @@ def test_closeWhileReading(tmp_path):
     """
     f = _file(tmp_path, b"x" * 100)
     pool = _Pool()
-    stream = ThreadedFileStream(FileStream(f, closeFile=True), _Reactor(), pool)
+    stream = ThreadedFileStream(FileStream(f, closeFile=True), pool)
     got = _results(stream.read())
     stream.close()
     assert not f.closed
@@ -99,7 +104,7 @@ def test_truncatedFileFails(tmp_path):
 
     f = _file(tmp_path, b"x" * 4)
     pool = _Pool()
-    stream = ThreadedFileStream(FileStream(f, length=10, closeFile=True), _Reactor(), pool)
+    stream = ThreadedFileStream(FileStream(f, length=10, closeFile=True), pool)
     got = _results(stream.read())
     pool.run()
     assert got[0] == b"x" * 4
@@ -134,30 +139,73 @@ def test_offReactorOnlyOverTLS(tmp_path):
     assert offReactor(_Chan(True, task.Clock()), plain) is plain
     wrapped = offReactor(_Chan(True, reactor), plain)
     assert isinstance(wrapped, ThreadedFileStream) and wrapped.source is plain
+    assert isinstance(wrapped._pool, FileReadThreads) and wrapped._pool.reactor is reactor
     wrapped.close()
     f.close()
 
 
+class _ThreadReactor:
+    """
+    Collects what the threads hand back, for the test to run; records the
+    shutdown trigger.
+    """
+
+    def __init__(self):
+        self.fromThreads = queue.Queue()
+        self.triggers = []
+
+    def callFromThread(self, f, *args):
+        self.fromThreads.put((f, args))
+
+    def addSystemEventTrigger(self, phase, event, f):
+        self.triggers.append((phase, event, f))
+        return len(self.triggers)
+
+    def runOne(self):
+        f, args = self.fromThreads.get(timeout=WAIT)
+        f(*args)
+
+
 def test_threadsBounded():
     """
-    The pool has at most C{maxThreads} threads, and is stopped with the
-    reactor.
+    Six reads that block, two threads at most: two run, four wait in order;
+    released, all six answer (a failure as a failure); the reactor's
+    shutdown tells the idle threads to end, without waiting for them.
     """
-    import pytest
-
     with pytest.raises(ValueError):
         FileReadThreads(object(), maxThreads=0)
-    triggers = []
+    reactor = _ThreadReactor()
+    threads = FileReadThreads(reactor, maxThreads=2)
+    release = threading.Event()
+    running = threading.Semaphore(0)
 
-    class Reactor:
-        def addSystemEventTrigger(self, phase, event, f):
-            triggers.append((phase, event, f))
+    def job(n):
+        def read():
+            running.release()
+            release.wait(WAIT)
+            if n == 5:
+                raise OSError("a bad sector")
+            return n
+        return read
 
-    threads = FileReadThreads(Reactor(), maxThreads=2)
-    pool = threads.pool()
+    got = []
+    for n in range(6):
+        threads.call(job(n)).addBoth(got.append)
     try:
-        assert pool.max == 2 and threads.pool() is pool
-        assert triggers == [("during", "shutdown", threads.stop)]
+        assert running.acquire(timeout=WAIT) and running.acquire(timeout=WAIT)
+        assert threads.threadCount == 2
+        assert not running.acquire(timeout=0.2)  # the third waits for a thread
+        assert reactor.triggers == [("during", "shutdown", threads.stop)]
     finally:
-        threads.stop()
-    assert not pool.started
+        release.set()
+    for _ in range(6):
+        reactor.runOne()
+    from twisted.python.failure import Failure
+
+    assert sorted(r for r in got if not isinstance(r, Failure)) == [0, 1, 2, 3, 4]
+    assert [r.check(OSError) for r in got if isinstance(r, Failure)] == [OSError]
+    reactor.triggers[0][2]()  # the reactor shuts down
+    deadline = time.monotonic() + WAIT
+    while threads.threadCount and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threads.threadCount == 0

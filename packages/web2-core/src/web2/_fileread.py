@@ -20,9 +20,12 @@ fixed few however many responses wait for them.
 
 from __future__ import annotations
 
-from twisted.internet import threads
+import threading
+from collections import deque
+
+from twisted.internet import defer
 from twisted.logger import Logger
-from twisted.python.threadpool import ThreadPool
+from twisted.python.failure import Failure
 
 from web2._stream_base import SimpleStream
 
@@ -41,10 +44,14 @@ class ThreadedFileStream(SimpleStream):
         it while a read is in flight.
     """
 
-    def __init__(self, source, reactor, pool):
+    def __init__(self, source, pool):
+        """
+        @param pool: runs a call in a thread: C{pool.call(f)} returns a
+            Deferred of its result, fired in the reactor thread
+            (L{FileReadThreads}).
+        """
         self.source = source
         self.length = source.length
-        self._reactor = reactor
         self._pool = pool
         self._inFlight = False
         self._closeWhenBack = False
@@ -56,7 +63,7 @@ class ThreadedFileStream(SimpleStream):
             # The end: nothing to wait for (this releases the file).
             return self.source.read()
         self._inFlight = True
-        d = threads.deferToThreadPool(self._reactor, self._pool, self.source.read)
+        d = self._pool.call(self.source.read)
         d.addBoth(self._back)
         return d
 
@@ -80,11 +87,16 @@ class ThreadedFileStream(SimpleStream):
 
 class FileReadThreads:
     """
-    The threads that read response files over TLS: a pool of its own (not
-    the reactor's, which DNS lookups and password checks use), started on
-    first use and stopped when the reactor shuts down.
+    The threads that read response files over TLS: a few of their own (not
+    the reactor's pool, which DNS lookups and password checks use), started
+    as reads need them, kept while idle.
 
-    @ivar maxThreads: the most reads at once.
+    They are daemon threads, and the reactor's shutdown only tells them to
+    end, without waiting: a read stuck on a disk that never answers must
+    not keep the process from stopping (its response was cut by the
+    drain anyway).
+
+    @ivar maxThreads: the most reads at once; more wait in order.
     """
 
     def __init__(self, reactor, maxThreads: int = 4):
@@ -92,28 +104,81 @@ class FileReadThreads:
             raise ValueError(f"maxThreads must be at least 1, not {maxThreads}")
         self.reactor = reactor
         self.maxThreads = maxThreads
-        self._pool = None
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: deque = deque()
+        self._threads = 0
+        self._idle = 0
+        self._quit = False
+        self._trigger = None
 
-    def pool(self) -> ThreadPool:
+    @property
+    def threadCount(self) -> int:
         """
-        The thread pool, started now if it was not.
+        The threads alive now.
         """
-        if self._pool is None:
-            self._pool = ThreadPool(0, self.maxThreads, name="web2-file-read")
-            self._pool.start()
-            self.reactor.addSystemEventTrigger("during", "shutdown", self.stop)
-        return self._pool
+        return self._threads
+
+    def call(self, f) -> defer.Deferred:
+        """
+        From the reactor thread: C{f()} in one of the threads.
+
+        @return: a Deferred of its result (or failure), fired in the reactor
+            thread.
+        """
+        d = defer.Deferred()
+        if self._trigger is None:
+            self._trigger = self.reactor.addSystemEventTrigger(
+                "during", "shutdown", self.stop)
+        with self._cond:
+            self._quit = False
+            self._queue.append((f, d))
+            if self._idle > 0:
+                self._cond.notify()
+            elif self._threads < self.maxThreads:
+                self._threads += 1
+                threading.Thread(target=self._work, daemon=True,
+                                 name=f"web2-file-read-{self._threads}").start()
+        return d
+
+    def _work(self) -> None:
+        cond, queue = self._cond, self._queue
+        while True:
+            with cond:
+                while not queue:
+                    if self._quit:
+                        self._threads -= 1
+                        return
+                    self._idle += 1
+                    cond.wait()
+                    self._idle -= 1
+                f, d = queue.popleft()
+            try:
+                result = f()
+            except BaseException:
+                result = Failure()
+            self.reactor.callFromThread(_fire, d, result)
 
     def stop(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.stop()
+        """
+        Tell the threads to end once the reads queued are done; do not wait.
+        """
+        self._trigger = None
+        with self._cond:
+            self._quit = True
+            self._cond.notify_all()
 
     def wrap(self, fileStream) -> ThreadedFileStream:
         """
         C{fileStream}, read in these threads.
         """
-        return ThreadedFileStream(fileStream, self.reactor, self.pool())
+        return ThreadedFileStream(fileStream, self)
+
+
+def _fire(d, result):
+    if isinstance(result, Failure):
+        d.errback(result)
+    else:
+        d.callback(result)
 
 
 _threads: dict[int, FileReadThreads] = {}
