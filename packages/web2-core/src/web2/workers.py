@@ -398,7 +398,10 @@ class MasterService(service.MultiService):
                         name=signal.Signals(signum).name)
                     return
                 self._stopSignalled = True
-                first(signum, frame)
+                # Queued for the reactor, not run inside the signal
+                # handler: the reactor's handler logs, and a line written
+                # from a signal handler can land inside another one.
+                self.reactor.callFromThread(first, signum, None)
 
             signal.signal(number, guard)
 
