@@ -209,3 +209,33 @@ def test_threadsBounded():
     while threads.threadCount and time.monotonic() < deadline:
         time.sleep(0.01)
     assert threads.threadCount == 0
+
+
+def test_readBehindAStuckOneGetsAThread():
+    """
+    Two reads queued together while one thread is idle: the idle thread
+    takes one, and the other gets a thread of its own (there is room for
+    more), so a read that never comes back does not hold up the one
+    queued with it.  The pool's lock is held across both calls, as when
+    the idle thread has not woken yet between them.
+    """
+    reactor = _ThreadReactor()
+    threads = FileReadThreads(reactor, maxThreads=4)
+    threads._cond = threading.Condition(threading.RLock())
+    threads.call(lambda: "warm")
+    reactor.runOne()
+    deadline = time.monotonic() + WAIT
+    while threads._idle != 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threads._idle == 1 and threads.threadCount == 1
+    stuck = threading.Event()
+    quick = threading.Event()
+    with threads._cond:
+        threads.call(lambda: stuck.wait(WAIT) and "stuck")
+        threads.call(quick.set)
+    try:
+        assert quick.wait(WAIT), "the second read waited behind the stuck one"
+        assert threads.threadCount == 2
+    finally:
+        stuck.set()
+    threads.stop()

@@ -134,7 +134,11 @@ class FileReadThreads:
             self._queue.append((f, d))
             if self._idle > 0:
                 self._cond.notify()
-            elif self._threads < self.maxThreads:
+            # An idle thread counts as idle until it wakes: with more reads
+            # queued than idle threads, one of them would wait for a read
+            # that may never come back (a stuck disk) while there is room
+            # for another thread.
+            if len(self._queue) > self._idle and self._threads < self.maxThreads:
                 self._threads += 1
                 threading.Thread(target=self._work, daemon=True,
                                  name=f"web2-file-read-{self._threads}").start()
