@@ -259,6 +259,30 @@ class RoundTests(SynchronousTestCase):
         self.assertEqual(conn.transport.producerState, "producing")
 
 
+    def test_oneFreeRequestPerRoundAcrossCalls(self):
+        """
+        A transport that hands one read over in many calls (TLS: one call
+        per record; a client can put each request in a record of its own)
+        gets one request without a draw per round, not one per call: a
+        hundred requests in a hundred calls, in one reactor iteration, are
+        answered one and the round's forty; the rest in later rounds, in
+        order.  Before, every call's request was answered at once, outside
+        the rounds.
+        """
+        conn = self.connect()
+        conn.channel._secure = True  # as under TLS (isSecure)
+        for i in range(100):
+            conn.send(b"GET /r/%d HTTP/1.1\r\nHost: a\r\n\r\n" % i)
+        self.assertEqual(len(self.log), 1 + 40)
+        self.assertTrue(conn.channel._waitingTurn)
+        self.clock.advance(0)
+        self.assertEqual(self.log, [f"/r/{i}" for i in range(100)])
+        self.assertEqual(roundCalls(self.clock), [])
+        # A later read, one request: answered at once.
+        conn.send(b"GET /r/last HTTP/1.1\r\nHost: a\r\n\r\n")
+        self.assertEqual(self.log[-1], "/r/last")
+
+
 class Costly(resource.LeafResource):
     """
     A request that takes C{cost} seconds of C{clock}'s time to answer.
@@ -343,6 +367,20 @@ class TurnQueueTests(SynchronousTestCase):
         clock.advance(0)
         self.assertTrue(queue.take())
         clock.rightNow += ROUND_SECONDS / 2
+        self.assertTrue(queue.take())
+
+    def test_waitWithoutDrawStartsNoStaleRound(self):
+        """
+        A member that waits before any draw of a round (its turn was over,
+        C{maxRequestsPerTurn} of 1) does not make the next draw of that
+        iteration measure the round's time from an earlier round's start.
+        """
+        clock = task.Clock()
+        queue = TurnQueue(clock, 100)
+        self.assertTrue(queue.take())
+        clock.advance(0)
+        clock.rightNow += 5.0
+        queue.wait(self.Member(queue, "m", [], 1))
         self.assertTrue(queue.take())
 
     def test_closedMembersPassed(self):
@@ -465,7 +503,7 @@ class TurnLiveTests(TestCase):
         between = {}
         for i in range(probes):
             start = log.index(("sent", i))
-            end = log.index("/quiet/%d" % i)
+            end = log.index(f"/quiet/{i}")
             between[i] = sum(1 for entry in log[start:end] if isinstance(entry, str))
         worst = max(between.values())
         self.assertLessEqual(worst, 2 * (round + attackers),

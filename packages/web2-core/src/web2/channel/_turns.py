@@ -51,7 +51,10 @@ class TurnQueue:
         self.requestsPerRound = requestsPerRound
         self.secondsPerRound = secondsPerRound
         self._left = requestsPerRound
-        self._roundStart = 0.0
+        # When the round's first draw was made (None: not yet).
+        self._roundStart = None
+        #: How many rounds have begun (see L{free}).
+        self.round = 0
         self._waiting: deque = deque()
         self._roundCall = None
 
@@ -62,10 +65,10 @@ class TurnQueue:
         @return: whether the round had one left; if not, the caller waits
             (L{wait}).
         """
-        if self._roundCall is None:
+        if self._roundStart is None:
             # The round's first draw: it must be renewed next iteration,
             # and its time runs from now.
-            self._roundCall = self._reactor.callLater(0, self._nextRound)
+            self._renewSoon()
             self._roundStart = self._reactor.seconds()
         elif self._reactor.seconds() - self._roundStart >= self.secondsPerRound:
             self._left = 0
@@ -74,11 +77,30 @@ class TurnQueue:
             return True
         return False
 
+    def free(self, member) -> int:
+        """
+        How many requests C{member} may start without a draw as it reads:
+        one per round.  For a transport that hands one read of the socket
+        over in several calls (TLS: one a record, so one a request if the
+        client makes it so), where a free request per call would let a
+        client answer a whole read's requests outside the rounds.
+
+        @param member: has a C{_freeRound} attribute, kept here.
+        """
+        if member._freeRound == self.round:
+            return 0
+        member._freeRound = self.round
+        self._renewSoon()
+        return 1
+
     def wait(self, member) -> None:
         """
         Queue C{member} for a turn in a coming round.
         """
         self._waiting.append(member)
+        self._renewSoon()
+
+    def _renewSoon(self) -> None:
         if self._roundCall is None:
             self._roundCall = self._reactor.callLater(0, self._nextRound)
 
@@ -87,7 +109,9 @@ class TurnQueue:
 
     def _nextRound(self):
         self._roundCall = None
+        self._roundStart = None
         self._left = self.requestsPerRound
+        self.round += 1
         waiting = self._waiting
         # Only those queued before this round: a member that waits again
         # goes to the back, for the next one.

@@ -234,6 +234,7 @@ class HTTPChannel(protocol.Protocol):
     _abortCall = None
     _turns = None
     _waitingTurn = False
+    _freeRound = -1
     _outgoing = None
     _outgoingSize = 0
     # Whether output went to the transport's buffer since it was last seen
@@ -286,7 +287,14 @@ class HTTPChannel(protocol.Protocol):
         self._reader.receive(data)
         self._fromReactor = True
         try:
-            self._processEvents()
+            if self.transport.__class__ is _TCPServer or not self.isSecure():
+                # One call per read of the socket: its first request is
+                # answered at once (rule 5).
+                self._processEvents()
+            else:
+                # TLS calls once per record, which a client can make one
+                # request each: one free request a round.
+                self._processEvents(self._turnQueue().free(self))
         finally:
             self._fromReactor = False
 
