@@ -34,7 +34,8 @@ Rules of this module, in the order they matter:
     without a draw waits in a queue served in order at the start of the
     next rounds, so that clients pipelining thousands of small requests
     delay a quiet connection's request by about one round, not by all of
-    their turns.
+    their turns.  Under TLS, which hands the channel each record on its
+    own, the request answered without a draw is one per round.
  6. Each phase has its own timeout: C{headerTimeout} from the first byte of a
     request until its head is complete (408), C{bodyTimeout} between pieces
     of a body and C{minBodyRate} over the whole of it (408), C{idleTimeout}
