@@ -10,6 +10,7 @@ import http.client
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -149,7 +150,15 @@ def test_keepAliveBothSides(site):
             response.read()
     finally:
         conn.close()
-    lines = [line.split() for line in (tmp / "access.log").read_text().splitlines()]
+    # nginx logs a request once it has finalised it, which may be after
+    # the client has its answer: wait (boundedly) for the twentieth line.
+    deadline = time.monotonic() + 30
+    while True:
+        lines = [line.split() for line in (tmp / "access.log").read_text().splitlines()]
+        logged = [uri for _, uri in lines if "?n=" in uri]
+        if len(logged) >= 20 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     connections = {serial for serial, uri in lines if "?n=" in uri}
-    assert len([1 for _, uri in lines if "?n=" in uri]) == 20
+    assert len(logged) == 20
     assert len(connections) == 1, connections
