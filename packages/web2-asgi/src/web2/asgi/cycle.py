@@ -186,14 +186,19 @@ class HTTPCycle:
         except Exception:
             self._ended(Failure().value)
         else:
-            self._task = self.runner.start(coroutine, self._ended)
+            # Eagerly where the runner can: a response given without
+            # waiting goes out before this returns, like a native
+            # resource's, with no turn of the loop between (and the
+            # request's objects are not kept alive meanwhile).
+            self._task = self.runner.start(coroutine, self._ended, eager=True)
         deferred = self.deferred
-        if deferred.called and self._response is not None:
+        if deferred.called and self._answer is not None:
             # Answered synchronously: no Deferred for the site to chain on.
-            return self._response
+            return self._answer
         return deferred
 
-    _response = None
+    #: The response given to the site (C{_response} makes one).
+    _answer = None
 
     # -- receive ------------------------------------------------------------
 
@@ -312,7 +317,7 @@ class HTTPCycle:
         if watched is not None:
             self.watched = None
             watched.unwatch(self)
-        self._response = response
+        self._answer = response
         self.deferred.callback(response)
 
     def _firstBody(self, data, more):
