@@ -132,6 +132,11 @@ class CompileHook(BuildHookInterface):
         modules = cythonize(
             extensions,
             build_dir=str(workDir / "c"),
+            # Where Cython finds the augmenting .pxd files beside the
+            # sources (src/web2/http_headers.pxd: the extension types of the
+            # compiled build); without it, web2 being a namespace package,
+            # they are silently ignored.
+            include_path=[str(root / "src")],
             compiler_directives=DIRECTIVES,
             nthreads=jobs,
             quiet=True,

@@ -288,3 +288,61 @@ class TestHook:
         monkeypatch.setenv("WEB2_EXTENSIONS", "auto")
         assert any(r.startswith("cython") for r in hook.CompileHook.dependencies(None))
 
+
+
+def _pxdClasses(path):
+    """
+    The C{cdef class} declarations of an augmenting C{.pxd}: C{{class name:
+    [field, ...]}}.
+    """
+    classes = {}
+    current = None
+    for line in path.read_text().splitlines():
+        stripped = line.split("#", 1)[0].rstrip()
+        if stripped.startswith("cdef class "):
+            current = classes.setdefault(stripped[len("cdef class "):].rstrip(":"), [])
+        elif current is not None and stripped.startswith("    cdef "):
+            current.append(stripped.split()[-1])
+    return classes
+
+
+def _declarations():
+    found = []
+    for name in COMPILED_MODULES:
+        pxd = SOURCE.parent / (name.replace(".", "/") + ".pxd")
+        if pxd.exists():
+            for cls, fields in _pxdClasses(pxd).items():
+                found.append((name, cls, fields))
+    return found
+
+
+def test_declaredClassesAreTheSlots():
+    """
+    A class that the compiled build declares as an extension type (an
+    augmenting C{.pxd} beside its module) has exactly the fields its pure
+    class has as C{__slots__}, so that both builds hold the same state.
+    """
+    declared = _declarations()
+    assert {(name, cls) for name, cls, _ in declared} >= {
+        ("web2._wire._reader", "RequestReader"),
+        ("web2.http_headers", "Headers"),
+    }
+    for name, cls, fields in declared:
+        pure = getattr(importlib.import_module(name), cls)
+        assert sorted(fields) == sorted(pure.__slots__), (name, cls)
+
+
+def test_declaredClassesAreExtensionTypes():
+    """
+    In the compiled build the declared classes are Cython extension types
+    (which Cython gives its own pickling methods; a .pxd that Cython did not
+    find leaves a plain class); in the pure build, plain classes.  Either
+    way they refuse attributes they do not declare.
+    """
+    compiled = bool(compiledModules())
+    for name, cls, fields in _declarations():
+        klass = getattr(importlib.import_module(name), cls)
+        assert hasattr(klass, "__reduce_cython__") is compiled, (name, cls)
+        instance = klass.__new__(klass)
+        with pytest.raises(AttributeError):
+            instance.notDeclared = 1

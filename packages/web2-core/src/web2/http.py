@@ -92,7 +92,7 @@ class Response:
             headers = Headers(headers)
         self.headers = headers
         if stream is not None:
-            cls = stream.__class__
+            cls = type(stream)
             if cls is bytes:
                 stream = _memoryStream(stream)
             elif cls is str:

@@ -272,7 +272,7 @@ class HeaderHandler:
         generator = self.generators[name.lower()]
         if (
             generator is _generateContentType
-            and value.__class__ is MimeType
+            and type(value) is MimeType
             and not value.params
         ):
             # The typed Content-Type of a render method (C{MimeType("text",
@@ -289,7 +289,7 @@ class HeaderHandler:
                 f"cannot generate {self.canonicalName(name)} from {value!r}: {e}"
             ) from e
         for line in lines:
-            if line.__class__ is not str or not (
+            if type(line) is not str or not (
                 line.isascii() and _unsafeSearch(line) is None
             ):
                 _checkRawValue(self.canonicalName(name), line)
@@ -395,7 +395,7 @@ class Headers:
             for name, values in rawHeaders.items():
                 self.setRawHeaders(name, values)
         if headers:
-            if self.__class__ is Headers:
+            if type(self) is Headers:
                 # setHeader's work for the usual C{{"content-type":
                 # MimeType(...)}} of a response, in line: a name seen (and
                 # checked) before that has a generator.
@@ -459,7 +459,7 @@ class Headers:
         if raw is None:
             raw = self._rawDict()
         values = raw.get(name)
-        if values is None or values.__class__ is list:
+        if values is None or type(values) is list:
             return values
         if values is _RECALC:
             values = self.handler.generate(name, self._parsed[name])
@@ -486,7 +486,11 @@ class Headers:
             return False
         return name.lower() in self._raw
 
-    __contains__ = hasHeader
+    def __contains__(self, name: str) -> bool:
+        # A method, not C{__contains__ = hasHeader}: the compiled build
+        # makes Headers an extension type (http_headers.pxd), whose C{in}
+        # slot is filled from methods defined as such, not from aliases.
+        return self.hasHeader(name)
 
     def _setTrusted(self, lower: str, value: str) -> None:
         """
@@ -519,7 +523,7 @@ class Headers:
         values = raw.get(lower)
         if values is None:
             return None
-        cls = values.__class__
+        cls = type(values)
         if cls is _WireValues:
             return values[0].decode("latin-1")
         if cls is not list:
@@ -706,7 +710,7 @@ class Headers:
         append = out.append
         for name, values in list(self._raw.items()):
             wire = wireName(name)
-            cls = values.__class__
+            cls = type(values)
             if cls is list:
                 if len(values) == 1:
                     append((wire, values[0].encode("latin-1")))
@@ -738,7 +742,7 @@ class Headers:
         # _lines() may replace a value, never add or remove a key.
         for name, values in raw.items():
             prefix = prefixes.get(name) or handler.wirePrefix(name)
-            cls = values.__class__
+            cls = type(values)
             if cls is not list:
                 if cls is _WireValues:
                     values = [v.decode("latin-1") for v in values]

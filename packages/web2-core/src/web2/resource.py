@@ -114,7 +114,7 @@ class RenderMixin:
         method = request.method
         names = _names.get(method) or _methodNames(method)
         handler = getattr(self, names[0], None)
-        if handler is None or (method in ("GET", "HEAD") and not _canRender(self.__class__)):
+        if handler is None or (method in ("GET", "HEAD") and not _canRender(type(self))):
             return self._notAllowed(request)
         if self.addSlash and method in ("GET", "HEAD"):
             path = request.path

@@ -559,7 +559,7 @@ class Request(http.Request):
         except Exception:
             self._failed(Failure())
             return
-        if _knownSync(result.__class__) is not False and _isAsync(result):
+        if _knownSync(type(result)) is not False and _isAsync(result):
             _asDeferred(result).addCallbacks(self._finish, self._failed)
         else:
             self._finish(result)
@@ -579,12 +579,12 @@ class Request(http.Request):
                 raise RuntimeError("traversal did not converge")
             segments = tuple(self.postpath)
             result = resource.locateChild(self, segments)
-            if _knownSync(result.__class__) is not False and _isAsync(result):
+            if _knownSync(type(result)) is not False and _isAsync(result):
                 return _asDeferred(result).addCallback(self._located, resource, segments)
             child, rest = result
             if child is None:
                 raise http.HTTPError(responsecode.NOT_FOUND)
-            if _knownSync(child.__class__) is not False and _isAsync(child):
+            if _knownSync(type(child)) is not False and _isAsync(child):
                 return _asDeferred(self._step(result, resource, segments)).addCallback(
                     self._traverse
                 )
@@ -607,7 +607,7 @@ class Request(http.Request):
         child, rest = result
         if child is None:
             raise http.HTTPError(responsecode.NOT_FOUND)
-        if _knownSync(child.__class__) is not False and _isAsync(child):
+        if _knownSync(type(child)) is not False and _isAsync(child):
             return _asDeferred(child).addCallback(
                 lambda c: self._stepResolved(c, rest, resource, segments)
             )
@@ -635,7 +635,7 @@ class Request(http.Request):
 
     def _render(self, resource, depth=0):
         result = resource.renderHTTP(self)
-        if _knownSync(result.__class__) is not False and _isAsync(result):
+        if _knownSync(type(result)) is not False and _isAsync(result):
             return _asDeferred(result).addCallback(self._rendered, depth)
         return self._rendered(result, depth)
 
@@ -733,7 +733,7 @@ class Request(http.Request):
     def _write(self, response):
         if self.startedWriting:
             return
-        if self.__class__.writeResponse is _plainWriteResponse:
+        if type(self).writeResponse is _plainWriteResponse:
             d = self._writeResponse(response)
         else:
             d = self.writeResponse(response)
