@@ -25,17 +25,11 @@ A runner makes the futures the container's C{receive} and C{send} wait on
 from __future__ import annotations
 
 import asyncio
-import sys
 
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 __all__ = ["AsyncioRunner", "TwistedRunner", "asyncioLoopOf", "runnerFor"]
-
-#: Whether asyncio can start a task eagerly (Python 3.12 and later): run
-#: its first step at once, as the task, instead of in the next turn of the
-#: loop.
-EAGER_TASKS = sys.version_info >= (3, 12)
 
 
 def asyncioLoopOf(reactor):
@@ -123,23 +117,15 @@ class AsyncioRunner:
         deferred.addCallbacks(ok, failed)
         return future
 
-    def start(self, coroutine, done, eager=False):
+    def start(self, coroutine, done):
         """
         Run C{coroutine}; call C{done(exception)} when it ends (C{None} for
         a normal return).
 
-        @param eager: where asyncio can (Python 3.12 and later, the loop
-            running), run the task's first step now, inside this call,
-            rather than in the next turn of the loop: an application that
-            answers without waiting for anything has answered when this
-            returns.  It is a task all the same (C{asyncio.current_task()},
-            anyio's cancel scopes and C{sniffio} see it).
         @return: the handle L{cancel} takes.
         """
         # The outcome is reported from inside the task (not by a done
         # callback, which would cost another turn of the loop).
-        if eager and EAGER_TASKS:
-            return asyncio.Task(_guarded(coroutine, done), loop=self.loop, eager_start=True)
         return self.loop.create_task(_guarded(coroutine, done))
 
     def cancel(self, task) -> None:
@@ -183,8 +169,7 @@ class TwistedRunner:
         deferred.addCallbacks(ok, failed)
         return waiting
 
-    def start(self, coroutine, done, eager=False):
-        # Deferred.fromCoroutine always runs the first step at once.
+    def start(self, coroutine, done):
         deferred = Deferred.fromCoroutine(coroutine)
         deferred.addCallbacks(lambda _: done(None), lambda f: done(f.value))
         return deferred

@@ -186,19 +186,14 @@ class HTTPCycle:
         except Exception:
             self._ended(Failure().value)
         else:
-            # Eagerly where the runner can: a response given without
-            # waiting goes out before this returns, like a native
-            # resource's, with no turn of the loop between (and the
-            # request's objects are not kept alive meanwhile).
-            self._task = self.runner.start(coroutine, self._ended, eager=True)
+            self._task = self.runner.start(coroutine, self._ended)
         deferred = self.deferred
-        if deferred.called and self._answer is not None:
+        if deferred.called and self._response is not None:
             # Answered synchronously: no Deferred for the site to chain on.
-            return self._answer
+            return self._response
         return deferred
 
-    #: The response given to the site (C{_response} makes one).
-    _answer = None
+    _response = None
 
     # -- receive ------------------------------------------------------------
 
@@ -317,7 +312,7 @@ class HTTPCycle:
         if watched is not None:
             self.watched = None
             watched.unwatch(self)
-        self._answer = response
+        self._response = response
         self.deferred.callback(response)
 
     def _firstBody(self, data, more):
