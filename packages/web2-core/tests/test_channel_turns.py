@@ -181,6 +181,55 @@ class RoundTests(SynchronousTestCase):
         return b"".join(b"GET /%s/%d HTTP/1.1\r\nHost: a\r\n\r\n" % (name, i)
                         for i in range(count))
 
+    def test_noHeaderTimeoutWhileWaiting(self):
+        """
+        Requests read whole and waiting for their turn wait for the server,
+        not for the client: however long the queue takes, they are not
+        refused with 408 for a head that came long ago.
+        """
+        conn = self.connect()
+        conn.send(self.burst(b"w", 40))
+        self.assertEqual(len(conn.responses()), 16)
+        # The round does not come (a long queue ahead): take it off the
+        # clock, let the header timeout pass, then run it.
+        [call] = roundCalls(self.clock)
+        self.clock.calls.remove(call)
+        self.clock.advance(conn.channel.headerTimeout + 1)
+        self.assertEqual([r.status for r in conn.responses()], [200] * 16)
+        self.assertFalse(conn.closed)
+        call.func(*call.args, **call.kw)
+        self.clock.advance(0)
+        self.assertEqual([r.status for r in conn.responses()], [200] * 40)
+
+    def test_errorInATurn(self):
+        """
+        An unexpected error while a queued connection takes its turn is
+        logged and drops that connection; the others queued behind it
+        still have theirs in the same round.
+        """
+        broken, other = self.connect(), self.connect()
+        broken.send(self.burst(b"b", 20))
+        other.send(self.burst(b"o", 20))
+
+        def fail(free=1):
+            raise RuntimeError("a bug")
+
+        broken.channel._processEvents = fail
+        runOneRound(self.clock)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        self.assertTrue(broken.transport.disconnecting or broken.transport.disconnected)
+        self.assertEqual(len(other.responses()), 20)
+
+    def test_zeroLimitsRefused(self):
+        """
+        A turn or a round of no request would leave pipelined requests
+        waiting for ever: the factory refuses it.
+        """
+        site = server.Site(Recorder([]))
+        for options in ({"maxRequestsPerTurn": 0}, {"maxRequestsPerRound": 0}):
+            with self.assertRaises(ValueError):
+                HTTPFactory(site, reactor=task.Clock(), **options)
+
     def test_oneIterationIsBounded(self):
         """
         Ten connections pipelining a hundred requests each, read in one

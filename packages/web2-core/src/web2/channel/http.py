@@ -586,7 +586,11 @@ class HTTPChannel(protocol.Protocol):
         The event loop stopped with no request under way: time the wait for
         the next one.
         """
-        if self._reader.buffered:
+        if self._waitingTurn:
+            # Whole requests wait for the server (rule 5), not for the
+            # client: no client timeout runs until the turn comes.
+            self._enterPhase("turn")
+        elif self._reader.buffered:
             # Part of a new request is here: its head must now be complete
             # within headerTimeout (from its first byte, so a head that
             # trickles in does not restart the clock).
@@ -667,7 +671,14 @@ class HTTPChannel(protocol.Protocol):
         This connection's turn in a round (see L{TurnQueue}).
         """
         self._waitingTurn = False
-        self._processEvents(0)
+        try:
+            self._processEvents(0)
+        except Exception:
+            # What dataReceived's caller would do: log it and drop this
+            # connection, not the rest of the round.
+            log.failure("Unhandled error in a connection's turn")
+            self._closing = True
+            self.transport.abortConnection()
 
     def _startRequest(self, head):
         self._discardBody = False
@@ -1005,6 +1016,8 @@ class HTTPChannel(protocol.Protocol):
         # stops does the connection enter "idle" or "head" (in
         # _processEvents), so a pipeline of requests touches no clock.
         "next": None,
+        # Waiting for a turn (rule 5): the server's delay, not the client's.
+        "turn": None,
         "linger": "lingerTimeout",
         # The send hold (rule 2): renewed while the client takes some.
         "send": "sendTimeout",
@@ -1231,6 +1244,12 @@ class HTTPFactory(protocol.ServerFactory):
         @param sendTimeout: seconds a client may leave our output unread.
         @param lingerTimeout: seconds to discard input after a close.
         """
+        if maxRequestsPerTurn < 1 or maxRequestsPerRound < 1:
+            # Zero would leave every pipelined request waiting for ever,
+            # its round renewed each pass of the reactor.
+            raise ValueError(
+                f"maxRequestsPerTurn ({maxRequestsPerTurn}) and maxRequestsPerRound "
+                f"({maxRequestsPerRound}) must be at least 1")
         if reactor is None:
             from twisted.internet import reactor
         self.site = site
