@@ -340,7 +340,7 @@ def test_declaredClassesAreExtensionTypes():
     way they refuse attributes they do not declare.
     """
     compiled = bool(compiledModules())
-    for name, cls, fields in _declarations():
+    for name, cls, _fields in _declarations():
         klass = getattr(importlib.import_module(name), cls)
         assert hasattr(klass, "__reduce_cython__") is compiled, (name, cls)
         instance = klass.__new__(klass)
