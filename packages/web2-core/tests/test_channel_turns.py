@@ -17,7 +17,7 @@ from twisted.internet import defer, task
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from web2 import http, resource, server
-from web2.channel._turns import ROUND_SECONDS, TurnQueue
+from web2.channel._turns import DRAWS_PER_CLOCK_READING, ROUND_SECONDS, TurnQueue
 from web2.channel.http import HTTPFactory
 
 
@@ -350,20 +350,22 @@ class RoundTimeTests(SynchronousTestCase):
     def test_roundEndsWithItsTime(self):
         """
         A round also ends L{ROUND_SECONDS} after its first draw, however
-        many requests it has left: with requests of 1/256 s, the first of
-        the batch and three drawn are answered (the fourth draw comes
-        3/256 s > 0.01 s after the first), then the next iteration goes on.
+        many requests it has left, as the clock is read every
+        L{DRAWS_PER_CLOCK_READING} draws: with requests of 1/256 s, the
+        first of the batch and eight drawn are answered (the ninth draw
+        reads the clock 8/256 s > 0.01 s after the first), then each round
+        goes on with eight more.
         """
         clock = task.Clock()
         costly = Costly(clock, 2 ** -8)
         conn = Connection(costly, clock=clock, maxRequestsPerRound=1000)
-        conn.send(pipeline(10))
-        self.assertEqual(costly.seen, 4)
+        conn.send(pipeline(30))
+        self.assertEqual(costly.seen, 1 + DRAWS_PER_CLOCK_READING)
         self.assertTrue(conn.channel._waitingTurn)
         runOneRound(clock)
-        self.assertEqual(costly.seen, 7)
+        self.assertEqual(costly.seen, 1 + 2 * DRAWS_PER_CLOCK_READING)
         clock.advance(0)
-        self.assertEqual(costly.seen, 10)
+        self.assertEqual(costly.seen, 30)
 
 
 class TurnQueueTests(SynchronousTestCase):
@@ -406,7 +408,7 @@ class TurnQueueTests(SynchronousTestCase):
         draw.
         """
         clock = task.Clock()
-        queue = TurnQueue(clock, 100)
+        queue = TurnQueue(clock, 100, drawsPerClockReading=1)
         self.assertTrue(queue.take())
         clock.rightNow += ROUND_SECONDS / 2
         self.assertTrue(queue.take())
@@ -417,6 +419,17 @@ class TurnQueueTests(SynchronousTestCase):
         self.assertTrue(queue.take())
         clock.rightNow += ROUND_SECONDS / 2
         self.assertTrue(queue.take())
+
+    def test_clockReadEveryFewDraws(self):
+        """
+        The clock is read once every C{drawsPerClockReading} draws: a
+        round past its time still grants the draws before the next reading.
+        """
+        clock = task.Clock()
+        queue = TurnQueue(clock, 100, drawsPerClockReading=4)
+        self.assertTrue(queue.take())
+        clock.rightNow += ROUND_SECONDS
+        self.assertEqual([queue.take() for _ in range(5)], [True, True, True, False, False])
 
     def test_waitWithoutDrawStartsNoStaleRound(self):
         """

@@ -602,6 +602,9 @@ class HTTPChannel(protocol.Protocol):
         # free: how many requests may start without drawing on the round
         # (rule 5): the first of a batch just read, none in a queued turn.
         reader = self._reader
+        turns = self._turns
+        if turns is None:
+            turns = self._turnQueue()
         turn = self.maxRequestsPerTurn
         while not self._closing and not self._bodyPaused and not self._sendHeld:
             current = self._current
@@ -627,7 +630,7 @@ class HTTPChannel(protocol.Protocol):
                         if reader.buffered > self.maxBufferedBytes:
                             self._pauseTransport()
                         return
-                    if turn <= 0 or (free <= 0 and not self._turnQueue().take()):
+                    if turn <= 0 or (free <= 0 and not turns.take()):
                         self._waitForTurn()
                         return
             event = reader.next_event()
