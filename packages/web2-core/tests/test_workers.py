@@ -417,6 +417,48 @@ def test_adoptedSocketMadeNonBlocking():
         listener.close()
 
 
+def test_adoptedPortAcceptsOneConnectionAWakeup():
+    """
+    A worker's port accepts one connection each time it is readable, so
+    that the other workers, woken too, take their share of a burst.
+    """
+    from twisted.internet import protocol, reactor
+
+    from web2.workers import _AdoptedEndpoint
+
+    class Counting(protocol.Factory):
+        def __init__(self):
+            self.built = 0
+
+        def buildProtocol(self, addr):
+            self.built += 1
+            return None  # the port closes the connection: no transport
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    clients = []
+    ports = []
+    factory = Counting()
+    try:
+        _AdoptedEndpoint(reactor, os.dup(listener.fileno()), "tcp:0").listen(
+            factory).addCallback(ports.append)
+        [port] = ports
+        clients = [socket.create_connection(listener.getsockname()) for _ in range(3)]
+        port.doRead()
+        assert factory.built == 1
+        port.doRead()
+        port.doRead()
+        assert factory.built == 3
+    finally:
+        for port in ports:
+            reactor.removeReader(port)
+            port.socket.close()
+        for client in clients:
+            client.close()
+        listener.close()
+
+
 def _waitAnswer(port, expected, timeout=60.0):
     deadline = time.monotonic() + timeout
     body = None
