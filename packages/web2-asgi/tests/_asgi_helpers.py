@@ -7,6 +7,10 @@ reactor the test process runs (see C{conftest.py}).
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 from twisted.internet import task
 
 from web2 import server, testing
@@ -22,9 +26,19 @@ from web2.testing import (
 )
 
 __all__ = ["Connection", "LiveServer", "WAIT", "fetch", "inThread", "parseResponses",
-           "rawExchange", "requestBytes", "resource", "waitFor"]
+           "rawExchange", "requestBytes", "resource", "tempPath", "waitFor"]
 
 WAIT = 10.0
+
+
+def tempPath(testCase):
+    """
+    A path in a new temporary directory removed after C{testCase} (trial's
+    C{mktemp} writes below the working directory under pytest).
+    """
+    directory = tempfile.mkdtemp(prefix="web2-asgi-test-")
+    testCase.addCleanup(shutil.rmtree, directory, True)
+    return os.path.join(directory, "file")
 
 
 def resource(app, clock=None, **kwargs):

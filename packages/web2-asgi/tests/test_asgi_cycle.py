@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import gc
 import os
-import shutil
-import tempfile
 
-from _asgi_helpers import Connection
+from _asgi_helpers import Connection, tempPath
 from twisted.internet import defer
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
@@ -29,15 +27,6 @@ def respond(body=b"ok", headers=(), status=200):
     return app
 
 
-
-def _tempPath(testCase):
-    """
-    A path in a new temporary directory removed after C{testCase} (trial's
-    C{mktemp} writes below the working directory under pytest).
-    """
-    directory = tempfile.mkdtemp(prefix="web2-asgi-test-")
-    testCase.addCleanup(shutil.rmtree, directory, True)
-    return os.path.join(directory, "file")
 
 class LogCapture:
     """
@@ -150,7 +139,7 @@ class ResponseTests(SynchronousTestCase):
         """
         http.response.pathsend sends the file, with its size as the length.
         """
-        path = _tempPath(self)
+        path = tempPath(self)
         data = os.urandom(200000)
         with open(path, "wb") as f:
             f.write(data)

@@ -8,8 +8,6 @@ test_asgi_hostile).
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 
 from _asgi_helpers import (
     LiveServer,
@@ -18,6 +16,7 @@ from _asgi_helpers import (
     parseResponses,
     rawExchange,
     requestBytes,
+    tempPath,
 )
 from twisted.internet import defer
 from twisted.trial.unittest import TestCase
@@ -41,15 +40,6 @@ async def echo(scope, receive, send):
     await send({"type": "http.response.body", "body": body})
 
 
-
-def _tempPath(testCase):
-    """
-    A path in a new temporary directory removed after C{testCase} (trial's
-    C{mktemp} writes below the working directory under pytest).
-    """
-    directory = tempfile.mkdtemp(prefix="web2-asgi-test-")
-    testCase.addCleanup(shutil.rmtree, directory, True)
-    return os.path.join(directory, "file")
 
 class LiveTests(TestCase):
 
@@ -75,7 +65,7 @@ class LiveTests(TestCase):
         http.response.pathsend of a 5 MiB file reaches a real client whole,
         with its length.
         """
-        path = _tempPath(self)
+        path = tempPath(self)
         data = os.urandom(5 * 1024 * 1024)
         with open(path, "wb") as f:
             f.write(data)

@@ -232,7 +232,7 @@ def test_sigtermWhileLogging(tmp_path):
     signal came).  A hang fails the round after 20 s, with the server's
     stacks in the message.
     """
-    for round in range(6):
+    for _ in range(6):
         port = freePort()
         server = Server(pythonWeb2("--listen", f"tcp:{port}:interface=127.0.0.1",
                                    "--mount", "/=text:hi", "--access-log", "off"),
