@@ -250,6 +250,22 @@ class RoundTests(SynchronousTestCase):
         self.assertEqual(self.log[-1], "/quiet/0")
         self.assertEqual(len(self.log), 51)
 
+    def test_unusedDrawsGivenBack(self):
+        """
+        A connection draws for several pipelined requests at once and
+        gives back those it does not start: one with three requests draws
+        eight and answers two, and the round keeps the other six for the
+        connections read after it (38 of its 40 left, not 32).
+        """
+        short = self.connect()
+        short.send(self.burst(b"s", 3))
+        self.assertEqual(len(self.log), 3)
+        attackers = [self.connect() for _ in range(4)]
+        for i, conn in enumerate(attackers):
+            conn.send(self.burst(b"a%d" % i, 100))
+        self.assertEqual(len(self.log), 3 + 4 + 38)
+        self.assertEqual([len(c.responses()) for c in attackers], [16, 16, 9, 1])
+
     def test_roundsServeTheQueueInOrder(self):
         """
         Each round serves the waiting connections in the order they began
@@ -350,9 +366,9 @@ class RoundTimeTests(SynchronousTestCase):
     def test_roundEndsWithItsTime(self):
         """
         A round also ends L{ROUND_SECONDS} after its first draw, however
-        many requests it has left, as the clock is read every
-        L{DRAWS_PER_CLOCK_READING} draws: with requests of 1/256 s, the
-        first of the batch and eight drawn are answered (the ninth draw
+        many requests it has left, as the clock is read at each draw of at
+        most L{DRAWS_PER_CLOCK_READING}: with requests of 1/256 s, the
+        first of the batch and eight drawn are answered (the second draw
         reads the clock 8/256 s > 0.01 s after the first), then each round
         goes on with eight more.
         """
@@ -382,7 +398,7 @@ class TurnQueueTests(SynchronousTestCase):
 
         def _takeTurn(self):
             while self.wants:
-                if not self.queue.take():
+                if not self.queue.draw(1):
                     self.queue.wait(self)
                     return
                 self.wants -= 1
@@ -395,11 +411,29 @@ class TurnQueueTests(SynchronousTestCase):
         """
         clock = task.Clock()
         queue = TurnQueue(clock, 3)
-        self.assertEqual([queue.take() for _ in range(4)], [True, True, True, False])
+        self.assertEqual([queue.draw(1) for _ in range(4)], [1, 1, 1, 0])
         self.assertEqual(len(clock.getDelayedCalls()), 1)
         clock.advance(0)
         self.assertEqual(clock.getDelayedCalls(), [])
-        self.assertTrue(queue.take())
+        self.assertEqual(queue.draw(1), 1)
+
+    def test_drawGrantsWhatIsLeft(self):
+        """
+        A draw grants what it asks for, up to what the round has left and
+        to C{drawsPerClockReading}; what is given back can be drawn again
+        in the same round.
+        """
+        clock = task.Clock()
+        queue = TurnQueue(clock, 10, drawsPerClockReading=4)
+        self.assertEqual(queue.draw(16), 4)
+        self.assertEqual(queue.draw(3), 3)
+        self.assertEqual(queue.draw(16), 3)
+        self.assertEqual(queue.draw(16), 0)
+        queue.giveBack(2)
+        self.assertEqual(queue.draw(16), 2)
+        self.assertEqual(queue.draw(1), 0)
+        clock.advance(0)
+        self.assertEqual(queue.draw(16), 4)
 
     def test_roundTime(self):
         """
@@ -409,27 +443,30 @@ class TurnQueueTests(SynchronousTestCase):
         """
         clock = task.Clock()
         queue = TurnQueue(clock, 100, drawsPerClockReading=1)
-        self.assertTrue(queue.take())
+        self.assertEqual(queue.draw(1), 1)
         clock.rightNow += ROUND_SECONDS / 2
-        self.assertTrue(queue.take())
+        self.assertEqual(queue.draw(1), 1)
         clock.rightNow += ROUND_SECONDS / 2
-        self.assertFalse(queue.take())
+        self.assertEqual(queue.draw(1), 0)
         clock.rightNow += 5.0
         clock.advance(0)
-        self.assertTrue(queue.take())
+        self.assertEqual(queue.draw(1), 1)
         clock.rightNow += ROUND_SECONDS / 2
-        self.assertTrue(queue.take())
+        self.assertEqual(queue.draw(1), 1)
 
-    def test_clockReadEveryFewDraws(self):
+    def test_clockReadOnceADraw(self):
         """
-        The clock is read once every C{drawsPerClockReading} draws: a
-        round past its time still grants the draws before the next reading.
+        The clock is read once a draw: a draw made past the round's time
+        grants nothing, whatever it asks for; what an earlier draw granted
+        stands.
         """
         clock = task.Clock()
         queue = TurnQueue(clock, 100, drawsPerClockReading=4)
-        self.assertTrue(queue.take())
+        self.assertEqual(queue.draw(16), 4)
         clock.rightNow += ROUND_SECONDS
-        self.assertEqual([queue.take() for _ in range(5)], [True, True, True, False, False])
+        self.assertEqual(queue.draw(16), 0)
+        queue.giveBack(3)
+        self.assertEqual(queue.draw(1), 0)
 
     def test_waitWithoutDrawStartsNoStaleRound(self):
         """
@@ -439,11 +476,11 @@ class TurnQueueTests(SynchronousTestCase):
         """
         clock = task.Clock()
         queue = TurnQueue(clock, 100)
-        self.assertTrue(queue.take())
+        self.assertEqual(queue.draw(1), 1)
         clock.advance(0)
         clock.rightNow += 5.0
         queue.wait(self.Member(queue, "m", [], 1))
-        self.assertTrue(queue.take())
+        self.assertEqual(queue.draw(1), 1)
 
     def test_closedMembersPassed(self):
         """

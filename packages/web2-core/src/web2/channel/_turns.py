@@ -31,9 +31,9 @@ __all__ = ["DRAWS_PER_CLOCK_READING", "ROUND_SECONDS", "TurnQueue"]
 #: draw: requests drawn later wait for the next round.
 ROUND_SECONDS = 0.01
 
-#: How many draws go by between two readings of the clock: reading it for
-#: every pipelined request cost a few percent of a hello's time, and a
-#: round overruns its time by at most these few requests.
+#: The most requests one draw grants: the clock is read once a draw
+#: (reading it for every pipelined request cost a few percent of a hello's
+#: time), so a round overruns its time by at most these few requests.
 DRAWS_PER_CLOCK_READING = 8
 
 
@@ -41,8 +41,8 @@ class TurnQueue:
     """
     The rounds and the queue of one L{HTTPFactory}'s connections.  A
     member is a channel with a C{_closing} flag and a C{_takeTurn()}
-    method, which answers its waiting requests drawing on L{take} for each
-    of them.
+    method, which answers its waiting requests drawing on L{draw} for
+    them.
     """
 
     def __init__(self, reactor, requestsPerRound: int, secondsPerRound: float = ROUND_SECONDS,
@@ -52,14 +52,13 @@ class TurnQueue:
             connections answer in one reactor iteration, together.
         @param secondsPerRound: how long after its first draw a round
             still grants requests (by C{reactor.seconds()}).
-        @param drawsPerClockReading: how often, in draws, the round's time
-            is checked.
+        @param drawsPerClockReading: the most requests one draw grants
+            (the round's time is checked once a draw).
         """
         self._reactor = reactor
         self.requestsPerRound = requestsPerRound
         self.secondsPerRound = secondsPerRound
         self.drawsPerClockReading = drawsPerClockReading
-        self._unclocked = 0
         self._left = requestsPerRound
         # When the round's first draw was made (None: not yet).
         self._roundStart = None
@@ -68,11 +67,16 @@ class TurnQueue:
         self._waiting: deque = deque()
         self._roundCall = None
 
-    def take(self) -> bool:
+    def draw(self, wanted: int) -> int:
         """
-        Draw one request on this round.
+        Draw up to C{wanted} requests on this round, and no more than
+        C{drawsPerClockReading}: the clock is read once a draw, so a round
+        overruns its time by at most that many requests.  A connection
+        draws for a run of its pipelined requests at once and gives back
+        (L{giveBack}) what it did not start, so a pipelined request costs
+        a subtraction, not a call.
 
-        @return: whether the round had one left; if not, the caller waits
+        @return: how many were granted; none, and the caller waits
             (L{wait}).
         """
         if self._roundStart is None:
@@ -80,18 +84,18 @@ class TurnQueue:
             # and its time runs from now.
             self._renewSoon()
             self._roundStart = self._reactor.seconds()
-            self._unclocked = 0
-        else:
-            self._unclocked += 1
-            if (self._unclocked >= self.drawsPerClockReading
-                    and self._left > 0):
-                self._unclocked = 0
-                if self._reactor.seconds() - self._roundStart >= self.secondsPerRound:
-                    self._left = 0
-        if self._left > 0:
-            self._left -= 1
-            return True
-        return False
+        elif (self._left > 0
+                and self._reactor.seconds() - self._roundStart >= self.secondsPerRound):
+            self._left = 0
+        granted = min(wanted, self.drawsPerClockReading, self._left)
+        self._left -= granted
+        return granted
+
+    def giveBack(self, unused: int) -> None:
+        """
+        Return to this round requests drawn (L{draw}) and not started.
+        """
+        self._left += unused
 
     def free(self, member) -> int:
         """

@@ -601,58 +601,71 @@ class HTTPChannel(protocol.Protocol):
     def _runEvents(self, free):
         # free: how many requests may start without drawing on the round
         # (rule 5): the first of a batch just read, none in a queued turn.
+        # drawn: how many this run drew on the round and has not started;
+        # given back when the run ends.
         reader = self._reader
         turns = self._turns
         if turns is None:
             turns = self._turnQueue()
         turn = self.maxRequestsPerTurn
-        while not self._closing and not self._bodyPaused and not self._sendHeld:
-            current = self._current
-            if current is not None:
-                if current.bodyComplete:
-                    # Rule 1: nothing more is parsed until this response is done.
-                    if reader.buffered > self.maxBufferedBytes:
-                        self._pauseTransport()
-                    return
-            else:
-                if self._outputQueued:
-                    # Rule 2: no next request while the client leaves its
-                    # answers to the last ones unread.
-                    unsent = self._unsentBytes()
-                    if not unsent:
-                        self._outputQueued = False
-                    elif unsent > self.maxUnsentBytes:
-                        self._holdForOutput()
-                        return
-                if reader.buffered:
-                    if self._waitingTurn:
-                        # Rule 5: queued for a turn; read ahead only so far.
+        drawn = 0
+        try:
+            while not self._closing and not self._bodyPaused and not self._sendHeld:
+                current = self._current
+                if current is not None:
+                    if current.bodyComplete:
+                        # Rule 1: nothing more is parsed until this response is done.
                         if reader.buffered > self.maxBufferedBytes:
                             self._pauseTransport()
                         return
-                    if turn <= 0 or (free <= 0 and not turns.take()):
-                        self._waitForTurn()
-                        return
-            event = reader.next_event()
-            kind = event.__class__
-            if kind is _REQUEST_HEAD:
-                turn -= 1
-                free -= 1
-                self._startRequest(event)
-            elif kind is _BODY_DATA:
-                self._bodyData(current, event.data)
-            elif kind is _END:
-                self._bodyEnd(current, event.trailers)
-            elif event is _NEED_DATA:
-                if current is not None and not current.bodyComplete:
-                    # Waiting for more of the body: bodyTimeout applies.
-                    if self._phase != "body":
-                        self._enterPhase("body")
-                self._resumeTransport()
-                return
-            else:  # CLOSED
-                self._peerDone()
-                return
+                else:
+                    if self._outputQueued:
+                        # Rule 2: no next request while the client leaves its
+                        # answers to the last ones unread.
+                        unsent = self._unsentBytes()
+                        if not unsent:
+                            self._outputQueued = False
+                        elif unsent > self.maxUnsentBytes:
+                            self._holdForOutput()
+                            return
+                    if reader.buffered:
+                        if self._waitingTurn:
+                            # Rule 5: queued for a turn; read ahead only so far.
+                            if reader.buffered > self.maxBufferedBytes:
+                                self._pauseTransport()
+                            return
+                        if free <= 0 and drawn <= 0:
+                            if turn > 0:
+                                drawn = turns.draw(turn)
+                            if drawn <= 0:
+                                self._waitForTurn()
+                                return
+                event = reader.next_event()
+                kind = event.__class__
+                if kind is _REQUEST_HEAD:
+                    turn -= 1
+                    if free > 0:
+                        free -= 1
+                    else:
+                        drawn -= 1
+                    self._startRequest(event)
+                elif kind is _BODY_DATA:
+                    self._bodyData(current, event.data)
+                elif kind is _END:
+                    self._bodyEnd(current, event.trailers)
+                elif event is _NEED_DATA:
+                    if current is not None and not current.bodyComplete:
+                        # Waiting for more of the body: bodyTimeout applies.
+                        if self._phase != "body":
+                            self._enterPhase("body")
+                    self._resumeTransport()
+                    return
+                else:  # CLOSED
+                    self._peerDone()
+                    return
+        finally:
+            if drawn > 0:
+                turns.giveBack(drawn)
 
     def _turnQueue(self):
         turns = self._turns
