@@ -21,11 +21,12 @@ PYTEST_ARGS ?=
 DEMO_CONFIG ?= examples/demo/site.toml
 RUN_CMD ?= $(DEV)/bin/python -m web2 --config $(DEMO_CONFIG)
 
-.PHONY: help run dev test test-hostile fuzz wheels docs docs-venv bench bench-quick lint clean distclean
+.PHONY: help run dev test test-loaded test-hostile fuzz wheels docs docs-venv bench bench-quick lint clean distclean
 
 help:
 	@echo "make run          serve the demo site on http://localhost:8080/"
 	@echo "make test         run every test, one venv per distribution (PKG=web2-core for one)"
+	@echo "make test-loaded  run make test LOADED_RUNS times in a row beside a busy process per CPU (hours)"
 	@echo "make test-hostile run the hostile-client suite with its minute-long cases (tests/test_hostile_*.py)"
 	@echo "make fuzz         fuzz web2's request reader against h11, 10^6 inputs (FUZZ_INPUTS=...)"
 	@echo "make dev          create/refresh .venvs/dev (all packages editable)"
@@ -42,6 +43,12 @@ run: dev
 
 test:
 	$(PY) scripts/test-matrix.py $(PKG) --pytest-args="$(PYTEST_ARGS)"
+
+# `make test` again and again under CPU load (issue #19: twenty runs in a
+# row must pass); logs and a line per run under build/loaded-runs/.
+LOADED_RUNS ?= 20
+test-loaded:
+	$(PY) scripts/loaded-runs.py --runs $(LOADED_RUNS)
 
 # The hostile-client suite (issue #14) with its long cases: minute-long
 # attacks on 1, 10 and 100 connections held to the strict bounds (50 ms
