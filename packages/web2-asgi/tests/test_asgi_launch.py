@@ -128,7 +128,7 @@ def test_djangoUnderAPrefix(djangoProject):
         assert body == b'{"method": "POST", "name": "web2"}'
         result = server.stop()
     assert result.returncode == 0
-    assert "reactor AsyncioSelectorReactor" in result.output
+    assert "reactor LeanAsyncioReactor" in result.output
     assert "does not support the ASGI lifespan protocol" in result.output
     assertNoTraceback(result.output)
 

@@ -158,11 +158,11 @@ def test_badOptionValues(option, value):
 @pytest.mark.parametrize("args, config, expected", [
     ([], None, None),
     (["--mount", "/=text:hi"], None, None),
-    (["--asgi", "m:app"], None, "asyncio"),
-    (["--mount", "/api=asgi:m:app"], None, "asyncio"),
+    (["--asgi", "m:app"], None, "web2-asyncio"),
+    (["--mount", "/api=asgi:m:app"], None, "web2-asyncio"),
     (["--mount", "/api=asgi:m:app", "--asgi-loop", "twisted"], None, None),
-    ([], '[mounts]\n"/api" = "asgi:m:app"\n', "asyncio"),
-    ([], '[options]\nasgi = "m:app"\n', "asyncio"),
+    ([], '[mounts]\n"/api" = "asgi:m:app"\n', "web2-asyncio"),
+    ([], '[options]\nasgi = "m:app"\n', "web2-asyncio"),
     ([], '[mounts]\n"/api" = { kind = "asgi", argument = "m:app", loop = "twisted" }\n', None),
     ([], '[options]\nasgi-loop = "twisted"\n[mounts]\n"/api" = "asgi:m:app"\n', None),
 ])

@@ -120,6 +120,11 @@ def _installReactor(name) -> None:
 
         epollreactor.install()
         return
+    if name == "web2-asyncio":
+        from web2 import asyncioreactor
+
+        asyncioreactor.install()
+        return
     from twisted.application.reactors import NoSuchReactor, installReactor
 
     try:

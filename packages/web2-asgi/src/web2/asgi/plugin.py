@@ -17,9 +17,10 @@ C{--asgi MODULE:APP} mounts it at C{/}.  In a site file::
 
 Each application gets one L{Lifespan}, a service of the site: its startup
 runs before the server serves (a failure stops it starting), its shutdown
-during the graceful stop.  ASGI sites run on Twisted's asyncio reactor:
-C{python -m web2} installs it when the site mounts an ASGI application
-(the C{web2_reactor} hook); under C{twistd}, give C{--reactor=asyncio}.
+during the graceful stop.  ASGI sites run on an asyncio reactor:
+C{python -m web2} installs web2-core's (L{web2.asyncioreactor}) when the
+site mounts an ASGI application (the C{web2_reactor} hook); under
+C{twistd}, give C{--reactor=web2-asyncio} (or Twisted's C{asyncio}).
 """
 
 from __future__ import annotations
@@ -189,7 +190,17 @@ def _wantsAsyncio(options) -> bool:
 
 def web2_reactor(options):
     """
-    Ask C{python -m web2} for the asyncio reactor when the site mounts an
-    ASGI application that runs on it.
+    Ask C{python -m web2} for an asyncio reactor when the site mounts an
+    ASGI application that runs on it: web2-core's lean one (Twisted's
+    without a logging context per event, L{web2.asyncioreactor}), or
+    Twisted's own with a web2-core that has no such module.
     """
-    return "asyncio" if _wantsAsyncio(options) else None
+    if not _wantsAsyncio(options):
+        return None
+    return "web2-asyncio" if _hasLeanAsyncio() else "asyncio"
+
+
+def _hasLeanAsyncio() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("web2.asyncioreactor") is not None

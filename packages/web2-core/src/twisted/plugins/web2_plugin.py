@@ -1,6 +1,7 @@
 """
 The twistd dropins of web2: C{twistd web2} (and C{twist web2}) runs
-L{web2.tap}; C{twistd --reactor=web2} installs L{web2.epollreactor}.
+L{web2.tap}; C{twistd --reactor=web2} installs L{web2.epollreactor},
+C{--reactor=web2-asyncio} L{web2.asyncioreactor}.
 
 This directory is part of Twisted's C{twisted.plugins} namespace: it must
 never contain an C{__init__.py}.
@@ -20,4 +21,10 @@ web2Reactor = Reactor(
     "web2",
     "web2.epollreactor",
     "epoll without a logging context per event (web2's default, Linux only)",
+)
+
+web2AsyncioReactor = Reactor(
+    "web2-asyncio",
+    "web2.asyncioreactor",
+    "asyncio without a logging context per event (web2's choice for ASGI sites)",
 )

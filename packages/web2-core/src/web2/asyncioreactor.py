@@ -1,0 +1,99 @@
+# -*- test-case-name: test_asyncioreactor -*-
+"""
+Twisted's asyncio reactor minus the legacy logging context it enters
+around every event: what L{web2.epollreactor} is to Twisted's epoll
+reactor, for the sites that need asyncio (ASGI applications).
+
+Twisted's L{AsyncioSelectorReactor} registers every reader and writer with
+the event loop as C{callWithLogger(selectable, ...)}, which pushes a copy
+of the legacy context dictionary so that old-style C{log.msg} calls made
+in the callback are tagged with the connection's C{logPrefix()}.  web2
+logs through C{twisted.logger}; here the loop calls the reactor's
+dispatch directly.  Legacy C{log.msg} calls made from protocol code log
+with the system C{-}.  An exception a read or write raises is logged and
+disconnects that selectable, as before.
+
+C{python -m web2} installs it when a plugin asks for asyncio's reactor (an
+ASGI mount); under C{twistd}, choose it with
+C{twistd --reactor=web2-asyncio web2 ...}.
+"""
+
+from __future__ import annotations
+
+import errno
+
+from twisted.internet.asyncioreactor import AsyncioSelectorReactor
+from twisted.internet.posixbase import _NO_FILEDESC
+from twisted.logger import Logger
+
+__all__ = ["LeanAsyncioReactor", "install"]
+
+log = Logger()
+
+
+class LeanAsyncioReactor(AsyncioSelectorReactor):
+    """
+    L{AsyncioSelectorReactor} whose readers and writers are called by the
+    event loop without a logging context (see the module's docstring).
+    """
+
+    def _readOrWrite(self, selectable, read):
+        if selectable.fileno() == -1:
+            self._disconnectSelectable(selectable, _NO_FILEDESC, read)
+            return
+        try:
+            why = selectable.doRead() if read else selectable.doWrite()
+        except Exception as e:
+            why = e
+            log.failure("Unhandled error in {selectable!r}", selectable=selectable)
+        if why:
+            try:
+                self._disconnectSelectable(selectable, why, read)
+            except Exception:
+                # As callWithLogger did: a failing connectionLost is
+                # logged, and the loop goes on with the other events.
+                log.failure("Unhandled error disconnecting {selectable!r}",
+                            selectable=selectable)
+
+    def addReader(self, reader):
+        if reader in self._readers or reader in self._continuousPolling._readers:
+            return
+        fd = reader.fileno()
+        try:
+            self._asyncioEventloop.add_reader(fd, self._readOrWrite, reader, True)
+            self._readers[reader] = fd
+        except OSError as e:
+            self._unregisterFDInAsyncio(fd)
+            if e.errno == errno.EPERM:
+                # Files epoll refuses are polled, as Twisted's reactor does.
+                self._continuousPolling.addReader(reader)
+            else:
+                raise
+
+    def addWriter(self, writer):
+        if writer in self._writers or writer in self._continuousPolling._writers:
+            return
+        fd = writer.fileno()
+        try:
+            self._asyncioEventloop.add_writer(fd, self._readOrWrite, writer, False)
+            self._writers[writer] = fd
+        except PermissionError:
+            self._unregisterFDInAsyncio(fd)
+            self._continuousPolling.addWriter(writer)
+        except BrokenPipeError:
+            self._unregisterFDInAsyncio(fd)
+        except BaseException:
+            self._unregisterFDInAsyncio(fd)
+            raise
+
+
+def install(eventloop=None):
+    """
+    Install L{LeanAsyncioReactor} as the global reactor.
+
+    @param eventloop: the asyncio event loop to run on (by default the
+        running one, or a new one).
+    """
+    from twisted.internet.main import installReactor
+
+    installReactor(LeanAsyncioReactor(eventloop))
