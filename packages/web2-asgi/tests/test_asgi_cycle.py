@@ -485,3 +485,59 @@ class FailureTests(SynchronousTestCase):
         self.assertEqual(conn.resource._waiting, {})
         self.assertEqual([c for c in conn.clock.getDelayedCalls()
                           if c.func == conn.resource._expire], [])
+
+
+class FilterChainTests(SynchronousTestCase):
+    """
+    The site's response filters around an ASGI application: its
+    conditional and range filters are left out (the application decides),
+    the others apply, and a filter one request adds stays with it.
+    """
+
+    def test_conditionalAndRangeLeftToTheApplication(self):
+        """
+        A matching C{If-None-Match} and a C{Range} get the application's
+        200 and whole body, with the site's C{Server} and C{Date}.
+        """
+        conn = Connection(respond(b"0123456789", [(b"etag", b'"v1"')]))
+        for _ in range(2):
+            response = conn.request("/", headers=[("If-None-Match", '"v1"'),
+                                                  ("Range", "bytes=0-1")])
+            self.assertEqual(response.status, 200)
+            self.assertEqual(response.body, b"0123456789")
+            self.assertIsNotNone(response.header("server"))
+            self.assertIsNotNone(response.header("date"))
+
+    def test_filterAddedByOneRequestStaysWithIt(self):
+        """
+        A filter a parent resource adds to one request applies to that
+        request's response only, not to the requests after it.
+        """
+        def marked(request, response):
+            response.headers.setRawHeaders("x-marked", ["yes"])
+            return response
+
+        class Parent:
+            def __init__(self, child):
+                self.child = child
+
+            def locateChild(self, request, segments):
+                if segments[0] == "mark":
+                    request.addResponseFilter(marked, atEnd=True)
+                return self.child, segments[1:]
+
+        def wrap(root):
+            from zope.interface import directlyProvides
+
+            from web2.iweb import IResource
+
+            parent = Parent(root)
+            directlyProvides(parent, IResource)
+            return parent
+
+        conn = Connection(respond(), wrap=wrap)
+        self.assertIsNone(conn.request("/plain").header("x-marked"))
+        self.assertEqual(conn.request("/mark").header("x-marked"), "yes")
+        self.assertIsNone(conn.request("/plain").header("x-marked"))
+        self.assertEqual(conn.request("/mark").header("x-marked"), "yes")
+        self.assertIsNone(conn.request("/plain").header("x-marked"))

@@ -112,7 +112,11 @@ class ASGIResource:
             # filtered copy is made once for it.
             self._chainSeen = chain
             self._chainKept = [f for f in chain if f not in _APPLICATION_DECIDES]
-        request.responseFilters = list(self._chainKept)
+        # Shared, as the site's own chain is: a request adding a filter
+        # copies it first (Request.addResponseFilter).
+        request.responseFilters = self._chainKept
+        if request._ownFilters:
+            request._ownFilters = False
         lifespan = self.lifespan
         if lifespan is not None and not lifespan.ready:
             if lifespan.failure is None and not lifespan.stopping:

@@ -67,8 +67,11 @@ def splitRootPath(request) -> tuple[str, str]:
     return _decode(prefix + mount), _decode(prefix + raw)
 
 
+_IP_ADDRESSES = (address.IPv4Address, address.IPv6Address)
+
+
 def _pair(addr):
-    if isinstance(addr, (address.IPv4Address, address.IPv6Address)):
+    if addr.__class__ in _IP_ADDRESSES or isinstance(addr, _IP_ADDRESSES):
         return (addr.host, addr.port)
     if isinstance(addr, address.UNIXAddress):
         return None
@@ -151,9 +154,10 @@ def _paths_of(request):
     return found
 
 
-def _common(request, kind, scheme, state):
+def _common(request, kind, scheme, state, extensions):
     rootPath, path, rawPath, query = _paths_of(request)
     version = request.clientproto
+    # One literal with every key: the dict is made at its final size.
     scope = {
         "type": kind,
         "asgi": ASGI_VERSION,
@@ -166,7 +170,10 @@ def _common(request, kind, scheme, state):
         "headers": _headers(request, scheme),
         "client": _pair(request.remoteAddr),
         "server": _server(request),
+        "extensions": extensions,
     }
+    if kind == "http":
+        scope["method"] = request.method
     if state is not None:
         scope["state"] = dict(state)
     return scope
@@ -181,10 +188,8 @@ def httpScope(request, state=None, extensions=None) -> dict:
         C{state}).
     @param extensions: the C{extensions} entry.
     """
-    scope = _common(request, "http", request.scheme, state)
-    scope["method"] = request.method
-    scope["extensions"] = {} if extensions is None else extensions
-    return scope
+    return _common(request, "http", request.scheme, state,
+                   {} if extensions is None else extensions)
 
 
 def websocketScope(request, subprotocols, state=None) -> dict:
@@ -194,7 +199,6 @@ def websocketScope(request, subprotocols, state=None) -> dict:
     @param subprotocols: the subprotocols the client offered, in its order.
     """
     scheme = "wss" if request.scheme == "https" else "ws"
-    scope = _common(request, "websocket", scheme, state)
+    scope = _common(request, "websocket", scheme, state, {"websocket.http.response": {}})
     scope["subprotocols"] = list(subprotocols)
-    scope["extensions"] = {"websocket.http.response": {}}
     return scope
