@@ -653,3 +653,94 @@ class PlainFilterPathTests(SynchronousTestCase):
         site.responseFilters.append(lambda request, response: response)
         site.filterChain()
         self.assertIs(site._plainChain, None)
+
+
+class _AppRequest(server.Request):
+    """
+    An application's own request class: a class attribute, state of its
+    own set in its constructor, and a method.
+    """
+
+    flavour = "app"
+
+    def __init__(self, *args, **kwargs):
+        server.Request.__init__(self, *args, **kwargs)
+        self.user = None
+
+    def greeting(self):
+        return f"{self.flavour} {self.user} {self.path}"
+
+
+class _AppSite(server.Site):
+    """
+    A site making L{_AppRequest}s, each kept for the test to look at.
+    """
+
+    def __init__(self, resource):
+        server.Site.__init__(self, resource)
+        self.made = []
+
+    def __call__(self, chanRequest, method, uri, version, contentLength, headers):
+        made = _AppRequest(
+            chanRequest, method, uri, version, contentLength, headers, site=self
+        )
+        self.made.append(made)
+        return made
+
+
+class _Greeter(resource.LeafResource):
+    """
+    Sets attributes of its own on the request, as applications do, holds it
+    weakly, as web2-static does, and answers with the subclass's greeting.
+    """
+
+    def render(self, request):
+        import weakref
+
+        request.user = "ann"
+        request.notes = ["seen"]
+        self.ref = weakref.ref(request)
+        return http.Response(200, None, request.greeting())
+
+
+class RequestObjectTests(SynchronousTestCase):
+    """
+    Requests stay open objects in both builds (the compiled build makes
+    L{server.Request}, L{http.Request} and the channel's request extension
+    types with fields; see C{server.pxd}): applications subclass them and
+    set attributes of their own, and the interfaces still hold.
+    """
+
+    def test_subclassAndOwnAttributes(self):
+        from web2.iweb import IChanRequest, IRequest
+
+        greeter = _Greeter()
+        site = _AppSite(greeter)
+        conn = Connection(site=site)
+        conn.send(b"GET /x?y=1 HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        [response] = parseResponses(conn.output())
+        self.assertEqual((response.status, response.body), (200, b"app ann /x"))
+        [made] = site.made
+        self.assertIs(greeter.ref(), made)
+        self.assertEqual(made.notes, ["seen"])
+        self.assertEqual(made.__dict__, {"user": "ann", "notes": ["seen"]})
+        self.assertEqual((made.path, made.querystring), ("/x", "y=1"))
+        self.assertEqual((made.host, made.port, made.scheme), ("example.com", 80, "http"))
+        self.assertTrue(verifyObject(IRequest, made))
+        self.assertTrue(IChanRequest.providedBy(made.chanRequest))
+        # A method replaced on one request (web2-asgi does so with
+        # connectionLost) is that request's alone.
+        made.connectionLost = lambda reason: None
+        self.assertIn("connectionLost", made.__dict__)
+
+    def test_asteriskTarget(self):
+        """
+        C{OPTIONS *} has a path too: C{*}, with no query.
+        """
+        site = _AppSite(Root())
+        conn = Connection(site=site)
+        conn.send(b"OPTIONS * HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        [response] = parseResponses(conn.output())
+        self.assertEqual(response.status, 200)
+        [made] = site.made
+        self.assertEqual((made.path, made.querystring), ("*", ""))

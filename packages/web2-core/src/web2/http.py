@@ -14,7 +14,7 @@ from twisted.internet import defer
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.logger import Logger
 from twisted.python import components
-from zope.interface import implementer
+from zope.interface import classImplements, implementer
 
 from web2 import _fileread, responsecode
 from web2 import stream as stream_mod
@@ -353,7 +353,6 @@ class _EmptyBody(stream_mod.MemoryStream):
 _newObject = object.__new__
 
 
-@implementer(IRequest, IChanRequestCallbacks)
 class Request:
     """
     An HTTP request as received, with the means to answer it.  The
@@ -368,8 +367,17 @@ class Request:
     @ivar response: the response once L{writeResponse} was called.
     """
 
-    response = None
-    startedWriting = False
+    # The compiled build makes this class an extension type (http.pxd: keep
+    # the two lists the same) whose fields are these slots, each set in
+    # __init__ or on every request's way, so that its methods reach them
+    # without a lookup by name.  Any other attribute lives in the
+    # instance's __dict__, as on any class: applications and subclasses
+    # keep setting their own.
+    __slots__ = (
+        "chanRequest", "method", "uri", "clientproto", "headers", "stream",
+        "response", "startedWriting", "__dict__", "__weakref__",
+    )  # fmt: skip
+
     #: The failure L{connectionLost} was told of (the connection ended
     #: before the response was complete), or C{None}.
     _connectionLost = None
@@ -380,6 +388,8 @@ class Request:
         self.uri = uri
         self.clientproto = version
         self.headers = headers
+        self.response = None
+        self.startedWriting = False
         if contentLength == 0:
             self.stream = _newObject(_EmptyBody)
         else:
@@ -487,3 +497,8 @@ class Request:
             "connection", failure, method=self.method, uri=self.uri,
         )
         self.chanRequest.abortConnection()
+
+
+# Declared after the class, not with @implementer: the compiled build's
+# extension types take no class decorators.
+classImplements(Request, IRequest, IChanRequestCallbacks)

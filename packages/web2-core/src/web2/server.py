@@ -24,6 +24,7 @@ from web2 import http, responsecode
 from web2._version import __version__
 from web2.error import defaultErrorHandler
 from web2.filter.range import rangefilter
+from web2.http import Request as _MessageRequest
 from web2.http_headers import _checkRawValue, generateDateTime
 from web2.iweb import IResource, IResponse, ISite
 from web2.resource import StopTraversal
@@ -287,7 +288,7 @@ class Site:
         )
 
 
-class Request(http.Request):
+class Request(_MessageRequest):
     """
     A request being answered by a L{Site}.
 
@@ -307,9 +308,15 @@ class Request(http.Request):
     @ivar resources: the resources traversal visited, root first.
     """
 
+    # Fields of the compiled build's extension type (server.pxd: keep the
+    # two lists the same), each set in __init__ or by process(); see
+    # L{http.Request}.
+    __slots__ = (
+        "site", "responseFilters", "resources", "_depths", "prepath",
+        "postpath", "startTime", "path", "querystring", "host", "port",
+    )  # fmt: skip
+
     scheme = "http"
-    host = ""
-    port = 80
     pathPrefix = ""
     params = ""
     _args = None
@@ -321,10 +328,12 @@ class Request(http.Request):
     def __init__(
         self, chanRequest, method, uri, version, contentLength, headers, site=None,
     ):
-        http.Request.__init__(
+        _MessageRequest.__init__(
             self, chanRequest, method, uri, version, contentLength, headers,
         )
         self.site = site
+        self.host = ""
+        self.port = 80
         self.responseFilters = site.filterChain()
         self.resources = []
         self._depths = []
@@ -546,6 +555,7 @@ class Request(http.Request):
             if self.uri == "*":
                 if self.method != "OPTIONS":
                     raise http.HTTPError(responsecode.BAD_REQUEST, "* is only for OPTIONS")
+                self._parseURL()
                 self._parseHost()
                 response = http.Response(responsecode.OK)
                 response.headers.setRawHeaders("allow", ["GET, HEAD, OPTIONS, POST, PUT, DELETE"])

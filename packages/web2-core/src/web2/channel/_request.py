@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from twisted.internet import interfaces
 from twisted.internet.error import ConnectionLost
 from twisted.logger import Logger
-from zope.interface import implementer
+from zope.interface import classImplements
 
 from web2 import _wire
 from web2.channel._producers import (
@@ -35,7 +35,6 @@ _CONTINUE_HEAD = b"HTTP/1.1 100 Continue\r\n\r\n"
 _JOIN_LIMIT = 16384
 
 
-@implementer(IChanRequest, interfaces.IPushProducer)
 class HTTPChannelRequest:
     """
     The channel's side of one request: the way the request writes its
@@ -43,13 +42,14 @@ class HTTPChannelRequest:
     pauses when the application does not keep up.
     """
 
-    finished = False
-    superseded = False
-    completed = False
-    bytesSent = 0
-    _framing = None
-    _pendingHead = None
-    _continueHead = None
+    # The compiled build makes this class an extension type whose fields are
+    # these (_request.pxd: keep the two lists the same), so every state is
+    # set in __init__, none is a class attribute.
+    __slots__ = (
+        "channel", "head", "request", "persistent", "continueExpected",
+        "bodyComplete", "headersWritten", "finished", "superseded",
+        "completed", "bytesSent", "_framing", "_pendingHead", "_continueHead",
+    )  # fmt: skip
 
     def __init__(self, channel: HTTPChannel, head):
         self.channel = channel
@@ -59,6 +59,13 @@ class HTTPChannelRequest:
         self.bodyComplete = False
         self.request = None
         self.headersWritten = False
+        self.finished = False
+        self.superseded = False
+        self.completed = False
+        self.bytesSent = 0
+        self._framing = None
+        self._pendingHead = None
+        self._continueHead = None
 
     # IChanRequest
 
@@ -303,3 +310,8 @@ class HTTPChannelRequest:
 
     def __repr__(self) -> str:
         return f"<HTTPChannelRequest {self.head.method} {self.head.target}>"
+
+
+# Declared after the class, not with @implementer: the compiled build's
+# extension types take no class decorators.
+classImplements(HTTPChannelRequest, IChanRequest, interfaces.IPushProducer)
