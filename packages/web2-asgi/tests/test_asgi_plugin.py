@@ -11,6 +11,14 @@ from twisted.internet import task
 
 from web2.asgi import ASGIResource, Lifespan, plugin
 
+try:
+    import uvloop  # noqa: F401
+except ImportError:
+    #: The reactor python -m web2 is asked for an ASGI site.
+    LEAN = "web2-asyncio"
+else:
+    LEAN = "web2-uvloop"
+
 
 class AsyncioLikeReactor(task.Clock):
     """
@@ -158,11 +166,11 @@ def test_badOptionValues(option, value):
 @pytest.mark.parametrize("args, config, expected", [
     ([], None, None),
     (["--mount", "/=text:hi"], None, None),
-    (["--asgi", "m:app"], None, "web2-asyncio"),
-    (["--mount", "/api=asgi:m:app"], None, "web2-asyncio"),
+    (["--asgi", "m:app"], None, LEAN),
+    (["--mount", "/api=asgi:m:app"], None, LEAN),
     (["--mount", "/api=asgi:m:app", "--asgi-loop", "twisted"], None, None),
-    ([], '[mounts]\n"/api" = "asgi:m:app"\n', "web2-asyncio"),
-    ([], '[options]\nasgi = "m:app"\n', "web2-asyncio"),
+    ([], '[mounts]\n"/api" = "asgi:m:app"\n', LEAN),
+    ([], '[options]\nasgi = "m:app"\n', LEAN),
     ([], '[mounts]\n"/api" = { kind = "asgi", argument = "m:app", loop = "twisted" }\n', None),
     ([], '[options]\nasgi-loop = "twisted"\n[mounts]\n"/api" = "asgi:m:app"\n', None),
 ])
@@ -173,3 +181,14 @@ def test_reactorHook(tmp_path, args, config, expected):
     """
     options = _options(args, tmp_path, config)
     assert options.pluginManager.hook.web2_reactor(options=options) == expected
+
+
+def test_reactorHookWithoutUvloop(tmp_path, monkeypatch):
+    """
+    Without uvloop, an ASGI site asks for the lean asyncio reactor on
+    asyncio's own loop.
+    """
+    real = plugin._importable
+    monkeypatch.setattr(plugin, "_importable", lambda name: name != "uvloop" and real(name))
+    options = _options(["--asgi", "m:app"], tmp_path)
+    assert options.pluginManager.hook.web2_reactor(options=options) == "web2-asyncio"

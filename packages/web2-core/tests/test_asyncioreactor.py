@@ -8,7 +8,14 @@ import asyncio
 import socket
 
 import pytest
-from _launch_helpers import Server, fetch, pythonWeb2, twistdCommand
+from _launch_helpers import (
+    Server,
+    assertStoppedCleanly,
+    fetch,
+    pythonWeb2,
+    runToEnd,
+    twistdCommand,
+)
 from twisted.internet import error
 from twisted.internet.interfaces import IReactorFDSet, IReactorTCP, IReactorTime
 from twisted.python import context, log
@@ -254,3 +261,63 @@ def test_twistdInstallsItByName():
         assert fetch(server.port, "/")[::2] == (200, b"twistd asyncio")
         result = server.stop()
     assert "LeanAsyncioReactor" in result.output
+
+
+LOOP_SITE = """
+from twisted.internet import reactor
+
+from web2 import http, resource
+
+class Root(resource.Resource):
+    def render(self, request):
+        loop = reactor._asyncioEventloop
+        return http.Response(200, {}, "%s %s" % (type(reactor).__name__,
+                                                 type(loop).__module__))
+"""
+
+
+def _loopSite(tmp_path):
+    (tmp_path / "loopsite.py").write_text(LOOP_SITE)
+    return ["--listen", LOCAL, "--python-path", str(tmp_path),
+            "--mount", "/=class:loopsite.Root"]
+
+
+def test_pythonMainOnUvloop(tmp_path):
+    """
+    C{python -m web2 --reactor web2-uvloop} serves on the lean reactor
+    over a uvloop event loop, and stops cleanly on SIGTERM.
+    """
+    pytest.importorskip("uvloop")
+    with Server(pythonWeb2("--reactor", "web2-uvloop", *_loopSite(tmp_path))) as server:
+        for _ in range(3):
+            assert fetch(server.port, "/")[::2] == (200, b"LeanAsyncioReactor uvloop")
+        result = server.stop()
+    assertStoppedCleanly(result)
+    assert "web2 stopping" in result.output
+
+
+def test_twistdOnUvloop(tmp_path):
+    """
+    C{twistd --reactor=web2-uvloop} finds it among web2's dropins, and
+    stops cleanly on SIGTERM.
+    """
+    pytest.importorskip("uvloop")
+    command = twistdCommand() + ["-n", "--pidfile=", "--reactor=web2-uvloop", "web2",
+                                 *_loopSite(tmp_path)]
+    with Server(command) as server:
+        assert fetch(server.port, "/")[::2] == (200, b"LeanAsyncioReactor uvloop")
+        result = server.stop()
+    assertStoppedCleanly(result)
+
+
+def test_uvloopMissing(tmp_path):
+    """
+    Without uvloop, C{--reactor web2-uvloop} is a command-line error that
+    says what is missing.
+    """
+    (tmp_path / "uvloop.py").write_text("raise ImportError('no uvloop here')\n")
+    result = runToEnd(pythonWeb2("--reactor", "web2-uvloop", "--mount", "/=text:x"),
+                      env={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 2
+    assert "--reactor web2-uvloop needs the uvloop package" in result.output
+    assert "Traceback" not in result.output

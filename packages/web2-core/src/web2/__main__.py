@@ -143,6 +143,14 @@ def _installReactor(name) -> None:
 
         asyncioreactor.install()
         return
+    if name == "web2-uvloop":
+        from web2 import asyncioreactor
+
+        try:
+            asyncioreactor.installUvloop()
+        except ImportError:
+            _fail("web2: error: --reactor web2-uvloop needs the uvloop package", 2)
+        return
     from twisted.application.reactors import NoSuchReactor, installReactor
 
     try:

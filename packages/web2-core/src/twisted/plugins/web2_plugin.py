@@ -28,3 +28,9 @@ web2AsyncioReactor = Reactor(
     "web2.asyncioreactor",
     "asyncio without a logging context per event (web2's choice for ASGI sites)",
 )
+
+web2UvloopReactor = Reactor(
+    "web2-uvloop",
+    "web2.asyncioreactor._uvloopInstaller",
+    "web2-asyncio on a uvloop event loop (needs the uvloop package)",
+)
