@@ -46,5 +46,5 @@ def test_staticWsgiAndAsgiTogether(tmp_path):
             assert ws.recv(timeout=10) == "asgi hi"
         result = server.stop()
     assertStoppedCleanly(result)
-    assert "reactor AsyncioSelectorReactor" in result.output
+    assert "reactor LeanAsyncioReactor" in result.output
     assert "lifespan shutdown complete" in result.output
