@@ -70,6 +70,28 @@ def verdict(output: bytes, returncode: int) -> tuple[bool, str]:
     return returncode == 0 and passed > 0 and failed == 0 and errors == 0, line
 
 
+def runOnce(command: str) -> tuple[bytes, int]:
+    """
+    Run C{command} in a process group of its own, and its output and exit
+    status; if the loop is stopped meanwhile, the whole group (the matrix,
+    its pytest runs, their servers) is killed with it.
+    """
+    proc = subprocess.Popen(command, shell=True, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        output, _ = proc.communicate()
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    return output, proc.returncode
+
+
+def _stopped(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20)
@@ -87,6 +109,9 @@ def main(argv=None) -> int:
     # A parent that ignores SIGINT (a job started with & by a shell without
     # job control) would pass that on to every test server.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Stopped with SIGTERM (kill, pkill), the loop still stops its load:
+    # the busy processes would otherwise spin on for good.
+    signal.signal(signal.SIGTERM, _stopped)
     args.log_dir.mkdir(parents=True, exist_ok=True)
     summary = (args.log_dir / "summary.txt").open("a")
     load = startLoad(args.load)
@@ -98,10 +123,9 @@ def main(argv=None) -> int:
             head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                                   capture_output=True, text=True).stdout.strip()
             started = time.monotonic()
-            result = subprocess.run(args.command, shell=True, cwd=ROOT, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-            (args.log_dir / f"run-{run}.log").write_bytes(result.stdout)
-            ok, line = verdict(result.stdout, result.returncode)
+            output, returncode = runOnce(args.command)
+            (args.log_dir / f"run-{run}.log").write_bytes(output)
+            ok, line = verdict(output, returncode)
             report = (f"run {run}/{args.runs} at {head}, load {args.load}: "
                       f"{'pass' if ok else 'FAIL'} ({line}) in "
                       f"{(time.monotonic() - started) / 60:.1f} min")

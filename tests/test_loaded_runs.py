@@ -94,3 +94,46 @@ def test_keepGoing(tmp_path):
     result = runLoop(tmp_path, command, "--runs", "2", "--keep-going")
     assert result.returncode == 1
     assert counter.read_text() == "2"
+
+
+def test_terminatedLoopStopsItsLoad(tmp_path):
+    """
+    A loop stopped with SIGTERM (kill, pkill) stops its busy processes
+    and the run under way, instead of leaving them running.
+    """
+    import os
+    import signal
+    import time
+
+    started = tmp_path / "started"
+    command = f"{sys.executable} -c \"import pathlib, time; pathlib.Path({str(started)!r}).touch(); time.sleep(60)\""
+    loop = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "--load", "2", "--runs", "1",
+         "--log-dir", str(tmp_path / "logs"), "--command", command])
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists():
+            assert time.monotonic() < deadline, "the run never started"
+            time.sleep(0.05)
+        busy = subprocess.run(["pgrep", "-P", str(loop.pid), "-f", "while True: pass"],
+                              capture_output=True, text=True).stdout.split()
+        assert len(busy) == 2
+        os.kill(loop.pid, signal.SIGTERM)
+        assert loop.wait(timeout=60) != 0
+        for pid in busy:
+            assert not os.path.exists(f"/proc/{pid}") or _isZombie(pid), pid
+        running = subprocess.run(["pgrep", "-f", str(started)],
+                                 capture_output=True, text=True).stdout.split()
+        assert [pid for pid in running if not _isZombie(pid)] == []
+    finally:
+        loop.kill()
+        loop.wait()
+        subprocess.run(["pkill", "-f", str(started)])
+
+
+def _isZombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
