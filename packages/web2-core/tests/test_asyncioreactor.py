@@ -321,3 +321,49 @@ def test_uvloopMissing(tmp_path):
     assert result.returncode == 2
     assert "--reactor web2-uvloop needs the uvloop package" in result.output
     assert "Traceback" not in result.output
+
+
+CHILD_SITE = """
+import sys
+
+from twisted.internet import defer, protocol, reactor
+
+from web2 import http, resource
+
+class Child(protocol.ProcessProtocol):
+    def __init__(self, done):
+        self.done = done
+
+    def processEnded(self, reason):
+        if not self.done.called:
+            self.done.callback(http.Response(200, {}, "ended %s" % reason.value.exitCode))
+
+class Root(resource.Resource):
+    def render(self, request):
+        done = defer.Deferred()
+        reactor.spawnProcess(Child(done), sys.executable,
+                             [sys.executable, "-c", "raise SystemExit(3)"], env={})
+        def never():
+            if not done.called:
+                done.callback(http.Response(504, {}, "processEnded never came"))
+        reactor.callLater(5, never)
+        return done
+"""
+
+
+def test_childProcessesOnUvloop(tmp_path):
+    """
+    On uvloop the reactor still learns that its child processes ended
+    (what CGI scripts under an ASGI site need): uvloop takes the signal
+    wakeup descriptor Twisted's SIGCHLD handling relies on, so the loop's
+    own signal handling reaps them.
+    """
+    pytest.importorskip("uvloop")
+    (tmp_path / "childsite.py").write_text(CHILD_SITE)
+    command = pythonWeb2("--reactor", "web2-uvloop", "--listen", LOCAL,
+                         "--python-path", str(tmp_path), "--mount", "/=class:childsite.Root")
+    with Server(command) as server:
+        for _ in range(3):
+            assert fetch(server.port, "/", timeout=30)[::2] == (200, b"ended 3")
+        result = server.stop()
+    assertStoppedCleanly(result)

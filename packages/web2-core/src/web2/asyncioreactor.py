@@ -20,14 +20,24 @@ C{twistd --reactor=web2-asyncio web2 ...}.
 L{installUvloop} installs it on a uvloop event loop (the C{uvloop}
 package, an event loop written in C: about 8% fewer instructions per ASGI
 request than asyncio's own loop): C{--reactor web2-uvloop}, and what
-web2-asgi asks for when uvloop is installed.
+web2-asgi asks for when uvloop is installed.  An event loop other than
+asyncio's own (uvloop) takes the signal wakeup descriptor while it runs,
+the one Twisted's C{SIGCHLD} handling writes to; on such a loop the
+reactor reaps its child processes from a Python-level C{SIGCHLD} handler
+(which the loop runs when the signal wakes it), or it would never learn
+that they ended.
 """
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import signal
 
+from twisted.internet import process
+from twisted.internet._signals import _MultiSignalHandling
 from twisted.internet.asyncioreactor import AsyncioSelectorReactor
+from twisted.internet.base import ReactorBase
 from twisted.internet.posixbase import _NO_FILEDESC
 from twisted.logger import Logger
 
@@ -41,6 +51,15 @@ class LeanAsyncioReactor(AsyncioSelectorReactor):
     L{AsyncioSelectorReactor} whose readers and writers are called by the
     event loop without a logging context (see the module's docstring).
     """
+
+    def _signalsFactory(self):
+        loop = self._asyncioEventloop
+        if isinstance(loop, asyncio.BaseEventLoop) or not hasattr(signal, "SIGCHLD"):
+            # asyncio's own loops leave the wakeup descriptor to Twisted.
+            return super()._signalsFactory()
+        return _MultiSignalHandling((
+            ReactorBase._signalsFactory(self), _LoopChildSignals(self),
+        ))
 
     def _readOrWrite(self, selectable, read):
         if selectable.fileno() == -1:
@@ -90,6 +109,31 @@ class LeanAsyncioReactor(AsyncioSelectorReactor):
         except BaseException:
             self._unregisterFDInAsyncio(fd)
             raise
+
+
+class _LoopChildSignals:
+    """
+    Child processes reaped on C{SIGCHLD} for a loop that takes the signal
+    wakeup descriptor itself: the Python-level handler (which such a loop
+    runs when a signal wakes it) asks the reactor to reap them, as Twisted
+    did before its wakeup descriptor.  (uvloop refuses C{SIGCHLD} in its
+    C{add_signal_handler}.)
+    """
+
+    def __init__(self, reactor):
+        self._reactor = reactor
+
+    def _childChanged(self, signum, frame):
+        self._reactor.callFromThread(process.reapAllProcesses)
+
+    def install(self) -> None:
+        signal.signal(signal.SIGCHLD, self._childChanged)
+        signal.siginterrupt(signal.SIGCHLD, False)
+        # Those that ended before the handler was there.
+        process.reapAllProcesses()
+
+    def uninstall(self) -> None:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
 
 
 def install(eventloop=None):
