@@ -222,6 +222,28 @@ def test_closedDescriptorIsDropped(reactor, pair):
     assert selectable not in reactor.getReaders()
 
 
+def test_errorDroppingAClosedDescriptorIsLogged(reactor, pair, logged):
+    """
+    A selectable whose C{fileno()} became -1 and whose C{connectionLost}
+    raises: the error goes to web2's log, as every other error of a read
+    or write does (Twisted's reactor logged it too), not to asyncio's
+    exception handler and the standard library's logging.
+    """
+    class Raising(Selectable):
+        def connectionLost(self, reason):
+            raise RuntimeError("lost while closed")
+
+    handled = []
+    reactor._asyncioEventloop.set_exception_handler(lambda loop, ctx: handled.append(ctx))
+    selectable = Raising(pair[0])
+    reactor.addReader(selectable)
+    selectable.closed = True
+    pair[1].send(b"x")
+    _turn(reactor)
+    assert handled == []
+    assert _loggedError(logged, "lost while closed")
+
+
 def test_writerIsWritten(reactor, pair):
     """
     A writer is called when its descriptor is writable, and no more once

@@ -63,13 +63,13 @@ class LeanAsyncioReactor(AsyncioSelectorReactor):
 
     def _readOrWrite(self, selectable, read):
         if selectable.fileno() == -1:
-            self._disconnectSelectable(selectable, _NO_FILEDESC, read)
-            return
-        try:
-            why = selectable.doRead() if read else selectable.doWrite()
-        except Exception as e:
-            why = e
-            log.failure("Unhandled error in {selectable!r}", selectable=selectable)
+            why = _NO_FILEDESC
+        else:
+            try:
+                why = selectable.doRead() if read else selectable.doWrite()
+            except Exception as e:
+                why = e
+                log.failure("Unhandled error in {selectable!r}", selectable=selectable)
         if why:
             try:
                 self._disconnectSelectable(selectable, why, read)
