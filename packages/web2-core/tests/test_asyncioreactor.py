@@ -16,6 +16,7 @@ from _launch_helpers import (
     runToEnd,
     twistdCommand,
 )
+from _reactor_helpers import Selectable, loggedError
 from twisted.internet import error
 from twisted.internet.interfaces import IReactorFDSet, IReactorTCP, IReactorTime
 from twisted.python import context, log
@@ -81,39 +82,6 @@ def logged():
     log.removeObserver(events.append)
 
 
-def _loggedError(events, text):
-    return any(e.get("isError") and text in str(e.get("failure", "")) for e in events)
-
-
-class Selectable:
-    """
-    A descriptor whose C{doRead} does what the test says and records what
-    the reactor tells it.
-    """
-
-    def __init__(self, sock, onRead=lambda self: None):
-        self.sock = sock
-        self.onRead = onRead
-        self.closed = False
-        self.lost = []
-        self.writes = 0
-
-    def fileno(self):
-        return -1 if self.closed else self.sock.fileno()
-
-    def logPrefix(self):
-        return "Selectable"
-
-    def doRead(self):
-        return self.onRead(self)
-
-    def doWrite(self):
-        self.writes += 1
-
-    def connectionLost(self, reason):
-        self.lost.append(reason)
-
-
 def test_interfaces(reactor):
     verifyObject(IReactorFDSet, reactor)
     verifyObject(IReactorTCP, reactor)
@@ -177,7 +145,7 @@ def test_exceptionInReadIsLoggedAndDisconnects(reactor, pair, otherPair, logged)
     _turn(reactor)
     assert broken not in reactor.getReaders()
     assert healthy in reactor.getReaders() and healthy.lost == []
-    assert _loggedError(logged, "boom")
+    assert loggedError(logged, "boom")
 
 
 def test_errorInConnectionLostDoesNotStopTheLoop(reactor, pair, otherPair, logged):
@@ -203,7 +171,7 @@ def test_errorInConnectionLostDoesNotStopTheLoop(reactor, pair, otherPair, logge
     otherPair[1].send(b"y")
     _turn(reactor)
     assert sorted(order, key=str) == sorted(["broken", b"y"], key=str)
-    assert _loggedError(logged, "lost badly")
+    assert loggedError(logged, "lost badly")
 
 
 def test_closedDescriptorIsDropped(reactor, pair):
@@ -241,7 +209,7 @@ def test_errorDroppingAClosedDescriptorIsLogged(reactor, pair, logged):
     pair[1].send(b"x")
     _turn(reactor)
     assert handled == []
-    assert _loggedError(logged, "lost while closed")
+    assert loggedError(logged, "lost while closed")
 
 
 def test_writerIsWritten(reactor, pair):

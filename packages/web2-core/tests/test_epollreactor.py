@@ -11,6 +11,7 @@ import socket
 
 import pytest
 from _launch_helpers import Server, fetch, pythonWeb2, runToEnd
+from _reactor_helpers import Selectable, loggedError
 from twisted.internet import error, protocol, tcp
 from twisted.internet.address import IPv4Address
 from twisted.internet.interfaces import IReactorFDSet, IReactorTCP, IReactorTime
@@ -64,39 +65,6 @@ def logged():
     log.addObserver(events.append)
     yield events
     log.removeObserver(events.append)
-
-
-def _loggedError(events, text):
-    return any(e.get("isError") and text in str(e.get("failure", "")) for e in events)
-
-
-class Selectable:
-    """
-    A readable descriptor whose C{doRead} does what the test says and
-    records what the reactor tells it.
-    """
-
-    def __init__(self, sock, onRead=lambda self: None):
-        self.sock = sock
-        self.onRead = onRead
-        self.closed = False
-        self.lost = []
-        self.writes = 0
-
-    def fileno(self):
-        return -1 if self.closed else self.sock.fileno()
-
-    def logPrefix(self):
-        return "Selectable"
-
-    def doRead(self):
-        return self.onRead(self)
-
-    def doWrite(self):
-        self.writes += 1
-
-    def connectionLost(self, reason):
-        self.lost.append(reason)
 
 
 def test_interfaces(reactor):
@@ -156,7 +124,7 @@ def test_exceptionInReadIsLoggedAndDisconnects(reactor, pair, otherPair, logged)
     reactor.doPoll(1)
     assert broken not in reactor.getReaders()
     assert healthy in reactor.getReaders() and healthy.lost == []
-    assert _loggedError(logged, "boom")
+    assert loggedError(logged, "boom")
 
 
 def test_closedDescriptorIsDropped(reactor, pair):
@@ -217,7 +185,7 @@ def test_errorInConnectionLostDoesNotStopThePoll(reactor, pair, otherPair, logge
     otherPair[1].send(b"y")
     reactor.doPoll(1)  # one poll only: both events are in it
     assert order == ["broken", b"y"]
-    assert _loggedError(logged, "lost badly")
+    assert loggedError(logged, "lost badly")
 
 
 def test_pythonMainRunsOnIt():
