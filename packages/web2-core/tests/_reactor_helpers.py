@@ -1,8 +1,17 @@
 """
 What the tests of web2's lean reactors (C{test_epollreactor.py},
 C{test_asyncioreactor.py}) share: a selectable that records what the
-reactor tells it, and a look for an error in the log.
+reactor tells it, a look for an error in the log, and the dispatch rules
+both keep from Twisted's reactors (L{DispatchContract}).
 """
+
+import socket
+
+import pytest
+from twisted.internet import error
+from twisted.internet.interfaces import IReactorFDSet, IReactorTCP, IReactorTime
+from twisted.python import context, log
+from zope.interface.verify import verifyObject
 
 
 class Selectable:
@@ -40,3 +49,152 @@ def loggedError(events, text) -> bool:
     mentions C{text}.
     """
     return any(e.get("isError") and text in str(e.get("failure", "")) for e in events)
+
+
+class DispatchContract:
+    """
+    The dispatch rules every lean reactor keeps from Twisted's: a test
+    module subclasses this as C{TestDispatch}, gives a C{reactor} fixture
+    and says in C{turn} how one turn of its loop runs.
+    """
+
+    def turn(self, reactor):
+        """
+        Run one turn of C{reactor}'s loop: the descriptors ready now are
+        handled.
+        """
+        raise NotImplementedError
+
+    @pytest.fixture
+    def pair(self, reactor):
+        left, right = socket.socketpair()
+        left.setblocking(False)
+        yield left, right
+        reactor.removeAll()  # before the descriptors close
+        left.close()
+        right.close()
+
+    @pytest.fixture
+    def otherPair(self, reactor):
+        """
+        A second connected pair, for a selectable beside the first.
+        """
+        left, right = socket.socketpair()
+        left.setblocking(False)
+        yield left, right
+        reactor.removeAll()
+        left.close()
+        right.close()
+
+    @pytest.fixture
+    def logged(self):
+        """
+        The log events emitted during the test (legacy and new ones).
+        """
+        events = []
+        log.addObserver(events.append)
+        yield events
+        log.removeObserver(events.append)
+
+    def test_interfaces(self, reactor):
+        verifyObject(IReactorFDSet, reactor)
+        verifyObject(IReactorTCP, reactor)
+        verifyObject(IReactorTime, reactor)
+
+    def test_readEventWithoutLoggingContext(self, reactor, pair):
+        """
+        A readable descriptor's C{doRead} runs outside any legacy logging
+        context: a C{log.msg} in it is tagged with the system C{-}, not the
+        selectable's C{logPrefix()} (Twisted's reactors push one).  A
+        second add changes nothing; once removed it is read no more.
+        """
+        left, right = pair
+        seen = []
+
+        def onRead(selectable):
+            seen.append((selectable.sock.recv(100), context.get(log.ILogContext)["system"]))
+
+        selectable = Selectable(left, onRead)
+        reactor.addReader(selectable)
+        reactor.addReader(selectable)
+        right.send(b"ping")
+        self.turn(reactor)
+        assert seen == [(b"ping", "-")]
+        assert selectable.lost == []
+        assert selectable in reactor.getReaders()
+        reactor.removeReader(selectable)
+        right.send(b"pong")
+        self.turn(reactor)
+        assert seen == [(b"ping", "-")]
+
+    def test_readReturningAReasonDisconnects(self, reactor, pair):
+        """
+        C{doRead} returning C{ConnectionDone} ends the selectable as
+        Twisted's reactor does: removed, and told why.
+        """
+        left, right = pair
+        selectable = Selectable(left, lambda s: error.ConnectionDone())
+        reactor.addReader(selectable)
+        right.send(b"x")
+        self.turn(reactor)
+        assert [f.type for f in selectable.lost] == [error.ConnectionDone]
+        assert selectable not in reactor.getReaders()
+
+    def test_exceptionInReadIsLoggedAndDisconnects(self, reactor, pair, otherPair, logged):
+        """
+        An exception escaping C{doRead} is logged and that selectable alone
+        is disconnected; the loop goes on.
+        """
+        def boom(selectable):
+            raise ZeroDivisionError("boom")
+
+        broken = Selectable(pair[0], boom)
+        healthy = Selectable(otherPair[0], lambda s: s.sock.recv(10) and None)
+        reactor.addReader(broken)
+        reactor.addReader(healthy)
+        pair[1].send(b"x")
+        otherPair[1].send(b"y")
+        self.turn(reactor)
+        assert broken not in reactor.getReaders()
+        assert healthy in reactor.getReaders() and healthy.lost == []
+        assert loggedError(logged, "boom")
+
+    def test_errorInConnectionLostDoesNotStopTheTurn(self, reactor, pair, otherPair, logged):
+        """
+        A selectable whose C{connectionLost} raises is logged, as Twisted's
+        reactor does, and the other events of the same turn are handled.
+        """
+        class Raising(Selectable):
+            def connectionLost(self, reason):
+                raise RuntimeError("lost badly")
+
+        order = []
+
+        def lost(s):
+            order.append("broken")
+            return error.ConnectionDone()
+
+        broken = Raising(pair[0], lost)
+        healthy = Selectable(otherPair[0], lambda s: order.append(s.sock.recv(10)))
+        reactor.addReader(broken)
+        reactor.addReader(healthy)
+        pair[1].send(b"x")
+        otherPair[1].send(b"y")
+        self.turn(reactor)  # one turn only: both events are in it
+        assert sorted(order, key=str) == sorted(["broken", b"y"], key=str)
+        assert loggedError(logged, "lost badly")
+
+    def test_closedDescriptorIsDropped(self, reactor, pair):
+        """
+        A selectable whose C{fileno()} became -1 is disconnected, not read.
+        """
+        left, right = pair
+        reads = []
+        selectable = Selectable(left, lambda s: reads.append(1))
+        reactor.addReader(selectable)
+        selectable.closed = True
+        right.send(b"x")
+        self.turn(reactor)
+        assert reads == []
+        assert len(selectable.lost) == 1
+        assert selectable not in reactor.getReaders()

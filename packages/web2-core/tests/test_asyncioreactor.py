@@ -5,7 +5,6 @@ installs it by name.
 """
 
 import asyncio
-import socket
 
 import pytest
 from _launch_helpers import (
@@ -16,11 +15,7 @@ from _launch_helpers import (
     runToEnd,
     twistdCommand,
 )
-from _reactor_helpers import Selectable, loggedError
-from twisted.internet import error
-from twisted.internet.interfaces import IReactorFDSet, IReactorTCP, IReactorTime
-from twisted.python import context, log
-from zope.interface.verify import verifyObject
+from _reactor_helpers import DispatchContract, Selectable, loggedError
 
 LOCAL = "tcp:0:interface=127.0.0.1"
 
@@ -36,197 +31,6 @@ def reactor():
     reactor.waker.connectionLost(None)
     loop.close()
     asyncio.set_event_loop(None)
-
-
-def _turn(reactor):
-    """
-    One turn of the event loop: the descriptors ready now are handled.
-    """
-    loop = reactor._asyncioEventloop
-    loop.call_soon(loop.stop)
-    loop.run_forever()
-
-
-def _pair(reactor):
-    left, right = socket.socketpair()
-    left.setblocking(False)
-    return left, right
-
-
-@pytest.fixture
-def pair(reactor):
-    left, right = _pair(reactor)
-    yield left, right
-    reactor.removeAll()  # before the descriptors close
-    left.close()
-    right.close()
-
-
-@pytest.fixture
-def otherPair(reactor):
-    left, right = _pair(reactor)
-    yield left, right
-    reactor.removeAll()
-    left.close()
-    right.close()
-
-
-@pytest.fixture
-def logged():
-    """
-    The log events emitted during the test (legacy and new ones).
-    """
-    events = []
-    log.addObserver(events.append)
-    yield events
-    log.removeObserver(events.append)
-
-
-def test_interfaces(reactor):
-    verifyObject(IReactorFDSet, reactor)
-    verifyObject(IReactorTCP, reactor)
-    verifyObject(IReactorTime, reactor)
-
-
-def test_readEventWithoutLoggingContext(reactor, pair):
-    """
-    A readable descriptor's C{doRead} runs outside any legacy logging
-    context: a C{log.msg} in it is tagged with the system C{-}, not the
-    selectable's C{logPrefix()} (Twisted's asyncio reactor pushes one).
-    """
-    left, right = pair
-    seen = []
-
-    def onRead(selectable):
-        seen.append((selectable.sock.recv(100), context.get(log.ILogContext)["system"]))
-
-    selectable = Selectable(left, onRead)
-    reactor.addReader(selectable)
-    reactor.addReader(selectable)  # a second add changes nothing
-    right.send(b"ping")
-    _turn(reactor)
-    assert seen == [(b"ping", "-")]
-    assert selectable.lost == []
-    assert selectable in reactor.getReaders()
-    reactor.removeReader(selectable)
-    right.send(b"pong")
-    _turn(reactor)
-    assert seen == [(b"ping", "-")]
-
-
-def test_readReturningAReasonDisconnects(reactor, pair):
-    """
-    C{doRead} returning C{ConnectionDone} ends the selectable as Twisted's
-    reactor does: removed, and told why.
-    """
-    left, right = pair
-    selectable = Selectable(left, lambda s: error.ConnectionDone())
-    reactor.addReader(selectable)
-    right.send(b"x")
-    _turn(reactor)
-    assert [f.type for f in selectable.lost] == [error.ConnectionDone]
-    assert selectable not in reactor.getReaders()
-
-
-def test_exceptionInReadIsLoggedAndDisconnects(reactor, pair, otherPair, logged):
-    """
-    An exception escaping C{doRead} is logged and that selectable alone is
-    disconnected; the loop goes on.
-    """
-    def boom(selectable):
-        raise ZeroDivisionError("boom")
-
-    broken = Selectable(pair[0], boom)
-    healthy = Selectable(otherPair[0], lambda s: s.sock.recv(10) and None)
-    reactor.addReader(broken)
-    reactor.addReader(healthy)
-    pair[1].send(b"x")
-    otherPair[1].send(b"y")
-    _turn(reactor)
-    assert broken not in reactor.getReaders()
-    assert healthy in reactor.getReaders() and healthy.lost == []
-    assert loggedError(logged, "boom")
-
-
-def test_errorInConnectionLostDoesNotStopTheLoop(reactor, pair, otherPair, logged):
-    """
-    A selectable whose C{connectionLost} raises is logged, and the other
-    events of the same turn are handled.
-    """
-    class Raising(Selectable):
-        def connectionLost(self, reason):
-            raise RuntimeError("lost badly")
-
-    order = []
-
-    def lost(s):
-        order.append("broken")
-        return error.ConnectionDone()
-
-    broken = Raising(pair[0], lost)
-    healthy = Selectable(otherPair[0], lambda s: order.append(s.sock.recv(10)))
-    reactor.addReader(broken)
-    reactor.addReader(healthy)
-    pair[1].send(b"x")
-    otherPair[1].send(b"y")
-    _turn(reactor)
-    assert sorted(order, key=str) == sorted(["broken", b"y"], key=str)
-    assert loggedError(logged, "lost badly")
-
-
-def test_closedDescriptorIsDropped(reactor, pair):
-    """
-    A selectable whose C{fileno()} became -1 is disconnected, not read.
-    """
-    left, right = pair
-    reads = []
-    selectable = Selectable(left, lambda s: reads.append(1))
-    reactor.addReader(selectable)
-    selectable.closed = True
-    right.send(b"x")
-    _turn(reactor)
-    assert reads == []
-    assert len(selectable.lost) == 1
-    assert selectable not in reactor.getReaders()
-
-
-def test_errorDroppingAClosedDescriptorIsLogged(reactor, pair, logged):
-    """
-    A selectable whose C{fileno()} became -1 and whose C{connectionLost}
-    raises: the error goes to web2's log, as every other error of a read
-    or write does (Twisted's reactor logged it too), not to asyncio's
-    exception handler and the standard library's logging.
-    """
-    class Raising(Selectable):
-        def connectionLost(self, reason):
-            raise RuntimeError("lost while closed")
-
-    handled = []
-    reactor._asyncioEventloop.set_exception_handler(lambda loop, ctx: handled.append(ctx))
-    selectable = Raising(pair[0])
-    reactor.addReader(selectable)
-    selectable.closed = True
-    pair[1].send(b"x")
-    _turn(reactor)
-    assert handled == []
-    assert loggedError(logged, "lost while closed")
-
-
-def test_writerIsWritten(reactor, pair):
-    """
-    A writer is called when its descriptor is writable, and no more once
-    removed.
-    """
-    left, right = pair
-    selectable = Selectable(left)
-    reactor.addWriter(selectable)
-    reactor.addWriter(selectable)
-    _turn(reactor)
-    assert selectable.writes == 1
-    assert selectable in reactor.getWriters()
-    reactor.removeWriter(selectable)
-    _turn(reactor)
-    assert selectable.writes == 1
 
 
 def test_pythonMainInstallsItByName():
@@ -357,3 +161,51 @@ def test_childProcessesOnUvloop(tmp_path):
             assert fetch(server.port, "/", timeout=30)[::2] == (200, b"ended 3")
         result = server.stop()
     assertStoppedCleanly(result)
+
+
+class TestDispatch(DispatchContract):
+    """
+    The dispatch rules on L{LeanAsyncioReactor}, and its own.
+    """
+
+    def turn(self, reactor):
+        loop = reactor._asyncioEventloop
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+
+    def test_errorDroppingAClosedDescriptorIsLogged(self, reactor, pair, logged):
+        """
+        A selectable whose C{fileno()} became -1 and whose C{connectionLost}
+        raises: the error goes to web2's log, as every other error of a read
+        or write does (Twisted's reactor logged it too), not to asyncio's
+        exception handler and the standard library's logging.
+        """
+        class Raising(Selectable):
+            def connectionLost(self, reason):
+                raise RuntimeError("lost while closed")
+
+        handled = []
+        reactor._asyncioEventloop.set_exception_handler(lambda loop, ctx: handled.append(ctx))
+        selectable = Raising(pair[0])
+        reactor.addReader(selectable)
+        selectable.closed = True
+        pair[1].send(b"x")
+        self.turn(reactor)
+        assert handled == []
+        assert loggedError(logged, "lost while closed")
+
+    def test_writerIsWritten(self, reactor, pair):
+        """
+        A writer is called when its descriptor is writable, and no more once
+        removed.
+        """
+        left, right = pair
+        selectable = Selectable(left)
+        reactor.addWriter(selectable)
+        reactor.addWriter(selectable)
+        self.turn(reactor)
+        assert selectable.writes == 1
+        assert selectable in reactor.getWriters()
+        reactor.removeWriter(selectable)
+        self.turn(reactor)
+        assert selectable.writes == 1

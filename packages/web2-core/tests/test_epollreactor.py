@@ -11,12 +11,9 @@ import socket
 
 import pytest
 from _launch_helpers import Server, fetch, pythonWeb2, runToEnd
-from _reactor_helpers import Selectable, loggedError
+from _reactor_helpers import DispatchContract, Selectable
 from twisted.internet import error, protocol, tcp
 from twisted.internet.address import IPv4Address
-from twisted.internet.interfaces import IReactorFDSet, IReactorTCP, IReactorTime
-from twisted.python import context, log
-from zope.interface.verify import verifyObject
 
 pytestmark = pytest.mark.skipif(not hasattr(select, "epoll"), reason="epoll is Linux only")
 
@@ -32,160 +29,6 @@ def reactor():
     reactor.removeAll()
     reactor.waker.connectionLost(None)
     reactor._poller.close()
-
-
-@pytest.fixture
-def pair(reactor):
-    left, right = socket.socketpair()
-    left.setblocking(False)
-    yield left, right
-    reactor.removeAll()  # before the descriptors close
-    left.close()
-    right.close()
-
-
-@pytest.fixture
-def otherPair(reactor):
-    """
-    A second connected pair, for a selectable beside the first.
-    """
-    left, right = socket.socketpair()
-    yield left, right
-    reactor.removeAll()
-    left.close()
-    right.close()
-
-
-@pytest.fixture
-def logged():
-    """
-    The legacy log events emitted during the test.
-    """
-    events = []
-    log.addObserver(events.append)
-    yield events
-    log.removeObserver(events.append)
-
-
-def test_interfaces(reactor):
-    verifyObject(IReactorFDSet, reactor)
-    verifyObject(IReactorTCP, reactor)
-    verifyObject(IReactorTime, reactor)
-
-
-def test_readEventWithoutLoggingContext(reactor, pair):
-    """
-    A readable descriptor's C{doRead} runs, outside any legacy logging
-    context: a C{log.msg} in it is tagged with the system C{-}.
-    """
-    left, right = pair
-    seen = []
-
-    def onRead(selectable):
-        seen.append((selectable.sock.recv(100), context.get(log.ILogContext)["system"]))
-
-    selectable = Selectable(left, onRead)
-    reactor.addReader(selectable)
-    right.send(b"ping")
-    reactor.doPoll(1)
-    assert seen == [(b"ping", "-")]
-    assert selectable.lost == []
-    assert selectable in reactor.getReaders()
-
-
-def test_readReturningAReasonDisconnects(reactor, pair):
-    """
-    C{doRead} returning C{ConnectionDone} ends the selectable as Twisted's
-    reactor does: removed, and told why.
-    """
-    left, right = pair
-    selectable = Selectable(left, lambda s: error.ConnectionDone())
-    reactor.addReader(selectable)
-    right.send(b"x")
-    reactor.doPoll(1)
-    assert [f.type for f in selectable.lost] == [error.ConnectionDone]
-    assert selectable not in reactor.getReaders()
-
-
-def test_exceptionInReadIsLoggedAndDisconnects(reactor, pair, otherPair, logged):
-    """
-    An exception escaping C{doRead} is logged and that selectable alone is
-    disconnected; the reactor goes on.
-    """
-    def boom(selectable):
-        raise ZeroDivisionError("boom")
-
-    broken = Selectable(pair[0], boom)
-    healthy = Selectable(otherPair[0], lambda s: s.sock.recv(10) and None)
-    reactor.addReader(broken)
-    reactor.addReader(healthy)
-    pair[1].send(b"x")
-    otherPair[1].send(b"y")
-    reactor.doPoll(1)
-    assert broken not in reactor.getReaders()
-    assert healthy in reactor.getReaders() and healthy.lost == []
-    assert loggedError(logged, "boom")
-
-
-def test_closedDescriptorIsDropped(reactor, pair):
-    """
-    A selectable whose C{fileno()} became -1 is disconnected, not read.
-    """
-    left, right = pair
-    reads = []
-    selectable = Selectable(left, lambda s: reads.append(1))
-    reactor.addReader(selectable)
-    selectable.closed = True
-    right.send(b"x")
-    reactor.doPoll(1)
-    assert reads == []
-    assert len(selectable.lost) == 1
-    assert selectable not in reactor.getReaders()
-
-
-def test_otherEventsTakeTwistedsPath(reactor, pair):
-    """
-    Events other than a plain read (writable, hang-up) get Twisted's own
-    dispatch: a writer is written; a writer whose peer vanished is lost.
-    """
-    left, right = pair
-    selectable = Selectable(left)
-    reactor.addWriter(selectable)
-    reactor.doPoll(1)
-    assert selectable.writes == 1
-    right.close()
-    reactor.doPoll(1)
-    assert [f.type for f in selectable.lost] in (
-        [error.ConnectionLost], [error.ConnectionDone])
-    assert selectable not in reactor.getWriters()
-
-
-def test_errorInConnectionLostDoesNotStopThePoll(reactor, pair, otherPair, logged):
-    """
-    A selectable whose C{connectionLost} raises is logged, as Twisted's
-    reactor does, and the other events of the same poll are handled.
-    """
-    class Raising(Selectable):
-        def connectionLost(self, reason):
-            raise RuntimeError("lost badly")
-
-    order = []
-
-    def lost(s):
-        order.append("broken")
-        return error.ConnectionDone()
-
-    broken = Raising(pair[0], lost)
-    healthy = Selectable(otherPair[0], lambda s: order.append(s.sock.recv(10)))
-    reactor.addReader(broken)
-    reactor.addReader(healthy)
-    # Ready in this order: epoll reports descriptors in the order they
-    # became ready, so the healthy one comes after the failure.
-    pair[1].send(b"x")
-    otherPair[1].send(b"y")
-    reactor.doPoll(1)  # one poll only: both events are in it
-    assert order == ["broken", b"y"]
-    assert loggedError(logged, "lost badly")
 
 
 def test_pythonMainRunsOnIt():
@@ -423,3 +266,28 @@ def test_leanPortIPv6TakesTwistedsPath(reactor, listening):
         assert factory.addresses[0].host == "::1"
     finally:
         client.close()
+
+
+class TestDispatch(DispatchContract):
+    """
+    The dispatch rules on L{LeanEPollReactor}, and its own.
+    """
+
+    def turn(self, reactor):
+        reactor.doPoll(1)
+
+    def test_otherEventsTakeTwistedsPath(self, reactor, pair):
+        """
+        Events other than a plain read (writable, hang-up) get Twisted's own
+        dispatch: a writer is written; a writer whose peer vanished is lost.
+        """
+        left, right = pair
+        selectable = Selectable(left)
+        reactor.addWriter(selectable)
+        self.turn(reactor)
+        assert selectable.writes == 1
+        right.close()
+        self.turn(reactor)
+        assert [f.type for f in selectable.lost] in (
+            [error.ConnectionLost], [error.ConnectionDone])
+        assert selectable not in reactor.getWriters()
