@@ -130,8 +130,9 @@ def _web2(ctx, port, role):
                "--access-log", "off", "--max-body-size", "none"]
     if ctx.web2Via == "twistd":
         twistd = os.path.join(os.path.dirname(ctx.web2Python), "twistd")
-        # The reactor python -m web2 picks by default (asyncio's for ASGI).
-        reactor = "asyncio" if role == "asgi" else "web2"
+        # The reactor python -m web2 picks by default: for ASGI, the lean
+        # asyncio reactor, on uvloop (bench/.venv-web2 has web2-asgi[uvloop]).
+        reactor = "web2-uvloop" if role == "asgi" else "web2"
         return [twistd, "-n", "--pidfile=", f"--reactor={reactor}", "web2", *options]
     return [ctx.web2Python, "-m", "web2", *options]
 

@@ -20,8 +20,9 @@ PEERS_VENV = os.path.join(BENCH, ".venv-peers")
 WEB2_VENV = os.path.join(BENCH, ".venv-web2")
 WEB2_PURE_VENV = os.path.join(BENCH, ".venv-web2-pure")
 WEB2_BASE_VENV = os.path.join(BENCH, ".venv-web2-base")
-# web2-core with its websocket extra (wsproto), for the ws scenarios.
-WEB2_PACKAGES = ("web2-core[websocket]", "web2-static", "web2-wsgi", "web2-asgi")
+# web2-core with its websocket extra (wsproto), for the ws scenarios; web2-asgi
+# with uvloop, as its README advises (uvicorn-httptools runs on uvloop too).
+WEB2_PACKAGES = ("web2-core[websocket]", "web2-static", "web2-wsgi", "web2-asgi[uvloop]")
 
 
 def _say(text):
