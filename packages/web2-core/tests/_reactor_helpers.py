@@ -65,6 +65,12 @@ class DispatchContract:
         """
         raise NotImplementedError
 
+    def finishTurn(self, reactor):
+        """
+        Run what C{reactor} leaves for after the callbacks of a turn (its
+        sends after the poll), when L{turn} does not.
+        """
+
     @pytest.fixture
     def pair(self, reactor):
         left, right = socket.socketpair()
@@ -198,3 +204,54 @@ class DispatchContract:
         assert reads == []
         assert len(selectable.lost) == 1
         assert selectable not in reactor.getReaders()
+
+    def test_sendAfterPollComesAfterEveryReadOfTheTurn(self, reactor, logged):
+        """
+        A connection handed to C{sendAfterPoll} while one descriptor is
+        read is called after every other ready descriptor of that turn has
+        been read, once, in the order they asked; one failing is logged
+        and the others are still called.
+        """
+        events = []
+        pairs = [socket.socketpair() for _ in range(3)]
+        try:
+            for index, (left, right) in enumerate(pairs):
+                left.setblocking(False)
+                collector = _Collector(index, events, fail=(index == 0))
+
+                def onRead(selectable, collector=collector):
+                    selectable.sock.recv(100)
+                    events.append(("read", collector.name))
+                    reactor.sendAfterPoll(collector)
+
+                reactor.addReader(Selectable(left, onRead))
+                right.send(b"x")
+            self.turn(reactor)
+            self.finishTurn(reactor)
+            reads = [e for e in events if e[0] == "read"]
+            assert len(reads) == 3
+            assert events[:3] == reads
+            assert events[3:] == [("send", name) for _, name in reads]
+            assert loggedError(logged, "send failed")
+        finally:
+            reactor.removeAll()
+            for left, right in pairs:
+                left.close()
+                right.close()
+
+
+class _Collector:
+    """
+    A connection that asks for the end of the poll and records when it
+    comes.
+    """
+
+    def __init__(self, name, events, fail=False):
+        self.name = name
+        self.events = events
+        self.fail = fail
+
+    def sendCollected(self):
+        self.events.append(("send", self.name))
+        if self.fail:
+            raise RuntimeError("send failed")

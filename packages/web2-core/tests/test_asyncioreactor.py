@@ -173,6 +173,11 @@ class TestDispatch(DispatchContract):
         loop.call_soon(loop.stop)
         loop.run_forever()
 
+    def finishTurn(self, reactor):
+        # The sends follow the turn's callbacks as the loop's next ready
+        # callback.
+        self.turn(reactor)
+
     def test_errorDroppingAClosedDescriptorIsLogged(self, reactor, pair, logged):
         """
         A selectable whose C{fileno()} became -1 and whose C{connectionLost}

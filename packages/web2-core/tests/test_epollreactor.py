@@ -291,3 +291,95 @@ class TestDispatch(DispatchContract):
         assert [f.type for f in selectable.lost] in (
             [error.ConnectionLost], [error.ConnectionDone])
         assert selectable not in reactor.getWriters()
+
+
+# Output collected during a poll leaves at its end (sendAfterPoll)
+
+
+def test_responsesOfOnePollLeaveTogether(reactor, listening):
+    """
+    Requests read in one poll are all answered before any answer is sent:
+    while the second is rendered, the first client has received nothing;
+    once the poll ends, each has its whole response.
+    """
+    from web2 import http, resource, server
+    from web2.channel import HTTPFactory
+
+    clients = []
+    sentBeforeRender = []
+
+    class Peek(resource.Resource):
+        def render(self, request):
+            readable, _, _ = select.select(clients, [], [], 0)
+            sentBeforeRender.extend(client in readable for client in clients)
+            return http.Response(200, {}, b"peeked")
+
+    factory = HTTPFactory(server.Site(Peek()), reactor=reactor)
+    port = listening(factory)
+    address = ("127.0.0.1", port.getHost().port)
+    clients.extend(socket.create_connection(address, timeout=10) for _ in range(2))
+    try:
+        _pollUntil(reactor, lambda: factory.connectionCount == 2)
+        for client in clients:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        # Both requests wait on the server's side before the poll runs.
+        serverSockets = [c.transport.socket for c in factory.connections]
+        for _ in range(200):
+            readable, _, _ = select.select(serverSockets, [], [], 0.05)
+            if len(readable) == 2:
+                break
+        assert len(readable) == 2
+        reactor.doPoll(0)
+        assert sentBeforeRender == [False, False, False, False]
+        for client in clients:
+            received = b""
+            while not received.endswith(b"peeked"):
+                chunk = client.recv(65536)
+                assert chunk
+                received += chunk
+            assert received.startswith(b"HTTP/1.1 200 OK\r\n")
+    finally:
+        for client in clients:
+            client.close()
+        for channel in list(factory.connections):
+            channel.transport.abortConnection()
+        reactor.doPoll(0)
+
+
+def test_responseFinishedOutsideAPollLeavesAtOnce(reactor, listening):
+    """
+    A response finished outside the reactor's poll (by a timed call here;
+    a thread's result comes the same way) is sent at once: no poll end
+    follows it to wait for.
+    """
+    from twisted.internet import defer
+
+    from web2 import http, resource, server
+    from web2.channel import HTTPFactory
+
+    pending = []
+
+    class Later(resource.Resource):
+        def render(self, request):
+            d = defer.Deferred()
+            pending.append(d)
+            return d
+
+    factory = HTTPFactory(server.Site(Later()), reactor=reactor)
+    port = listening(factory)
+    client = socket.create_connection(("127.0.0.1", port.getHost().port), timeout=10)
+    try:
+        client.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        _pollUntil(reactor, lambda: pending)
+        reactor.callLater(0, pending[0].callback, http.Response(200, {}, b"later"))
+        reactor.runUntilCurrent()
+        readable, _, _ = select.select([client], [], [], 5)
+        assert readable == [client]
+        received = client.recv(65536)
+        assert received.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert received.endswith(b"\r\n\r\nlater")
+    finally:
+        client.close()
+        for channel in list(factory.connections):
+            channel.transport.abortConnection()
+        reactor.doPoll(0)

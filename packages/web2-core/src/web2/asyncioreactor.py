@@ -52,6 +52,35 @@ class LeanAsyncioReactor(AsyncioSelectorReactor):
     event loop without a logging context (see the module's docstring).
     """
 
+    def __init__(self, eventloop=None):
+        super().__init__(eventloop)
+        self._sendsAfterPoll = []
+
+    def sendAfterPoll(self, connection):
+        """
+        Call C{connection.sendCollected()} after the callbacks the event
+        loop has ready now (the reads of one wake-up, the steps of the
+        applications' tasks), instead of now: the responses of one wake-up
+        leave as one burst, which a client's single wake-up takes in (see
+        L{web2.epollreactor.LeanEPollReactor.sendAfterPoll}).
+
+        @return: C{True}: it will be called.
+        """
+        waiting = self._sendsAfterPoll
+        waiting.append(connection)
+        if len(waiting) == 1:
+            self._asyncioEventloop.call_soon(self._sendCollected)
+        return True
+
+    def _sendCollected(self):
+        waiting, self._sendsAfterPoll = self._sendsAfterPoll, []
+        for connection in waiting:
+            try:
+                connection.sendCollected()
+            except Exception:
+                log.failure("Unhandled error sending for {connection!r}",
+                            connection=connection)
+
     def _signalsFactory(self):
         loop = self._asyncioEventloop
         if isinstance(loop, asyncio.BaseEventLoop) or not hasattr(signal, "SIGCHLD"):

@@ -238,6 +238,10 @@ class HTTPChannel(protocol.Protocol):
     _freeRound = -1
     _outgoing = None
     _outgoingSize = 0
+    # The reactor's sendAfterPoll (plain TCP under a reactor that has it),
+    # and whether this connection's output waits for it.
+    _sendAfterPoll = None
+    _waitingForPollEnd = False
     # Whether output went to the transport's buffer since it was last seen
     # empty (all of it went straight to the socket otherwise: no need to
     # look at the buffer before the next request).
@@ -279,7 +283,10 @@ class HTTPChannel(protocol.Protocol):
 
     def connectionMade(self):
         self._reader = _wire.RequestReader(self.limits)
-        _setSocketOptions(self.transport, self.maxKernelUnsentBytes)
+        transport = self.transport
+        _setSocketOptions(transport, self.maxKernelUnsentBytes)
+        if transport.__class__ is _TCPServer:
+            self._sendAfterPoll = getattr(transport.reactor, "sendAfterPoll", None)
         self._enterPhase("head")
 
     def dataReceived(self, data):
@@ -368,10 +375,15 @@ class HTTPChannel(protocol.Protocol):
         """
         Write C{data}.  While the event loop works through a buffer of
         pipelined requests, responses are collected and sent together when
-        it stops (one system call for a whole pipeline); otherwise, or with
-        C{now}, they go at once.
+        it stops (one system call for a whole pipeline); under a reactor
+        that sends after its poll (L{_sendAfterPoll}), they wait for that;
+        otherwise, or with C{now}, they go at once.
         """
-        if self._inLoop and not now and self.transport.producer is None:
+        if (
+            not now
+            and self.transport.producer is None
+            and (self._inLoop or (self._sendAfterPoll is not None and self._sendAtPollEnd()))
+        ):
             outgoing = self._outgoing
             if outgoing is None:
                 outgoing = self._outgoing = []
@@ -430,6 +442,29 @@ class HTTPChannel(protocol.Protocol):
             and transport.connected
             and not transport.disconnecting
         )
+
+    def _sendAtPollEnd(self):
+        """
+        Leave what is collected to the reactor, to send with the rest of
+        its poll's output (see L{web2.epollreactor.LeanEPollReactor.sendAfterPoll}).
+
+        @return: whether it will; outside its poll, the reactor says no,
+            and the caller sends now.
+        """
+        if self._waitingForPollEnd:
+            return True
+        if self._sendAfterPoll(self):
+            self._waitingForPollEnd = True
+            return True
+        return False
+
+    def sendCollected(self):
+        """
+        The reactor's poll is over: send what this connection's reads
+        produced during it.
+        """
+        self._waitingForPollEnd = False
+        self._flush()
 
     def _flush(self):
         """
@@ -575,7 +610,11 @@ class HTTPChannel(protocol.Protocol):
             phase = self._phase
             if (phase == "next" or phase == "idle") and not self._closing:
                 self._betweenRequests(phase)
-            if self._outgoing:
+            if self._outgoing and (
+                self._closeAfterLoop
+                or self._sendAfterPoll is None
+                or not self._sendAtPollEnd()
+            ):
                 self._flush()
             if self._closeAfterLoop:
                 self._closeAfterLoop = False
