@@ -205,6 +205,32 @@ class DispatchContract:
         assert len(selectable.lost) == 1
         assert selectable not in reactor.getReaders()
 
+    def _readAndAsk(self, reactor, count, events, failing=()):
+        """
+        Make C{count} readable selectables each of which, when read, asks
+        C{reactor} to send after the poll; run a turn and what follows it.
+        """
+        pairs = [socket.socketpair() for _ in range(count)]
+        try:
+            for index, (left, right) in enumerate(pairs):
+                left.setblocking(False)
+                collector = _Collector(index, events, fail=(index in failing))
+
+                def onRead(selectable, collector=collector):
+                    selectable.sock.recv(100)
+                    events.append(("read", collector.name))
+                    assert reactor.sendAfterPoll(collector) is True
+
+                reactor.addReader(Selectable(left, onRead))
+                right.send(b"x")
+            self.turn(reactor)
+            self.finishTurn(reactor)
+        finally:
+            reactor.removeAll()
+            for left, right in pairs:
+                left.close()
+                right.close()
+
     def test_sendAfterPollComesAfterEveryReadOfTheTurn(self, reactor, logged):
         """
         A connection handed to C{sendAfterPoll} while one descriptor is
@@ -213,31 +239,27 @@ class DispatchContract:
         and the others are still called.
         """
         events = []
-        pairs = [socket.socketpair() for _ in range(3)]
-        try:
-            for index, (left, right) in enumerate(pairs):
-                left.setblocking(False)
-                collector = _Collector(index, events, fail=(index == 0))
+        self._readAndAsk(reactor, 3, events, failing={0})
+        reads = [e for e in events if e[0] == "read"]
+        assert len(reads) == 3
+        assert events == reads + [("send", name) for _, name in reads]
+        assert loggedError(logged, "send failed")
 
-                def onRead(selectable, collector=collector):
-                    selectable.sock.recv(100)
-                    events.append(("read", collector.name))
-                    reactor.sendAfterPoll(collector)
-
-                reactor.addReader(Selectable(left, onRead))
-                right.send(b"x")
-            self.turn(reactor)
-            self.finishTurn(reactor)
-            reads = [e for e in events if e[0] == "read"]
-            assert len(reads) == 3
-            assert events[:3] == reads
-            assert events[3:] == [("send", name) for _, name in reads]
-            assert loggedError(logged, "send failed")
-        finally:
-            reactor.removeAll()
-            for left, right in pairs:
-                left.close()
-                right.close()
+    def test_sendAfterPollWaitsForSoManyAtMost(self, reactor):
+        """
+        Once C{maxSendsWaiting} connections wait, the next to ask has them
+        send first: the first response of a busy turn waits for that many
+        others' work, not for the whole turn's.
+        """
+        reactor.maxSendsWaiting = 2
+        events = []
+        self._readAndAsk(reactor, 4, events)
+        names = [name for _, name in events if _ == "read"]
+        assert events == [
+            ("read", names[0]), ("read", names[1]), ("read", names[2]),
+            ("send", names[0]), ("send", names[1]),
+            ("read", names[3]), ("send", names[2]), ("send", names[3]),
+        ]
 
 
 class _Collector:

@@ -296,11 +296,14 @@ class TestDispatch(DispatchContract):
 # Output collected during a poll leaves at its end (sendAfterPoll)
 
 
-def test_responsesOfOnePollLeaveTogether(reactor, listening):
+@pytest.mark.parametrize("close", [False, True], ids=["keep-alive", "close"])
+def test_responsesOfOnePollLeaveTogether(reactor, listening, close):
     """
     Requests read in one poll are all answered before any answer is sent:
-    while the second is rendered, the first client has received nothing;
-    once the poll ends, each has its whole response.
+    while the second is rendered, the first client has received nothing
+    (neither its response nor, with C{Connection: close}, the end of the
+    connection); once the poll ends, each has its whole response, and
+    the end of the connection when it asked for it.
     """
     from web2 import http, resource, server
     from web2.channel import HTTPFactory
@@ -320,8 +323,9 @@ def test_responsesOfOnePollLeaveTogether(reactor, listening):
     clients.extend(socket.create_connection(address, timeout=10) for _ in range(2))
     try:
         _pollUntil(reactor, lambda: factory.connectionCount == 2)
+        extra = b"Connection: close\r\n" if close else b""
         for client in clients:
-            client.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            client.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n" + extra + b"\r\n")
         # Both requests wait on the server's side before the poll runs.
         serverSockets = [c.transport.socket for c in factory.connections]
         for _ in range(200):
@@ -338,6 +342,8 @@ def test_responsesOfOnePollLeaveTogether(reactor, listening):
                 assert chunk
                 received += chunk
             assert received.startswith(b"HTTP/1.1 200 OK\r\n")
+            if close:
+                assert client.recv(65536) == b""
     finally:
         for client in clients:
             client.close()

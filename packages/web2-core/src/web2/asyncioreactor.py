@@ -41,12 +41,14 @@ from twisted.internet.base import ReactorBase
 from twisted.internet.posixbase import _NO_FILEDESC
 from twisted.logger import Logger
 
+from web2._pollsends import PollSends
+
 __all__ = ["LeanAsyncioReactor", "install", "installUvloop"]
 
 log = Logger()
 
 
-class LeanAsyncioReactor(AsyncioSelectorReactor):
+class LeanAsyncioReactor(PollSends, AsyncioSelectorReactor):
     """
     L{AsyncioSelectorReactor} whose readers and writers are called by the
     event loop without a logging context (see the module's docstring).
@@ -54,32 +56,20 @@ class LeanAsyncioReactor(AsyncioSelectorReactor):
 
     def __init__(self, eventloop=None):
         super().__init__(eventloop)
-        self._sendsAfterPoll = []
+        self._startPollSends()
 
     def sendAfterPoll(self, connection):
         """
         Call C{connection.sendCollected()} after the callbacks the event
         loop has ready now (the reads of one wake-up, the steps of the
-        applications' tasks), instead of now: the responses of one wake-up
-        leave as one burst, which a client's single wake-up takes in (see
-        L{web2.epollreactor.LeanEPollReactor.sendAfterPoll}).
+        applications' tasks; or once L{maxSendsWaiting} other connections
+        have asked), instead of now: see L{web2._pollsends}.
 
         @return: C{True}: it will be called.
         """
-        waiting = self._sendsAfterPoll
-        waiting.append(connection)
-        if len(waiting) == 1:
-            self._asyncioEventloop.call_soon(self._sendCollected)
+        if self._queueSend(connection):
+            self._asyncioEventloop.call_soon(self._sendWaiting)
         return True
-
-    def _sendCollected(self):
-        waiting, self._sendsAfterPoll = self._sendsAfterPoll, []
-        for connection in waiting:
-            try:
-                connection.sendCollected()
-            except Exception:
-                log.failure("Unhandled error sending for {connection!r}",
-                            connection=connection)
 
     def _signalsFactory(self):
         loop = self._asyncioEventloop

@@ -39,8 +39,10 @@ from twisted.internet import epollreactor, tcp
 from twisted.internet.posixbase import _NO_FILEDESC
 from twisted.python import log
 
+from web2._pollsends import PollSends
 
-class LeanEPollReactor(epollreactor.EPollReactor):
+
+class LeanEPollReactor(PollSends, epollreactor.EPollReactor):
     """
     L{twisted.internet.epollreactor.EPollReactor} without a logging
     context per event (see the module's docstring).
@@ -48,33 +50,22 @@ class LeanEPollReactor(epollreactor.EPollReactor):
 
     def __init__(self):
         super().__init__()
-        #: Connections that collected output while this poll's events were
-        #: dispatched; it goes to their sockets once all are (see
-        #: L{sendAfterPoll}).
-        self._sendsAfterPoll = []
+        self._startPollSends()
 
     _polling = False
 
     def sendAfterPoll(self, connection):
         """
         Call C{connection.sendCollected()} once every event of the current
-        poll has been dispatched, instead of now.
-
-        A response sent the moment it is made wakes its client's event loop
-        for that one response; on another CPU that wake-up is an
-        inter-processor interrupt, which under a hypervisor costs as much
-        as a small request does.  Sent together at the end of the poll,
-        the responses of one wake-up reach the clients as one burst, which
-        a client's single wake-up takes in.  The delay is bounded by one
-        poll's work, which the round's turns (L{web2.channel._turns})
-        already bound.
+        poll has been dispatched (or L{maxSendsWaiting} other connections
+        have asked), instead of now: see L{web2._pollsends}.
 
         @return: whether it will be called: not outside a poll (in a timed
             call, with a thread's result), where nothing follows to batch
             with and the connection sends at once.
         """
         if self._polling:
-            self._sendsAfterPoll.append(connection)
+            self._queueSend(connection)
             return True
         return False
 
@@ -94,14 +85,8 @@ class LeanEPollReactor(epollreactor.EPollReactor):
             self._dispatch(ready, selectables, pollIn)
         finally:
             self._polling = False
-        waiting = self._sendsAfterPoll
-        if waiting:
-            self._sendsAfterPoll = []
-            for connection in waiting:
-                try:
-                    connection.sendCollected()
-                except Exception:
-                    log.err()
+        if self._sendsWaiting:
+            self._sendWaiting()
 
     def _dispatch(self, ready, selectables, pollIn):
         for fd, event in ready:

@@ -460,11 +460,14 @@ class HTTPChannel(protocol.Protocol):
 
     def sendCollected(self):
         """
-        The reactor's poll is over: send what this connection's reads
-        produced during it.
+        The reactor's poll is over: send what this connection collected
+        during it, then close if a close waits (see L{_loseConnection}).
         """
         self._waitingForPollEnd = False
         self._flush()
+        if self._closeAfterLoop:
+            self._closeAfterLoop = False
+            self._closeSocketNow()
 
     def _flush(self):
         """
@@ -610,15 +613,11 @@ class HTTPChannel(protocol.Protocol):
             phase = self._phase
             if (phase == "next" or phase == "idle") and not self._closing:
                 self._betweenRequests(phase)
-            if self._outgoing and (
-                self._closeAfterLoop
-                or self._sendAfterPoll is None
-                or not self._sendAtPollEnd()
-            ):
-                self._flush()
-            if self._closeAfterLoop:
-                self._closeAfterLoop = False
-                self._closeSocketNow()
+            if self._outgoing or self._closeAfterLoop:
+                # What this run produced, and the close it asked for, go
+                # with the rest of the poll's output (a close, after it).
+                if self._sendAfterPoll is None or not self._sendAtPollEnd():
+                    self.sendCollected()
 
     def _betweenRequests(self, phase):
         """
@@ -941,7 +940,6 @@ class HTTPChannel(protocol.Protocol):
         """
         if self._closing:
             return
-        self._flush()
         self._closing = True
         if self._current is not None:
             # A finished response whose unread body was being drained.
@@ -951,6 +949,7 @@ class HTTPChannel(protocol.Protocol):
         self._resumeTransportForLinger()
         half = interfaces.IHalfCloseableDescriptor.providedBy(self.transport)
         if half and not self._readClosed:
+            self._flush()
             self.transport.loseWriteConnection()
             self._enterPhase("linger")
         else:
@@ -965,9 +964,11 @@ class HTTPChannel(protocol.Protocol):
                 # Closed at the end of the reactor's call, when nothing of
                 # the application is running any more (see _closeAfterLoop);
                 # from inside application code (a response finished by a
-                # Deferred), the transport closes on its next round.
+                # Deferred), the transport closes on its next round.  What
+                # was collected is sent first (sendCollected).
                 self._closeAfterLoop = True
                 return
+            self._flush()
             self.transport.loseConnection()
 
     def _closeSocketNow(self):
