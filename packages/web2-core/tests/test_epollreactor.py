@@ -352,15 +352,14 @@ def test_responsesOfOnePollLeaveTogether(reactor, listening, close):
         reactor.doPoll(0)
 
 
-def test_responseFinishedOutsideAPollLeavesAtOnce(reactor, listening):
+def _pendingSite(reactor, listening, count):
     """
-    A response finished outside the reactor's poll (by a timed call here;
-    a thread's result comes the same way) is sent at once: no poll end
-    follows it to wait for.
+    A site whose every response waits for the test to fire it, and
+    C{count} clients that have each sent a request to it.
     """
     from twisted.internet import defer
 
-    from web2 import http, resource, server
+    from web2 import resource, server
     from web2.channel import HTTPFactory
 
     pending = []
@@ -373,19 +372,65 @@ def test_responseFinishedOutsideAPollLeavesAtOnce(reactor, listening):
 
     factory = HTTPFactory(server.Site(Later()), reactor=reactor)
     port = listening(factory)
-    client = socket.create_connection(("127.0.0.1", port.getHost().port), timeout=10)
-    try:
+    clients = [socket.create_connection(("127.0.0.1", port.getHost().port), timeout=10)
+               for _ in range(count)]
+    for client in clients:
         client.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-        _pollUntil(reactor, lambda: pending)
-        reactor.callLater(0, pending[0].callback, http.Response(200, {}, b"later"))
-        reactor.runUntilCurrent()
-        readable, _, _ = select.select([client], [], [], 5)
-        assert readable == [client]
-        received = client.recv(65536)
-        assert received.startswith(b"HTTP/1.1 200 OK\r\n")
-        assert received.endswith(b"\r\n\r\nlater")
-    finally:
+    _pollUntil(reactor, lambda: len(pending) == count)
+    return factory, clients, pending
+
+
+def _assertAnswered(client, body):
+    readable, _, _ = select.select([client], [], [], 5)
+    assert readable == [client]
+    received = client.recv(65536)
+    assert received.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert received.endswith(b"\r\n\r\n" + body)
+
+
+def _closeAll(reactor, factory, clients):
+    for client in clients:
         client.close()
-        for channel in list(factory.connections):
-            channel.transport.abortConnection()
-        reactor.doPoll(0)
+    for channel in list(factory.connections):
+        channel.transport.abortConnection()
+    reactor.doPoll(0)
+
+
+def test_responsesOfTimedCallsLeaveTogether(reactor, listening):
+    """
+    Responses finished by the timed calls (or thread results) of one turn
+    leave once all of them have run, as a poll's do; then at once.
+    """
+    from web2 import http
+
+    factory, clients, pending = _pendingSite(reactor, listening, 2)
+    seen = []
+    try:
+        def answer(index):
+            readable, _, _ = select.select(clients, [], [], 0)
+            seen.append(bool(readable))
+            pending[index].callback(http.Response(200, {}, b"timed"))
+
+        reactor.callLater(0, answer, 0)
+        reactor.callLater(0, answer, 1)
+        reactor.runUntilCurrent()
+        assert seen == [False, False]
+        for client in clients:
+            _assertAnswered(client, b"timed")
+    finally:
+        _closeAll(reactor, factory, clients)
+
+
+def test_responseFinishedOutsideTheReactorLeavesAtOnce(reactor, listening):
+    """
+    A response finished outside the reactor's turns (code run at start-up,
+    say) is sent at once: nothing follows it to wait for.
+    """
+    from web2 import http
+
+    factory, clients, pending = _pendingSite(reactor, listening, 1)
+    try:
+        pending[0].callback(http.Response(200, {}, b"now"))
+        _assertAnswered(clients[0], b"now")
+    finally:
+        _closeAll(reactor, factory, clients)

@@ -57,12 +57,13 @@ class LeanEPollReactor(PollSends, epollreactor.EPollReactor):
     def sendAfterPoll(self, connection):
         """
         Call C{connection.sendCollected()} once every event of the current
-        poll has been dispatched (or L{maxSendsWaiting} other connections
-        have asked), instead of now: see L{web2._pollsends}.
+        poll has been dispatched, or every timed call and thread result due
+        in this turn has run (or L{maxSendsWaiting} other connections have
+        asked), instead of now: see L{web2._pollsends}.
 
-        @return: whether it will be called: not outside a poll (in a timed
-            call, with a thread's result), where nothing follows to batch
-            with and the connection sends at once.
+        @return: whether it will be called: not outside both (at start-up,
+            say), where nothing follows to batch with and the connection
+            sends at once.
         """
         if self._polling:
             self._queueSend(connection)
@@ -83,6 +84,18 @@ class LeanEPollReactor(PollSends, epollreactor.EPollReactor):
         self._polling = True
         try:
             self._dispatch(ready, selectables, pollIn)
+        finally:
+            self._polling = False
+        if self._sendsWaiting:
+            self._sendWaiting()
+
+    def runUntilCurrent(self):
+        # The results threads hand back (a WSGI application's responses)
+        # and timed calls come here, a batch a turn: their sends wait for
+        # the end of it as a poll's do.
+        self._polling = True
+        try:
+            super().runUntilCurrent()
         finally:
             self._polling = False
         if self._sendsWaiting:
