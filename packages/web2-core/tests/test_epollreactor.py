@@ -8,12 +8,14 @@ import errno
 import os
 import select
 import socket
+import struct
 
 import pytest
 from _launch_helpers import Server, fetch, pythonWeb2, runToEnd
-from _reactor_helpers import DispatchContract, Selectable
+from _reactor_helpers import DispatchContract, Selectable, loggedError
 from twisted.internet import error, protocol, tcp
 from twisted.internet.address import IPv4Address
+from twisted.python import log
 
 pytestmark = pytest.mark.skipif(not hasattr(select, "epoll"), reason="epoll is Linux only")
 
@@ -138,6 +140,64 @@ def test_leanPortAcceptsAndServes(reactor, listening):
         _pollUntil(reactor, lambda: got.append(_recvNowait(client)) or b"".join(got))
         assert b"".join(got) == b"HELLO"
     finally:
+        client.close()
+
+
+class _Recording(protocol.Protocol):
+    """
+    Records what it receives and how its connection ended; raises on the
+    data C{boom}.
+    """
+
+    def connectionMade(self):
+        self.factory.made.append(self)
+        self.received = []
+        self.lost = []
+
+    def dataReceived(self, data):
+        if data == b"boom":
+            raise RuntimeError("boom in dataReceived")
+        self.received.append(data)
+
+    def connectionLost(self, reason):
+        self.lost.append(reason)
+
+
+@pytest.mark.parametrize("ending", ["close", "reset", "raise"])
+def test_tcpReadsAsTwistedDoes(reactor, listening, ending):
+    """
+    A TCP connection's reads (which the reactor does itself, not through
+    the transport's C{doRead}) reach the protocol, and its end is Twisted's:
+    the peer's close is a clean C{ConnectionDone}, a reset a
+    C{ConnectionLost}, and an exception from C{dataReceived} is logged and
+    drops the connection.
+    """
+    events = []
+    log.addObserver(events.append)
+    factory = _EchoFactory()
+    factory.protocol = _Recording
+    port = listening(factory)
+    client = socket.create_connection(("127.0.0.1", port.getHost().port), timeout=10)
+    try:
+        _pollUntil(reactor, lambda: factory.made)
+        (proto,) = factory.made
+        client.sendall(b"hello")
+        _pollUntil(reactor, lambda: proto.received)
+        assert proto.received == [b"hello"]
+        if ending == "close":
+            client.close()
+        elif ending == "reset":
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            client.close()
+        else:
+            client.sendall(b"boom")
+        _pollUntil(reactor, lambda: proto.lost)
+        expected = {"close": error.ConnectionDone, "reset": error.ConnectionLost,
+                    "raise": RuntimeError}[ending]
+        assert proto.lost[0].type is expected
+        assert loggedError(events, "boom in dataReceived") == (ending == "raise")
+    finally:
+        log.removeObserver(events.append)
         client.close()
 
 
