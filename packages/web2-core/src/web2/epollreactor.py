@@ -42,7 +42,6 @@ from twisted.python import log
 
 from web2._pollsends import PollSends
 
-
 _TCPServer = tcp.Server
 
 
