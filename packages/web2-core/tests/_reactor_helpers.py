@@ -254,7 +254,7 @@ class DispatchContract:
         reactor.maxSendsWaiting = 2
         events = []
         self._readAndAsk(reactor, 4, events)
-        names = [name for _, name in events if _ == "read"]
+        names = [name for kind, name in events if kind == "read"]
         assert events == [
             ("read", names[0]), ("read", names[1]), ("read", names[2]),
             ("send", names[0]), ("send", names[1]),
