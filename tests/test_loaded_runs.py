@@ -7,8 +7,11 @@ itself, with a stand-in command for C{make test}.
 from __future__ import annotations
 
 import importlib.util
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -101,10 +104,6 @@ def test_terminatedLoopStopsItsLoad(tmp_path):
     A loop stopped with SIGTERM (kill, pkill) stops its busy processes
     and the run under way, instead of leaving them running.
     """
-    import os
-    import signal
-    import time
-
     started = tmp_path / "started"
     command = f"{sys.executable} -c \"import pathlib, time; pathlib.Path({str(started)!r}).touch(); time.sleep(60)\""
     loop = subprocess.Popen(

@@ -166,8 +166,8 @@ class _Recording(protocol.Protocol):
 @pytest.mark.parametrize("ending", ["close", "reset", "raise"])
 def test_tcpReadsAsTwistedDoes(reactor, listening, ending):
     """
-    A TCP connection's reads (which the reactor does itself, not through
-    the transport's C{doRead}) reach the protocol, and its end is Twisted's:
+    A TCP connection's reads, through the reactor's own dispatch of plain
+    read events, reach the protocol, and its end is Twisted's:
     the peer's close is a clean C{ConnectionDone}, a reset a
     C{ConnectionLost}, and an exception from C{dataReceived} is logged and
     drops the connection.

@@ -36,13 +36,10 @@ import socket
 import sys
 
 from twisted.internet import epollreactor, tcp
-from twisted.internet.main import CONNECTION_DONE, CONNECTION_LOST
 from twisted.internet.posixbase import _NO_FILEDESC
 from twisted.python import log
 
 from web2._pollsends import PollSends
-
-_TCPServer = tcp.Server
 
 
 class LeanEPollReactor(PollSends, epollreactor.EPollReactor):
@@ -117,21 +114,6 @@ class LeanEPollReactor(PollSends, epollreactor.EPollReactor):
                     try:
                         if selectable.fileno() == -1:
                             why = _NO_FILEDESC
-                        elif selectable.__class__ is _TCPServer:
-                            # tcp.Connection.doRead and _dataReceived, in
-                            # line: two Python calls a request less.
-                            why = None
-                            try:
-                                data = selectable.socket.recv(selectable.bufferSize)
-                            except OSError as e:
-                                if e.args[0] != errno.EWOULDBLOCK:
-                                    why = CONNECTION_LOST
-                            else:
-                                if data:
-                                    selectable.protocol.dataReceived(data)
-                                else:
-                                    why = CONNECTION_DONE
-                            inRead = True
                         else:
                             why = selectable.doRead()
                             inRead = True
