@@ -12,9 +12,11 @@ import shutil
 import tempfile
 
 from twisted.internet import task
+from zope.interface import classImplements
 
 from web2 import server, testing
 from web2.asgi import ASGIResource
+from web2.iweb import IResource
 from web2.mount import MountTree
 from web2.testing import (
     fetch,
@@ -25,7 +27,7 @@ from web2.testing import (
     waitFor,
 )
 
-__all__ = ["Connection", "LiveServer", "WAIT", "fetch", "inThread", "parseResponses",
+__all__ = ["Connection", "LiveServer", "Ordinary", "WAIT", "fetch", "inThread", "parseResponses",
            "rawExchange", "requestBytes", "resource", "tempPath", "waitFor"]
 
 WAIT = 10.0
@@ -49,15 +51,42 @@ def resource(app, clock=None, **kwargs):
     return ASGIResource(app, reactor=clock, loop="twisted", **kwargs)
 
 
+class Ordinary:
+    """
+    A site's root that leads to C{resource} by the ordinary path
+    (traversal and rendering), being no L{web2.iweb.ISiteRoot} itself.
+    """
+
+    def __init__(self, resource):
+        self.resource = resource
+
+    def locateChild(self, request, segments):
+        return self.resource, segments
+
+    def renderHTTP(self, request):
+        return self.resource
+
+
+classImplements(Ordinary, IResource)
+
+
 class Connection(testing.ChannelConnection):
     """
     One in-memory connection to a site serving C{app} at C{mount}.
+
+    @cvar direct: whether an application at C{/} answers its site's
+        requests directly (L{web2.asgi.request}), as in a real site; a test
+        case sets it to C{False} to run its tests on the ordinary path.
     """
+
+    direct = True
 
     def __init__(self, app, mount="/", wrap=None, **kwargs):
         clock = task.Clock()
         self.resource = resource(app, clock, **kwargs)
         root = self.resource if mount == "/" else MountTree({mount: self.resource})
+        if not self.direct:
+            root = Ordinary(root)
         if wrap is not None:
             root = wrap(root)
         super().__init__(root, clock=clock)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import os
 
+import _asgi_helpers
 from _asgi_helpers import Connection, tempPath
 from twisted.internet import defer
 from twisted.logger import globalLogPublisher
@@ -541,3 +542,30 @@ class FilterChainTests(SynchronousTestCase):
         self.assertIsNone(conn.request("/plain").header("x-marked"))
         self.assertEqual(conn.request("/mark").header("x-marked"), "yes")
         self.assertIsNone(conn.request("/plain").header("x-marked"))
+
+
+class OrdinaryPath:
+    """
+    The tests of the class this is mixed into, on the ordinary path: the
+    application reached by traversal and rendering, as when it is mounted
+    below other resources, rather than answering its site directly.
+    """
+
+    def setUp(self):
+        self.patch(_asgi_helpers.Connection, "direct", False)
+
+
+class ResponseOrdinaryPathTests(OrdinaryPath, ResponseTests):
+    pass
+
+
+class RequestBodyOrdinaryPathTests(OrdinaryPath, RequestBodyTests):
+    pass
+
+
+class FailureOrdinaryPathTests(OrdinaryPath, FailureTests):
+    pass
+
+
+class FilterChainOrdinaryPathTests(OrdinaryPath, FilterChainTests):
+    pass

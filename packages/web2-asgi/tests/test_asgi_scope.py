@@ -6,6 +6,7 @@ trusted proxy changes (client, scheme, host, prefix).
 
 from __future__ import annotations
 
+import _asgi_helpers
 from _asgi_helpers import Connection
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
@@ -171,3 +172,13 @@ class ScopeTests(SynchronousTestCase):
         self.assertEqual(scopes[0]["state"], {"db": "x"})
         scopes[0]["state"]["db"] = "changed"
         self.assertEqual(scopes[1]["state"], {"db": "x"})
+
+
+class ScopeOrdinaryPathTests(ScopeTests):
+    """
+    The scope tests on the ordinary path (the application reached by
+    traversal), where they run at the root.
+    """
+
+    def setUp(self):
+        self.patch(_asgi_helpers.Connection, "direct", False)

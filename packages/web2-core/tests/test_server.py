@@ -11,11 +11,13 @@ import re
 from _core_helpers import Connection, parseResponses
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import classImplements
 from zope.interface.verify import verifyObject
 
 from web2 import http, resource, responsecode, server
-from web2.http_headers import ETag, generateDateTime
-from web2.iweb import IResource, IResponse
+from web2.http_headers import ETag, Headers, generateDateTime
+from web2.iweb import IResource, IResponse, ISiteRoot
+from web2.proxy import TrustedProxies, TrustedProxyResource
 
 LAST_MODIFIED = 1_700_000_000
 BODY = b"0123456789abcdefghijklmnopqrstuvwxyz"
@@ -744,3 +746,90 @@ class RequestObjectTests(SynchronousTestCase):
         self.assertEqual(response.status, 200)
         [made] = site.made
         self.assertEqual((made.path, made.querystring), ("*", ""))
+
+
+class DirectRequest(server.Request):
+    """
+    A request answered without traversal, by the L{DirectRoot} that made
+    its class.
+    """
+
+    def process(self):
+        self._parseURL()
+        self._parseHost()
+        for rewrite in self.rewrites:
+            rewrite(self)
+        self._finish(http.Response(200, {"x-answered": "directly"},
+                                   f"{self.scheme} {self.host} {self.path}"))
+
+
+class DirectRoot(Root):
+    """
+    A root resource that makes its site's requests (L{ISiteRoot}).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.sites = []
+
+    def requestFactory(self, site, rewrites=()):
+        self.sites.append(site)
+        requestClass = type("DirectRequest", (DirectRequest,), {"rewrites": rewrites})
+        return lambda *args: requestClass(*args, site=site)
+
+
+classImplements(DirectRoot, ISiteRoot)
+
+
+class SiteRootTests(SynchronousTestCase):
+    """
+    A root providing L{ISiteRoot} makes its site's requests; any other root
+    gets L{server.Request}s, and the choice follows the site's root.
+    """
+
+    def test_rootMakesTheRequests(self):
+        root = DirectRoot()
+        verifyObject(ISiteRoot, root)
+        site = server.Site(root)
+        conn = Connection(site=site)
+        for _ in range(3):
+            response = conn.request("/some/where")
+            self.assertEqual(response.status, 200)
+            self.assertEqual(response.header("x-answered"), "directly")
+            self.assertEqual(response.body, b"http example.com /some/where")
+            self.assertIsNotNone(response.header("server"))
+        # Asked once, not per request.
+        self.assertEqual(root.sites, [site])
+
+    def test_otherRootsMakeOrdinaryRequests(self):
+        site = server.Site(Root())
+        request = site(None, "GET", "/", (1, 1), 0, Headers())
+        self.assertIs(type(request), server.Request)
+
+    def test_choiceFollowsTheRoot(self):
+        """
+        Replacing the site's root replaces the request factory with it.
+        """
+        direct = DirectRoot()
+        site = server.Site(Root())
+        conn = Connection(site=site)
+        self.assertIsNone(conn.request("/").header("x-answered"))
+        site.resource = direct
+        self.assertEqual(conn.request("/").header("x-answered"), "directly")
+        site.resource = Root()
+        self.assertIsNone(conn.request("/").header("x-answered"))
+
+    def test_trustedProxyWrapperRewritesFirst(self):
+        """
+        L{TrustedProxyResource} around such a root is one too, and its
+        requests are rewritten (scheme and host from the proxy) before they
+        are answered; around any other root it is not.
+        """
+        proxies = TrustedProxies(["127.0.0.1"], fields=("for", "proto", "host"))
+        wrapped = TrustedProxyResource(DirectRoot(), proxies)
+        self.assertTrue(ISiteRoot.providedBy(wrapped))
+        self.assertFalse(ISiteRoot.providedBy(TrustedProxyResource(Root(), proxies)))
+        conn = Connection(site=server.Site(wrapped))
+        response = conn.request("/x", headers=[("X-Forwarded-Proto", "https"),
+                                               ("X-Forwarded-Host", "www.example.org")])
+        self.assertEqual(response.body, b"https www.example.org /x")

@@ -39,6 +39,30 @@ class IResource(Interface):
         """
 
 
+class ISiteRoot(IResource):
+    """
+    A root resource that makes its site's requests itself: a whole
+    application at a site's root that answers every request without
+    traversal (web2-asgi's), given a request class that goes straight to
+    it.  The site asks once per root (L{web2.server.Site}).
+    """
+
+    def requestFactory(site, rewrites=()):
+        """
+        The request factory of C{site} while this is its root.
+
+        @param rewrites: callables each given every request once its URL
+            and host are parsed, before it is answered, in order: what
+            wrappers of this root do on their way down (the trusted-proxy
+            rules, L{web2.proxy}).
+        @return: a callable taking the arguments of L{web2.server.Site}'s
+            own C{__call__} and returning a L{web2.server.Request} (which
+            may still traverse from the site's root the ordinary way, for
+            requests it does not answer directly), or C{None}: this site
+            makes ordinary requests.
+        """
+
+
 class IResponse(Interface):
     """
     An HTTP response, independent of the transport that will carry it.

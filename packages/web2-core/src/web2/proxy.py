@@ -26,10 +26,10 @@ import ipaddress
 
 from twisted.internet import address
 from twisted.logger import Logger
-from zope.interface import implementer
+from zope.interface import alsoProvides, implementer
 
 from web2.http_headers import HeaderParseError
-from web2.iweb import IResource
+from web2.iweb import IResource, ISiteRoot
 from web2.server import splitHostPort
 
 log = Logger(namespace=__name__)
@@ -202,6 +202,17 @@ class TrustedProxyResource:
     def __init__(self, resource, proxies: TrustedProxies):
         self.resource = IResource(resource)
         self.proxies = proxies
+        if ISiteRoot.providedBy(self.resource):
+            # An application that makes its site's requests (web2-asgi's)
+            # still gets them rewritten, before it answers them.
+            alsoProvides(self, ISiteRoot)
+
+    def requestFactory(self, site, rewrites=()):
+        """
+        The wrapped root's request factory (L{ISiteRoot}), with this
+        wrapper's rewriting first.
+        """
+        return self.resource.requestFactory(site, (self.proxies.rewrite, *rewrites))
 
     def locateChild(self, request, segments):
         self.proxies.rewrite(request)

@@ -26,7 +26,7 @@ from web2.error import defaultErrorHandler
 from web2.filter.range import rangefilter
 from web2.http import Request as _MessageRequest
 from web2.http_headers import _checkRawValue, generateDateTime
-from web2.iweb import IResource, IResponse, ISite
+from web2.iweb import IResource, IResponse, ISite, ISiteRoot
 from web2.resource import StopTraversal
 
 log = Logger(namespace=__name__)
@@ -282,7 +282,24 @@ class Site:
         _checkRawValue("Server", value)
         self._serverName = value
 
+    # The root _makeRequest was chosen for (see ISiteRoot), and the factory
+    # (None: Request): looked at again only when the root is replaced.
+    _factoryRoot = None
+    _makeRequest = None
+
+    def _chooseRequestFactory(self):
+        root = self.resource
+        self._makeRequest = (
+            root.requestFactory(self) if ISiteRoot.providedBy(root) else None
+        )
+        self._factoryRoot = root
+
     def __call__(self, chanRequest, method, uri, version, contentLength, headers):
+        if self.resource is not self._factoryRoot:
+            self._chooseRequestFactory()
+        makeRequest = self._makeRequest
+        if makeRequest is not None:
+            return makeRequest(chanRequest, method, uri, version, contentLength, headers)
         return Request(
             chanRequest, method, uri, version, contentLength, headers, site=self
         )

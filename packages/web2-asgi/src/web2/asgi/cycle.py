@@ -131,7 +131,8 @@ class HTTPCycle:
     The C{receive}/C{send} pair of one request, and the response they make.
 
     @ivar deferred: fires with the L{web2.http.Response} once the
-        application starts its response (or fails, or times out).
+        application starts its response (or fails, or times out); C{None}
+        when the response goes to the C{respond} callable instead.
     @ivar disconnected: whether the client has gone.
     """
 
@@ -154,13 +155,23 @@ class HTTPCycle:
     _timedOut = False
 
     def __init__(self, request, runner, *, maxChunk=65536, bufferSize=65536,
-                 appName="the ASGI application"):
+                 appName="the ASGI application", respond=None):
+        """
+        @param respond: called once with the response, when the
+            application starts it (or fails, or times out); by default
+            L{deferred} fires with it.
+        """
         self.request = request
         self.runner = runner
         self.maxChunk = maxChunk
         self.bufferSize = bufferSize
         self.appName = appName
-        self.deferred = Deferred()
+        if respond is None:
+            self.deferred = Deferred()
+            respond = self.deferred.callback
+        else:
+            self.deferred = None
+        self._deliver = respond
         # The channel tells the request when the connection is lost before
         # its response is complete; the cycle hears it too, until the
         # application's call is over (L{_ended} undoes this: the request
@@ -179,7 +190,8 @@ class HTTPCycle:
         Call C{application(scope, receive, send)}.
 
         @return: the response when the application gave it at once (the
-            Twisted runner), else C{self.deferred}.
+            Twisted runner), else C{self.deferred} (C{None} when this cycle
+            was given C{respond}).
         """
         try:
             coroutine = application(scope, self.receive, self.send)
@@ -188,11 +200,12 @@ class HTTPCycle:
         else:
             self._task = self.runner.start(coroutine, self._ended)
         deferred = self.deferred
-        if deferred.called and self._response is not None:
+        if deferred is not None and deferred.called and self._response is not None:
             # Answered synchronously: no Deferred for the site to chain on.
             return self._response
         return deferred
 
+    #: The response, once given.
     _response = None
 
     # -- receive ------------------------------------------------------------
@@ -302,7 +315,7 @@ class HTTPCycle:
         self._head = (status, pairs, length)
         self._state = _STARTED
 
-    def _response(self, stream):
+    def _makeResponse(self, stream):
         status, pairs, _ = self._head
         return http.Response(status, Headers.fromWire(pairs), stream)
 
@@ -313,7 +326,7 @@ class HTTPCycle:
             self.watched = None
             watched.unwatch(self)
         self._response = response
-        self.deferred.callback(response)
+        self._deliver(response)
 
     def _firstBody(self, data, more):
         declared = self._head[2]
@@ -333,14 +346,14 @@ class HTTPCycle:
                 # Bytes, not a MemoryStream: Response makes its own at
                 # once, without adapting a stream to IByteStream.
                 body = data
-            self._respond(self._response(body))
+            self._respond(self._makeResponse(body))
             self._wake()
             return
         self._state = _STREAMING
         body = self._body = streams.ProducerStream(declared, bufferLimit=self.bufferSize)
         body.registerProducer(self, True)
         self._left = declared
-        self._respond(self._response(body))
+        self._respond(self._makeResponse(body))
         self._write(data)
 
     def _moreBody(self, data, more):
@@ -394,7 +407,7 @@ class HTTPCycle:
             body.close()
             body = streams.ProducerStream(length)
             body.finish()
-        self._respond(self._response(body))
+        self._respond(self._makeResponse(body))
         self._wake()
 
     async def _whenResumed(self):

@@ -1,7 +1,9 @@
 # -*- test-case-name: test_asgi_resource -*-
 """
 L{ASGIResource}: an ASGI 3 application as a web2 leaf resource, mountable
-at any path.
+at any path.  At a site's root it also makes the site's requests
+(L{web2.iweb.ISiteRoot}): L{web2.asgi.request.ASGIRequest}s, which go to
+the application without traversal.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from web2 import http, responsecode, server
 from web2.asgi._loop import runnerFor
 from web2.asgi.cycle import HTTPCycle
 from web2.asgi.lifespan import Lifespan
+from web2.asgi.request import ASGIRequest
 from web2.asgi.scope import httpScope
 from web2.filter.range import rangefilter
-from web2.iweb import IResource
+from web2.iweb import ISiteRoot
 from web2.resource import StopTraversal
 
 __all__ = ["ASGIResource"]
@@ -39,7 +42,7 @@ def _websocketSupport():
     return websocket
 
 
-@implementer(IResource)
+@implementer(ISiteRoot)
 class ASGIResource:
     """
     Runs an ASGI 3 application (C{async def app(scope, receive, send)})
@@ -105,7 +108,57 @@ class ASGIResource:
     def locateChild(self, request, segments):
         return self, StopTraversal
 
+    def requestFactory(self, site, rewrites=()):
+        """
+        At the root of C{site}: make its requests L{ASGIRequest}s, answered
+        by this application without traversal (see L{ISiteRoot}).
+        """
+        # A class per site, so that each request finds this resource and
+        # the rewrites without carrying them.
+        requestClass = type("ASGIRequest", (ASGIRequest,),
+                            {"asgiResource": self, "rewrites": tuple(rewrites)})
+
+        def makeRequest(chanRequest, method, uri, version, contentLength, headers):
+            return requestClass(chanRequest, method, uri, version, contentLength,
+                                headers, site)
+
+        return makeRequest
+
+    def answersDirectly(self, request) -> bool:
+        """
+        Whether L{start} may answer C{request} now: not an upgrade (the
+        WebSocket handshake), and the application started and not
+        stopping.  (L{renderHTTP} answers every case.)
+        """
+        lifespan = self.lifespan
+        if lifespan is not None and (not lifespan.ready or lifespan.stopping):
+            return False
+        return self._websocket is None or not request.headers.hasHeader("upgrade")
+
     def renderHTTP(self, request):
+        lifespan = self.lifespan
+        if lifespan is not None and not lifespan.ready:
+            if lifespan.failure is None and not lifespan.stopping:
+                return lifespan.whenReady().addCallback(lambda _: self.renderHTTP(request))
+            return self._unavailable("The application failed to start.")
+        if lifespan is not None and lifespan.stopping:
+            return self._unavailable("The application is shutting down.")
+        websocket = self._websocket
+        if (websocket is not None and request.headers.hasHeader("upgrade")
+                and websocket.isUpgrade(request)):
+            return websocket.serve(self, request)
+        return self.start(request)
+
+    def start(self, request, respond=None):
+        """
+        Call the application for the C{http} request C{request}, whose
+        application is started and which is no upgrade.
+
+        @param respond: given the response once the application starts it;
+            by default the response, or a Deferred of it, is returned.
+        @return: the response, a Deferred of it, or C{None} when it goes
+            to C{respond}.
+        """
         chain = request.responseFilters
         if chain is not self._chainSeen:
             # Most requests carry their site's own chain, unchanged: the
@@ -118,20 +171,10 @@ class ASGIResource:
         if request._ownFilters:
             request._ownFilters = False
         lifespan = self.lifespan
-        if lifespan is not None and not lifespan.ready:
-            if lifespan.failure is None and not lifespan.stopping:
-                return lifespan.whenReady().addCallback(lambda _: self.renderHTTP(request))
-            return self._unavailable("The application failed to start.")
-        if lifespan is not None and lifespan.stopping:
-            return self._unavailable("The application is shutting down.")
-        websocket = self._websocket
-        if (websocket is not None and request.headers.hasHeader("upgrade")
-                and websocket.isUpgrade(request)):
-            return websocket.serve(self, request)
         state = lifespan.state if lifespan is not None else None
         scope = httpScope(request, state, _EXTENSIONS)
         cycle = HTTPCycle(request, self.runner, maxChunk=self.maxChunk,
-                          bufferSize=self.bufferSize, appName=self.name)
+                          bufferSize=self.bufferSize, appName=self.name, respond=respond)
         if self.responseTimeout:
             self._watch(cycle)
         if lifespan is not None:
