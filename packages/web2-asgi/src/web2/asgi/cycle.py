@@ -80,9 +80,13 @@ class ApplicationFailed(ConnectionLost):
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9a-z]+")
 _UNSAFE = re.compile(rb"[\r\n\0]")
-# Lower-cased header names known to be tokens: applications send the same
-# few again and again.
+# Lower-cased header names known to be tokens, and whole (name, value)
+# pairs known to be sent as they are: applications send the same few again
+# and again.  Both are bounded (an application may put per-request values
+# in its headers).
 _goodNames: set = set()
+_goodPairs: set = set()
+_GOOD_MAX = 1024
 
 _DISCONNECT = {"type": "http.disconnect"}
 
@@ -101,6 +105,14 @@ def _checkHeaders(headers):
     length = None
     for item in headers:
         try:
+            known = item.__class__ is tuple and item in _goodPairs
+        except TypeError:
+            # Unhashable: no pair of bytes (said just below).
+            known = False
+        if known:
+            pairs.append(item)
+            continue
+        try:
             name, value = item
         except (TypeError, ValueError):
             raise ASGIProtocolError(f"header {item!r} is not a (name, value) pair") from None
@@ -110,7 +122,7 @@ def _checkHeaders(headers):
             lower = name.lower()
             if _TOKEN.fullmatch(lower) is None:
                 raise ASGIProtocolError(f"invalid header name {name!r}")
-            if len(_goodNames) < 1024 and lower == name:
+            if len(_goodNames) < _GOOD_MAX and lower == name:
                 _goodNames.add(name)
             name = lower
         if _UNSAFE.search(value):
@@ -121,7 +133,10 @@ def _checkHeaders(headers):
                 raise ASGIProtocolError(f"invalid content-length {value!r}")
             length = int(value)
             continue
-        pairs.append((name, value))
+        pair = (name, value)
+        if pair == item and len(_goodPairs) < _GOOD_MAX:
+            _goodPairs.add(pair)
+        pairs.append(pair)
     return pairs, length
 
 

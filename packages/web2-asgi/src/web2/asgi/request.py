@@ -71,4 +71,8 @@ class ASGIRequest(server.Request):
         The application's response (or the 500 or 504 that replaced it):
         through the filters, to the wire.
         """
-        self._finish(response)
+        if 200 <= response.code < 300 and self.asgiResource.keptChainIsPlain(self):
+            server.defaultHeadersFilter(self, response)
+            self._write(response)
+        else:
+            self._finish(response)

@@ -124,6 +124,15 @@ class ASGIResource:
 
         return makeRequest
 
+    def keptChainIsPlain(self, request) -> bool:
+        """
+        Whether the response filters L{start} left C{request} are what is
+        left of its site's default chain: for a 2xx response they do
+        nothing but add the C{Server} and C{Date} fields
+        (L{web2.server.defaultHeadersFilter}).
+        """
+        return request.responseFilters is self._keptPlain
+
     def answersDirectly(self, request) -> bool:
         """
         Whether L{start} may answer C{request} now: not an upgrade (the
@@ -165,6 +174,10 @@ class ASGIResource:
             # filtered copy is made once for it.
             self._chainSeen = chain
             self._chainKept = [f for f in chain if f not in _APPLICATION_DECIDES]
+            # The site's default chain and nothing else: what is left of it
+            # only adds Server and Date to a 2xx (see keptChainIsPlain).
+            self._keptPlain = (self._chainKept if chain is getattr(request.site, "_plainChain", None)
+                               else None)
         # Shared, as the site's own chain is: a request adding a filter
         # copies it first (Request.addResponseFilter).
         request.responseFilters = self._chainKept
@@ -184,6 +197,7 @@ class ASGIResource:
 
     _chainSeen = None
     _chainKept = None
+    _keptPlain = None
     _timer = None
 
     def _watch(self, cycle):

@@ -108,9 +108,9 @@ def _wirePairs(headers):
     return [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers.fieldLines()]
 
 
-def _headers(request, scheme):
+def _headers(request, scheme, proxied):
     pairs = _wirePairs(request.headers)
-    if "originalHost" in request.__dict__:
+    if proxied:
         # A trusted proxy reported the host the client asked for: the host
         # header says the same, as frameworks build URLs from it first.
         value = _hostValue(request.host, request.port, scheme)
@@ -119,10 +119,12 @@ def _headers(request, scheme):
     return pairs
 
 
-def _server(request):
-    if "originalHost" in request.__dict__:
+def _server(request, proxied):
+    if proxied:
         return (request.host, request.port)
     local = request.chanRequest.getHostInfo()[0]
+    if local.__class__ in _IP_ADDRESSES:
+        return (local.host, local.port)
     if isinstance(local, address.UNIXAddress):
         name = local.name
         if isinstance(name, bytes):
@@ -157,6 +159,8 @@ def _paths_of(request):
 def _common(request, kind, scheme, state, extensions):
     rootPath, path, rawPath, query = _paths_of(request)
     version = request.clientproto
+    # Whether a trusted proxy reported the host (see web2.proxy).
+    proxied = "originalHost" in request.__dict__
     # One literal with every key: the dict is made at its final size.
     scope = {
         "type": kind,
@@ -167,13 +171,14 @@ def _common(request, kind, scheme, state, extensions):
         "raw_path": rawPath,
         "query_string": query,
         "root_path": rootPath,
-        "headers": _headers(request, scheme),
+        "headers": _headers(request, scheme, proxied),
         "client": _pair(request.remoteAddr),
-        "server": _server(request),
+        "server": _server(request, proxied),
         "extensions": extensions,
+        "method": request.method,
     }
-    if kind == "http":
-        scope["method"] = request.method
+    if kind != "http":
+        del scope["method"]
     if state is not None:
         scope["state"] = dict(state)
     return scope
