@@ -331,7 +331,7 @@ SERVERS = {
         ServerSpec("web2-2w", {r: _web2Workers(2) for r in ("hello", "cpu")}, "web2",
                    "web2 --workers 2, on CPUs 0 and 1 (the load generator's too)",
                    cpus="0,1"),
-        ServerSpec("web2-base", {r: _web2Base for r in ("hello", "static", "wsgi", "site")},
+        ServerSpec("web2-base", {r: _web2Base for r in ("hello", "static", "wsgi", "site", "asgi")},
                    "web2-base", "web2 at the commit given with --base, compiled: "
                    "a change's cost measured in the same run"),
         ServerSpec("twisted.web", {r: _twistedWeb for r in ("hello", "static", "wsgi", "site")},
