@@ -282,22 +282,21 @@ class Site:
         _checkRawValue("Server", value)
         self._serverName = value
 
-    # The root _makeRequest was chosen for (see ISiteRoot), and the factory
-    # (None: Request): looked at again only when the root is replaced.
-    _factoryRoot = None
-    _makeRequest = None
+    # The root the request factory was chosen for (see ISiteRoot), and the
+    # factory (None: Request), together: one look per request, and another
+    # choice only when the root is replaced.
+    _requestFactory = (None, None)
 
     def _chooseRequestFactory(self):
         root = self.resource
-        self._makeRequest = (
-            root.requestFactory(self) if ISiteRoot.providedBy(root) else None
-        )
-        self._factoryRoot = root
+        factory = root.requestFactory(self) if ISiteRoot.providedBy(root) else None
+        self._requestFactory = (root, factory)
+        return factory
 
     def __call__(self, chanRequest, method, uri, version, contentLength, headers):
-        if self.resource is not self._factoryRoot:
-            self._chooseRequestFactory()
-        makeRequest = self._makeRequest
+        root, makeRequest = self._requestFactory
+        if root is not self.resource:
+            makeRequest = self._chooseRequestFactory()
         if makeRequest is not None:
             return makeRequest(chanRequest, method, uri, version, contentLength, headers)
         return Request(
