@@ -10,12 +10,14 @@ and scope tests run on both paths.
 
 from __future__ import annotations
 
+import _asgi_helpers
 from _asgi_helpers import Connection, resource
+from twisted.internet import defer, task
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from web2 import server
+from web2 import server, testing
 from web2.asgi.request import ASGIRequest
 from web2.http_headers import Headers
 from web2.iweb import ISiteRoot
@@ -150,6 +152,95 @@ class DirectPathTests(SynchronousTestCase):
         [event] = events
         self.assertEqual((event["uri"], event["status"]), ("/logged", 200))
 
+    def test_accessLogOfTheDefaultChain(self):
+        """
+        A 2xx through the site's default chain (the shortest way to the
+        wire) is in the access log too, and is the site's own request.
+        """
+        events = []
+        app = resource(answering([], b"hello"))
+        site = server.Site(app, accessLogObserver=events.append)
+        conn = testing.ChannelConnection(site=site, clock=app.reactor)
+        self.assertEqual(conn.request("/a?b=1").status, 200)
+        [event] = events
+        self.assertEqual((event["uri"], event["status"]), ("/a?b=1", 200))
+
+    def test_urlOfTheRoot(self):
+        """
+        The request knows where traversal would have found the root (the
+        ordinary path's C{urlForResource}).
+        """
+        conn = Connection(answering([]))
+        seen = []
+        start = conn.resource.start
+
+        def recording(request, respond=None):
+            seen.append(request)
+            return start(request, respond)
+
+        self.patch(conn.resource, "start", recording)
+        conn.request("/a/b")
+        self.assertEqual(seen[0].urlForResource(conn.resource), "/")
+
+    def test_errorHandlerReplacedLater(self):
+        """
+        A site's error page renderer set after its first requests is called
+        for every response again, as the ordinary path's filters do.
+        """
+        conn = Connection(answering([]))
+
+        def handler(request, response):
+            response.headers.setRawHeaders("x-handled", ["yes"])
+            return response
+
+        self.assertIsNone(conn.request("/").header("x-handled"))
+        conn.site.errorHandler = handler
+        self.assertEqual(conn.request("/").header("x-handled"), "yes")
+
+    def test_failingAccessLogStopsNothing(self):
+        """
+        An access-log observer that raises (a full disk) is logged; the
+        client has its response and the next request is answered.
+        """
+        def full(event):
+            raise OSError(28, "No space left on device")
+
+        app = resource(answering([], b"hello"))
+        site = server.Site(app, accessLogObserver=full)
+        conn = testing.ChannelConnection(site=site, clock=app.reactor)
+        for _ in range(2):
+            response = conn.request("/")
+            self.assertEqual((response.status, response.body), (200, b"hello"))
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 2)
+
+    def test_everyTimeoutAnsweredWhenOneAnswerFails(self):
+        """
+        Two applications past their response timeout get their 504s even
+        when answering the first one raises (its access-log line cannot be
+        written).
+        """
+        async def never(scope, receive, send):
+            await defer.Deferred()
+
+        def full(event):
+            raise OSError(28, "No space left on device")
+
+        clock = task.Clock()
+        app = resource(never, clock, responseTimeout=5)
+        site = server.Site(app, accessLogObserver=full)
+        first = testing.ChannelConnection(site=site, clock=clock)
+        second = testing.ChannelConnection(factory=first.factory)
+        for conn in (first, second):
+            conn.sendRequest("/").pump()
+        clock.advance(6)
+        statuses = []
+        for conn in (first, second):
+            conn.pump()
+            statuses.append([r.status for r in conn.responses()])
+        self.assertEqual(statuses, [[504], [504]])
+        self.assertEqual(app._waiting, {})
+        self.flushLoggedErrors(OSError)
+
     def test_failureBeforeTheApplicationAnswers500(self):
         """
         A failure of the direct path itself (here, the scope) is answered
@@ -240,3 +331,26 @@ class OrdinaryPathTakenTests(SynchronousTestCase):
         self.assertEqual(conn.request("/later").status, 200)
         self.assertEqual(calls.rendered, rendered)
         self.assertEqual([s["path"] for s in scopes], ["/early", "/later"])
+
+
+class NestedProxyTests(SynchronousTestCase):
+    """
+    Two trusted-proxy wrappers around the root rewrite in the order
+    traversal takes them: the outer one first.
+    """
+
+    def client(self):
+        scopes = []
+        outer = TrustedProxies(["127.0.0.1"])
+        inner = TrustedProxies(["10.0.0.0/8"])
+        conn = Connection(answering(scopes), wrap=lambda root: TrustedProxyResource(
+            TrustedProxyResource(root, inner), outer))
+        conn.request("/", headers=[("X-Forwarded-For", "203.0.113.9, 10.1.1.1")])
+        return scopes[0]["client"]
+
+    def test_direct(self):
+        self.assertEqual(self.client(), ("203.0.113.9", 0))
+
+    def test_ordinary(self):
+        self.patch(_asgi_helpers.Connection, "direct", False)
+        self.assertEqual(self.client(), ("203.0.113.9", 0))

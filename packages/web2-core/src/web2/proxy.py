@@ -210,9 +210,12 @@ class TrustedProxyResource:
     def requestFactory(self, site, rewrites=()):
         """
         The wrapped root's request factory (L{ISiteRoot}), with this
-        wrapper's rewriting first.
+        wrapper's rewriting after those of the wrappers around it, as
+        traversal would apply them.
         """
-        return self.resource.requestFactory(site, (self.proxies.rewrite, *rewrites))
+        if not ISiteRoot.providedBy(self.resource):
+            return None
+        return self.resource.requestFactory(site, (*rewrites, self.proxies.rewrite))
 
     def locateChild(self, request, segments):
         self.proxies.rewrite(request)

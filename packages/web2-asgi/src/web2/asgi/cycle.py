@@ -82,11 +82,13 @@ _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9a-z]+")
 _UNSAFE = re.compile(rb"[\r\n\0]")
 # Lower-cased header names known to be tokens, and whole (name, value)
 # pairs known to be sent as they are: applications send the same few again
-# and again.  Both are bounded (an application may put per-request values
-# in its headers).
+# and again.  An application may put per-request values in its headers (a
+# request id, a path): the names are bounded, and the pairs too, short
+# values only and never a cookie, the set emptied when full.
 _goodNames: set = set()
 _goodPairs: set = set()
 _GOOD_MAX = 1024
+_GOOD_VALUE_MAX = 128
 
 _DISCONNECT = {"type": "http.disconnect"}
 
@@ -105,19 +107,14 @@ def _checkHeaders(headers):
     length = None
     for item in headers:
         try:
-            known = item.__class__ is tuple and item in _goodPairs
-        except TypeError:
-            # Unhashable: no pair of bytes (said just below).
-            known = False
-        if known:
-            pairs.append(item)
-            continue
-        try:
             name, value = item
         except (TypeError, ValueError):
             raise ASGIProtocolError(f"header {item!r} is not a (name, value) pair") from None
         if type(name) is not bytes or type(value) is not bytes:
             raise ASGIProtocolError(f"header {item!r}: names and values must be bytes")
+        if item.__class__ is tuple and item in _goodPairs:
+            pairs.append(item)
+            continue
         if name not in _goodNames:
             lower = name.lower()
             if _TOKEN.fullmatch(lower) is None:
@@ -134,7 +131,9 @@ def _checkHeaders(headers):
             length = int(value)
             continue
         pair = (name, value)
-        if pair == item and len(_goodPairs) < _GOOD_MAX:
+        if pair == item and len(value) <= _GOOD_VALUE_MAX and name != b"set-cookie":
+            if len(_goodPairs) >= _GOOD_MAX:
+                _goodPairs.clear()
             _goodPairs.add(pair)
         pairs.append(pair)
     return pairs, length

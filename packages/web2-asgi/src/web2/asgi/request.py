@@ -27,11 +27,14 @@ application's L{ASGIResource} makes its site's requests
 
 from __future__ import annotations
 
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from web2 import server
 
 __all__ = ["ASGIRequest"]
+
+log = Logger()
 
 
 class ASGIRequest(server.Request):
@@ -59,6 +62,7 @@ class ASGIRequest(server.Request):
             for rewrite in self.rewrites:
                 rewrite(self)
             self.resources.append(root)
+            self._rememberURL(root)
             response = root.start(self, self._answer)
         except Exception:
             self._failed(Failure())
@@ -69,10 +73,20 @@ class ASGIRequest(server.Request):
     def _answer(self, response):
         """
         The application's response (or the 500 or 504 that replaced it):
-        through the filters, to the wire.
+        through the filters, to the wire.  Nothing raised here goes back to
+        the application's C{send()} (or the timer that answered 504): as on
+        the ordinary path, a failure is logged and answered 500 if the
+        response has not started.
         """
-        if 200 <= response.code < 300 and self.asgiResource.keptChainIsPlain(self):
-            server.defaultHeadersFilter(self, response)
-            self._write(response)
-        else:
-            self._finish(response)
+        try:
+            if 200 <= response.code < 300 and self.asgiResource.keptChainIsPlain(self):
+                server.defaultHeadersFilter(self, response)
+                self._write(response)
+            else:
+                self._finish(response)
+        except Exception:
+            try:
+                self._filterFailed(Failure())
+            except Exception:
+                log.failure("Answering {method} {uri} failed", method=self.method,
+                            uri=self.uri)

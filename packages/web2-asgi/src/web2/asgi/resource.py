@@ -131,7 +131,10 @@ class ASGIResource:
         nothing but add the C{Server} and C{Date} fields
         (L{web2.server.defaultHeadersFilter}).
         """
-        return request.responseFilters is self._keptPlain
+        # The site's plain chain is its default one with the default error
+        # page, as it is now (web2.server.Site.filterChain).
+        return (request.responseFilters is self._chainKept
+                and self._chainSeen is getattr(request.site, "_plainChain", None))
 
     def answersDirectly(self, request) -> bool:
         """
@@ -174,10 +177,6 @@ class ASGIResource:
             # filtered copy is made once for it.
             self._chainSeen = chain
             self._chainKept = [f for f in chain if f not in _APPLICATION_DECIDES]
-            # The site's default chain and nothing else: what is left of it
-            # only adds Server and Date to a 2xx (see keptChainIsPlain).
-            self._keptPlain = (self._chainKept if chain is getattr(request.site, "_plainChain", None)
-                               else None)
         # Shared, as the site's own chain is: a request adding a filter
         # copies it first (Request.addResponseFilter).
         request.responseFilters = self._chainKept
@@ -197,7 +196,6 @@ class ASGIResource:
 
     _chainSeen = None
     _chainKept = None
-    _keptPlain = None
     _timer = None
 
     def _watch(self, cycle):
@@ -238,7 +236,12 @@ class ASGIResource:
                 return
             del waiting[cycle]
             cycle.watched = None
-            cycle.timedOut(self.responseTimeout)
+            try:
+                cycle.timedOut(self.responseTimeout)
+            except Exception:
+                # One request's failing answer must not leave the others
+                # unexpired.
+                log.failure("Answering {cycle!r} with 504 failed", cycle=cycle)
 
     def _unavailable(self, why):
         response = http.StatusResponse(responsecode.SERVICE_UNAVAILABLE, why)
