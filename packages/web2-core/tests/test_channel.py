@@ -107,6 +107,52 @@ class ChannelRequestInterfaceTests(SynchronousTestCase):
         self.assertTrue(verifyObject(IChanRequest, HTTPChannelRequest(conn.channel, head)))
 
 
+class ChannelInterfaceTests(SynchronousTestCase):
+    """
+    The channel is a Twisted protocol without subclassing Twisted's
+    L{Protocol} (so that the compiled build can make it an extension
+    type): what Twisted and its wrappers (TLS, the endpoints) expect of one.
+    """
+
+    def test_protocolInterfaces(self):
+        from twisted.internet.interfaces import (
+            IHalfCloseableProtocol,
+            ILoggingContext,
+            IProtocol,
+        )
+
+        from web2.channel.http import HTTPChannel
+
+        channel = Connection(resource.Resource()).channel
+        for interface in (IProtocol, IHalfCloseableProtocol, ILoggingContext):
+            self.assertTrue(verifyObject(interface, channel))
+            self.assertTrue(interface.implementedBy(HTTPChannel))
+        self.assertEqual(channel.logPrefix(), "HTTPChannel")
+        self.assertEqual(channel.connected, 1)
+        self.assertIsNotNone(channel.transport)
+        self.assertIsNotNone(channel.factory)
+
+    def test_madeWithoutAFactory(self):
+        """
+        A channel made by hand (as C{Factory.forProtocol} would) has its
+        defaults, and connects.
+        """
+        from twisted.internet import task
+        from twisted.internet.testing import StringTransport
+
+        from web2 import server
+        from web2.channel.http import HTTPChannel
+
+        channel = HTTPChannel(server.Site(resource.Resource()), task.Clock())
+        self.assertEqual((channel.connected, channel.transport, channel.factory),
+                         (0, None, None))
+        transport = StringTransport()
+        channel.makeConnection(transport)
+        self.assertEqual((channel.connected, channel.transport), (1, transport))
+        channel.dataReceived(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 "))
+
+
 class PersistenceTests(SynchronousTestCase):
     def test_keepAlive11(self):
         """

@@ -328,6 +328,7 @@ def test_declaredClassesAreTheSlots():
         ("web2._wire._reader", "RequestReader"),
         ("web2.http_headers", "Headers"),
         ("web2.channel._request", "HTTPChannelRequest"),
+        ("web2.channel.http", "HTTPChannel"),
         ("web2.http", "Request"),
         ("web2.server", "Request"),
     }

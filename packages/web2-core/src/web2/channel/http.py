@@ -57,7 +57,7 @@ from twisted.internet import defer, interfaces, main, protocol
 from twisted.internet.tcp import Server as _TCPServer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from zope.interface import implementer
+from zope.interface import classImplements, implementer
 
 from web2 import _wire
 from web2.channel._deadlines import RESOLUTION, Deadlines
@@ -203,12 +203,30 @@ def _setSocketOptions(transport, notSentBytes):
         pass
 
 
-@implementer(interfaces.IHalfCloseableProtocol)
-class HTTPChannel(protocol.Protocol):
+class HTTPChannel:
     """
-    One HTTP/1.x connection.  Its settings come from the factory; see
-    L{HTTPFactory} for what each means.
+    One HTTP/1.x connection (a Twisted L{IProtocol}).  Its settings come
+    from the factory; see L{HTTPFactory} for what each means.
     """
+
+    # The compiled build makes this class an extension type whose fields are
+    # these slots (channel/http.pxd: keep the two lists the same): its
+    # methods touch a connection's state some sixty times a request, and
+    # compiled code looks an attribute up by name each time.  So every state
+    # is set in __init__, none is a class attribute.  The settings below
+    # stay class attributes: the factory's subclass of this class sets them
+    # (and site, reactor, factory and the shared _deadlines and _turns), so
+    # that an idle connection carries none of them itself.
+    __slots__ = (
+        "transport", "connected", "draining", "_answered", "_current", "_slot",
+        "_abortCall", "_waitingTurn", "_freeRound", "_reader", "_outgoing",
+        "_outgoingSize", "_sendAfterPoll", "_waitingForPollEnd", "_outputQueued",
+        "_sendHeld", "_sendHeldUnsent", "_drainWatch", "_sink", "_phase", "_phaseStart",
+        "_bodyWaitStart", "_paused", "_bodyPaused", "_inLoop", "_closeAfterLoop",
+        "_fromReactor", "_discardBody", "_drained", "_bodyReceived", "_bodyWaited",
+        "_closing", "_readClosed", "_hostInfo", "_peer", "_secure", "__dict__",
+        "__weakref__",
+    )  # fmt: skip
 
     allowPersistentConnections = True
     maxBufferedBytes = 65536
@@ -226,50 +244,9 @@ class HTTPChannel(protocol.Protocol):
     limits = _wire.Limits()
     chanRequestFactory = HTTPChannelRequest
 
-    draining = False
-    #: Whether a request was ever taken from this connection.
-    _answered = False
-    _current = None
-    _slot = None
     _deadlines = None
-    _abortCall = None
     _turns = None
-    _waitingTurn = False
-    _freeRound = -1
-    _outgoing = None
-    _outgoingSize = 0
-    # The reactor's sendAfterPoll (plain TCP under a reactor that has it),
-    # and whether this connection's output waits for it.
-    _sendAfterPoll = None
-    _waitingForPollEnd = False
-    # Whether output went to the transport's buffer since it was last seen
-    # empty (all of it went straight to the socket otherwise: no need to
-    # look at the buffer before the next request).
-    _outputQueued = False
-    _sendHeld = False
-    _sendHeldUnsent = 0
-    _drainWatch = None
-    # Under a transport that is not plain TCP (TLS, a test's): where its
-    # output waits, found once (see _bufferingDescriptor).
-    _sink = _UNKNOWN
-    _phase = "idle"
-    _phaseStart = 0.0
-    _bodyWaitStart = 0.0
-    _paused = False
-    _bodyPaused = False
-    _inLoop = False
-    _closeAfterLoop = False
-    _fromReactor = False
-    _discardBody = False
-    _drained = 0
-    _bodyReceived = 0
-    _bodyWaited = 0.0
-    _closing = False
-    _readClosed = False
-    _hostInfo = None
-    _peer = None
-    _secure = None
-
+    factory = None
     site = None
     reactor = None
 
@@ -278,6 +255,60 @@ class HTTPChannel(protocol.Protocol):
             self.site = site
         if reactor is not None:
             self.reactor = reactor
+        self.transport = None
+        self.connected = 0
+        self.draining = False
+        #: Whether a request was ever taken from this connection.
+        self._answered = False
+        self._current = None
+        self._slot = None
+        self._abortCall = None
+        self._waitingTurn = False
+        self._freeRound = -1
+        self._reader = None
+        self._outgoing = None
+        self._outgoingSize = 0
+        # The reactor's sendAfterPoll (plain TCP under a reactor that has
+        # it), and whether this connection's output waits for it.
+        self._sendAfterPoll = None
+        self._waitingForPollEnd = False
+        # Whether output went to the transport's buffer since it was last
+        # seen empty (all of it went straight to the socket otherwise: no
+        # need to look at the buffer before the next request).
+        self._outputQueued = False
+        self._sendHeld = False
+        self._sendHeldUnsent = 0
+        self._drainWatch = None
+        # Under a transport that is not plain TCP (TLS, a test's): where its
+        # output waits, found once (see _bufferingDescriptor).
+        self._sink = _UNKNOWN
+        self._phase = "idle"
+        self._phaseStart = 0.0
+        self._bodyWaitStart = 0.0
+        self._paused = False
+        self._bodyPaused = False
+        self._inLoop = False
+        self._closeAfterLoop = False
+        self._fromReactor = False
+        self._discardBody = False
+        self._drained = 0
+        self._bodyReceived = 0
+        self._bodyWaited = 0.0
+        self._closing = False
+        self._readClosed = False
+        self._hostInfo = None
+        self._peer = None
+        self._secure = None
+
+    # IProtocol, as twisted.internet.protocol.Protocol has it
+
+    def makeConnection(self, transport):
+        self.connected = 1
+        self.transport = transport
+        self.connectionMade()
+
+    def logPrefix(self) -> str:
+        return self.__class__.__name__
 
     # Connection lifetime
 
@@ -1212,6 +1243,12 @@ class HTTPChannel(protocol.Protocol):
             self._loseConnection()
         elif not current.headersWritten:
             current.persistent = False
+
+
+# Declared after the class, not with @implementer: the compiled build's
+# extension types take no class decorators.
+classImplements(HTTPChannel, interfaces.IProtocol, interfaces.ILoggingContext,
+                interfaces.IHalfCloseableProtocol)
 
 
 class _OverloadedProtocol(protocol.Protocol):
