@@ -299,6 +299,26 @@ class OrdinaryPathTakenTests(SynchronousTestCase):
         conn.request("/", headers=[("Upgrade", "h2c"), ("Connection", "upgrade")])
         self.assertEqual(calls.rendered, 1)
 
+    def test_everyAnswerLeavesTheApplicationsFilters(self):
+        """
+        Every answer of the resource (here the 503 of an application
+        shutting down) leaves conditional and range requests to the
+        application, as before the direct path split its work.
+        """
+        from web2.asgi import Lifespan
+        from web2.filter.range import rangefilter
+
+        app = resource(answering([]))
+        lifespan = Lifespan(answering([]), app.runner, reactor=app.reactor, mode="off")
+        lifespan.stopping = True
+        app.lifespan = lifespan
+        request = server.Site(MountTree({"/app": app}))(None, "GET", "/app", (1, 1), 0,
+                                                         Headers())
+        response = app.renderHTTP(request)
+        self.assertEqual(response.code, 503)
+        self.assertNotIn(rangefilter, request.responseFilters)
+        self.assertNotIn(server.preconditionfilter, request.responseFilters)
+
     def test_applicationNotStartedGoesToTheOrdinaryPath(self):
         """
         A request that comes before the application's lifespan startup is

@@ -63,6 +63,7 @@ class ASGIRequest(server.Request):
                 rewrite(self)
             self.resources.append(root)
             self._rememberURL(root)
+            root.keepFilters(self)
             response = root.start(self, self._answer)
         except Exception:
             self._failed(Failure())

@@ -126,7 +126,7 @@ class ASGIResource:
 
     def keptChainIsPlain(self, request) -> bool:
         """
-        Whether the response filters L{start} left C{request} are what is
+        Whether the response filters L{keepFilters} left C{request} are what is
         left of its site's default chain: for a 2xx response they do
         nothing but add the C{Server} and C{Date} fields
         (L{web2.server.defaultHeadersFilter}).
@@ -147,7 +147,26 @@ class ASGIResource:
             return False
         return self._websocket is None or not request.headers.hasHeader("upgrade")
 
+    def keepFilters(self, request):
+        """
+        Leave out of C{request}'s response filters the two the application
+        decides (conditional and range requests), as every answer of this
+        resource needs.
+        """
+        chain = request.responseFilters
+        if chain is not self._chainSeen:
+            # Most requests carry their site's own chain, unchanged: the
+            # filtered copy is made once for it.
+            self._chainSeen = chain
+            self._chainKept = [f for f in chain if f not in _APPLICATION_DECIDES]
+        # Shared, as the site's own chain is: a request adding a filter
+        # copies it first (Request.addResponseFilter).
+        request.responseFilters = self._chainKept
+        if request._ownFilters:
+            request._ownFilters = False
+
     def renderHTTP(self, request):
+        self.keepFilters(request)
         lifespan = self.lifespan
         if lifespan is not None and not lifespan.ready:
             if lifespan.failure is None and not lifespan.stopping:
@@ -164,24 +183,14 @@ class ASGIResource:
     def start(self, request, respond=None):
         """
         Call the application for the C{http} request C{request}, whose
-        application is started and which is no upgrade.
+        application is started and which is no upgrade, its filters kept
+        (L{keepFilters}).
 
         @param respond: given the response once the application starts it;
             by default the response, or a Deferred of it, is returned.
         @return: the response, a Deferred of it, or C{None} when it goes
             to C{respond}.
         """
-        chain = request.responseFilters
-        if chain is not self._chainSeen:
-            # Most requests carry their site's own chain, unchanged: the
-            # filtered copy is made once for it.
-            self._chainSeen = chain
-            self._chainKept = [f for f in chain if f not in _APPLICATION_DECIDES]
-        # Shared, as the site's own chain is: a request adding a filter
-        # copies it first (Request.addResponseFilter).
-        request.responseFilters = self._chainKept
-        if request._ownFilters:
-            request._ownFilters = False
         lifespan = self.lifespan
         state = lifespan.state if lifespan is not None else None
         scope = httpScope(request, state, _EXTENSIONS)
