@@ -80,15 +80,9 @@ class ApplicationFailed(ConnectionLost):
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9a-z]+")
 _UNSAFE = re.compile(rb"[\r\n\0]")
-# Lower-cased header names known to be tokens, and whole (name, value)
-# pairs known to be sent as they are: applications send the same few again
-# and again.  An application may put per-request values in its headers (a
-# request id, a path): the names are bounded, and the pairs too, short
-# values only and never a cookie, the set emptied when full.
+# Lower-cased header names known to be tokens: applications send the same
+# few again and again.
 _goodNames: set = set()
-_goodPairs: set = set()
-_GOOD_MAX = 1024
-_GOOD_VALUE_MAX = 128
 
 _DISCONNECT = {"type": "http.disconnect"}
 
@@ -112,14 +106,11 @@ def _checkHeaders(headers):
             raise ASGIProtocolError(f"header {item!r} is not a (name, value) pair") from None
         if type(name) is not bytes or type(value) is not bytes:
             raise ASGIProtocolError(f"header {item!r}: names and values must be bytes")
-        if item.__class__ is tuple and item in _goodPairs:
-            pairs.append(item)
-            continue
         if name not in _goodNames:
             lower = name.lower()
             if _TOKEN.fullmatch(lower) is None:
                 raise ASGIProtocolError(f"invalid header name {name!r}")
-            if len(_goodNames) < _GOOD_MAX and lower == name:
+            if len(_goodNames) < 1024 and lower == name:
                 _goodNames.add(name)
             name = lower
         if _UNSAFE.search(value):
@@ -130,12 +121,7 @@ def _checkHeaders(headers):
                 raise ASGIProtocolError(f"invalid content-length {value!r}")
             length = int(value)
             continue
-        pair = (name, value)
-        if pair == item and len(value) <= _GOOD_VALUE_MAX and name != b"set-cookie":
-            if len(_goodPairs) >= _GOOD_MAX:
-                _goodPairs.clear()
-            _goodPairs.add(pair)
-        pairs.append(pair)
+        pairs.append((name, value))
     return pairs, length
 
 

@@ -80,11 +80,7 @@ class ASGIRequest(server.Request):
         response has not started.
         """
         try:
-            if 200 <= response.code < 300 and self.asgiResource.keptChainIsPlain(self):
-                server.defaultHeadersFilter(self, response)
-                self._write(response)
-            else:
-                self._finish(response)
+            self._finish(response)
         except Exception:
             try:
                 self._filterFailed(Failure())

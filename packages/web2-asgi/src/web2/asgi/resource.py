@@ -124,18 +124,6 @@ class ASGIResource:
 
         return makeRequest
 
-    def keptChainIsPlain(self, request) -> bool:
-        """
-        Whether the response filters L{keepFilters} left C{request} are what is
-        left of its site's default chain: for a 2xx response they do
-        nothing but add the C{Server} and C{Date} fields
-        (L{web2.server.defaultHeadersFilter}).
-        """
-        # The site's plain chain is its default one with the default error
-        # page, as it is now (web2.server.Site.filterChain).
-        return (request.responseFilters is self._chainKept
-                and self._chainSeen is getattr(request.site, "_plainChain", None))
-
     def answersDirectly(self, request) -> bool:
         """
         Whether L{start} may answer C{request} now: not an upgrade (the

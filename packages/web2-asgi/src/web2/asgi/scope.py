@@ -175,10 +175,9 @@ def _common(request, kind, scheme, state, extensions):
         "client": _pair(request.remoteAddr),
         "server": _server(request, proxied),
         "extensions": extensions,
-        "method": request.method,
     }
-    if kind != "http":
-        del scope["method"]
+    if kind == "http":
+        scope["method"] = request.method
     if state is not None:
         scope["state"] = dict(state)
     return scope
